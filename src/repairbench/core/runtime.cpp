@@ -1,0 +1,79 @@
+#include "repairbench/core/runtime.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include <torch/torch.h>
+
+namespace repairbench {
+namespace {
+
+// Set in the environment of the re-executed process so it never loops.
+constexpr const char* kReexecMarker = "REPAIRBENCH_BLAS_REEXEC";
+
+const char* env_or_null(const char* name) { return std::getenv(name); }
+
+// OpenBLAS exports these; resolving them at run time keeps the build
+// independent of which BLAS the alternatives system picked.
+using CharFn = char* (*)();
+CharFn openblas_fn(const char* name) {
+  return reinterpret_cast<CharFn>(dlsym(RTLD_DEFAULT, name));
+}
+
+int positive_int_env(const char* name) {
+  const char* value = env_or_null(name);
+  if (value == nullptr) return 0;
+  char* end = nullptr;
+  long parsed = std::strtol(value, &end, 10);
+  return (end != value && *end == '\0' && parsed > 0 && parsed < 4096) ? static_cast<int>(parsed) : 0;
+}
+
+}  // namespace
+
+std::string preferred_openblas_coretype() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+    return "SkylakeX";
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return "";
+}
+
+void init_runtime(int /*argc*/, char** argv) {
+  const bool openblas = openblas_fn("openblas_get_config") != nullptr;
+  const bool may_reexec = env_or_null("REPAIRBENCH_NO_REEXEC") == nullptr &&
+                          env_or_null(kReexecMarker) == nullptr &&
+                          env_or_null("OPENBLAS_CORETYPE") == nullptr;
+  if (openblas && may_reexec) {
+    const std::string coretype = preferred_openblas_coretype();
+    if (!coretype.empty()) {
+      setenv("OPENBLAS_CORETYPE", coretype.c_str(), 1);
+      setenv(kReexecMarker, "1", 1);
+      execv("/proc/self/exe", argv);
+      // execv only returns on failure; carry on with the slower kernel.
+    }
+  }
+  int threads = positive_int_env("REPAIRBENCH_THREADS");
+  if (threads == 0 && env_or_null("OMP_NUM_THREADS") == nullptr) {
+    threads = static_cast<int>(std::thread::hardware_concurrency());
+  }
+  if (threads > 0) torch::set_num_threads(threads);
+}
+
+RuntimeInfo runtime_info() {
+  RuntimeInfo info;
+  if (CharFn config = openblas_fn("openblas_get_config")) info.blas = std::string("OpenBLAS ") + config();
+  else info.blas = "unknown";
+  if (CharFn corename = openblas_fn("openblas_get_corename")) info.blas_core = corename();
+  if (const char* forced = env_or_null("OPENBLAS_CORETYPE")) info.forced_coretype = forced;
+  info.threads = torch::get_num_threads();
+  info.torch_version = TORCH_VERSION;
+  return info;
+}
+
+}  // namespace repairbench

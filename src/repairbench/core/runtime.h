@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+
+namespace repairbench {
+
+/// What `init_runtime` arranged, for logs and report context blocks.
+struct RuntimeInfo {
+  std::string blas;            ///< "OpenBLAS <config>" or "unknown".
+  std::string blas_core;       ///< Core type OpenBLAS runs (e.g. "SkylakeX"), or "".
+  std::string forced_coretype; ///< OPENBLAS_CORETYPE as the process saw it at start-up.
+  int threads = 1;             ///< torch intra-op threads.
+  std::string torch_version;
+};
+
+/// Prepares the process for fast numerics; call it first thing in main().
+///
+/// OpenBLAS mis-detects the virtual CPUs of our machines and then runs a generic
+/// kernel about 5x slower (2048^3 sgemm: ~40 vs ~200 GFLOP/s, measured here). It
+/// reads OPENBLAS_CORETYPE only when the library loads, which has already
+/// happened when main() runs, so if the variable is unset and the CPU supports a
+/// better kernel, this re-executes the program once with it set. Set
+/// REPAIRBENCH_NO_REEXEC=1 to keep the process as it is. Then sets torch's
+/// intra-op threads to all cores (LibTorch starts with one here), unless
+/// OMP_NUM_THREADS or REPAIRBENCH_THREADS says otherwise.
+void init_runtime(int argc, char** argv);
+
+/// The BLAS and threading state of this process.
+RuntimeInfo runtime_info();
+
+/// OPENBLAS_CORETYPE value that suits this CPU ("SkylakeX", "Haswell"), or ""
+/// when the generic kernel is the best available.
+std::string preferred_openblas_coretype();
+
+}  // namespace repairbench
