@@ -1,0 +1,104 @@
+#include "repairbench/models/model_config.h"
+
+#include <sstream>
+
+#include "repairbench/core/error.h"
+
+namespace repairbench::models {
+
+namespace {
+bool is_vgg(const std::string& family) {
+  return family == "vgg11" || family == "vgg13" || family == "vgg16" || family == "vgg19";
+}
+bool is_imagenet_resnet(const std::string& family) {
+  return family == "resnet18_imagenet" || family == "resnet50" || family == "wide_resnet50_2";
+}
+}  // namespace
+
+std::string to_string(Norm norm) {
+  switch (norm) {
+    case Norm::kNone: return "none";
+    case Norm::kBatch: return "bn";
+    case Norm::kLayer: return "ln";
+  }
+  return "none";
+}
+
+Norm parse_norm(const std::string& text) {
+  if (text == "none") return Norm::kNone;
+  if (text == "bn") return Norm::kBatch;
+  if (text == "ln") return Norm::kLayer;
+  RB_FAIL(kUsage, "unknown norm '", text, "'; expected none, bn or ln");
+}
+
+std::string ModelConfig::describe() const {
+  std::ostringstream out;
+  out << family << "(width=" << width;
+  if (family == "mlp") out << ", depth=" << depth;
+  out << ", norm=" << to_string(norm) << ", in=" << in_channels << "x" << image_size << "x"
+      << image_size << ", classes=" << num_classes;
+  if (junctures) out << ", junctures";
+  out << ")";
+  return out.str();
+}
+
+bool ModelConfig::operator==(const ModelConfig& o) const {
+  return family == o.family && width == o.width && (family != "mlp" || depth == o.depth) &&
+         norm == o.norm && in_channels == o.in_channels && image_size == o.image_size &&
+         num_classes == o.num_classes && junctures == o.junctures;
+}
+
+void validate(const ModelConfig& c) {
+  const bool known = c.family == "mlp" || is_vgg(c.family) || c.family == "resnet20" ||
+                     c.family == "resnet18" || is_imagenet_resnet(c.family);
+  RB_CHECK(known, kUsage, "unknown model family '", c.family,
+           "'; expected mlp, vgg11, vgg13, vgg16, vgg19, resnet20, resnet18, resnet18_imagenet, "
+           "resnet50 or wide_resnet50_2");
+  RB_CHECK(c.width >= 1 && c.width <= (c.family == "mlp" ? 65536 : 64), kUsage,
+           "width ", c.width, " is out of range for ", c.family);
+  RB_CHECK(c.family != "mlp" || (c.depth >= 0 && c.depth <= 1000), kUsage, "MLP depth ", c.depth,
+           " is out of range (0..1000)");
+  RB_CHECK(c.in_channels >= 1 && c.in_channels <= 16, kUsage, "in_channels ", c.in_channels,
+           " is out of range (1..16)");
+  RB_CHECK(c.image_size >= 1 && c.image_size <= 1024, kUsage, "image_size ", c.image_size,
+           " is out of range");
+  RB_CHECK(c.num_classes >= 1 && c.num_classes <= 100000, kUsage, "num_classes ", c.num_classes,
+           " is out of range");
+  RB_CHECK(c.norm != Norm::kLayer || c.family == "resnet20", kUsage,
+           "LayerNorm is only defined for resnet20 (the reference's resnet-layernorm-cifar)");
+  RB_CHECK(!is_imagenet_resnet(c.family) || c.norm == Norm::kBatch, kUsage, c.family,
+           " always has BatchNorm (torchvision layout); use --norm bn");
+  RB_CHECK(c.family != "resnet18" || c.norm == Norm::kBatch, kUsage,
+           "resnet18 (CIFAR) always has BatchNorm; use --norm bn");
+  RB_CHECK(!c.junctures || is_imagenet_resnet(c.family), kUsage,
+           "junctures only apply to the torchvision ResNets");
+  if (is_vgg(c.family)) {
+    RB_CHECK(c.image_size == 32, kUsage, c.family, " expects 32x32 inputs (five 2x2 max-pools to 1x1)");
+  }
+}
+
+void to_json(nlohmann::json& j, const ModelConfig& c) {
+  j = nlohmann::json{{"family", c.family},           {"width", c.width},
+                     {"depth", c.depth},             {"norm", to_string(c.norm)},
+                     {"in_channels", c.in_channels}, {"image_size", c.image_size},
+                     {"num_classes", c.num_classes}, {"junctures", c.junctures}};
+}
+
+void from_json(const nlohmann::json& j, ModelConfig& c) {
+  RB_CHECK(j.is_object(), kUsage, "model config must be a JSON object");
+  try {
+    c.family = j.at("family").get<std::string>();
+    c.width = j.at("width").get<int64_t>();
+    c.depth = j.value("depth", int64_t{0});
+    c.norm = parse_norm(j.value("norm", std::string("none")));
+    c.in_channels = j.at("in_channels").get<int64_t>();
+    c.image_size = j.at("image_size").get<int64_t>();
+    c.num_classes = j.at("num_classes").get<int64_t>();
+    c.junctures = j.value("junctures", false);
+  } catch (const nlohmann::json::exception& e) {
+    RB_FAIL(kUsage, "invalid model config: ", e.what());
+  }
+  validate(c);
+}
+
+}  // namespace repairbench::models
