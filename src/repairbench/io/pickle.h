@@ -1,0 +1,64 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "repairbench/io/py_value.h"
+
+namespace repairbench::io {
+
+/// A tensor storage that a pickle refers to by persistent id, as torch.save
+/// writes it: ('storage', torch.<Type>Storage, key, location, numel).
+struct StorageRef {
+  torch::ScalarType dtype;  ///< Element type, from the storage class.
+  std::string key;          ///< Record name under "<archive>/data/".
+  std::string location;     ///< Device it was saved from ("cpu", "cuda:0"); loading is on CPU.
+  int64_t numel = 0;        ///< Number of elements in the storage.
+};
+
+/// Returns the raw bytes of a storage. The bytes must stay valid until
+/// unpickle() returns; the unpickler checks that they hold `numel` elements.
+using StorageResolver = std::function<std::string_view(const StorageRef&)>;
+
+/// The element type of a torch storage class name such as "FloatStorage", or
+/// nullopt for a name that is not one of the supported storage classes.
+std::optional<torch::ScalarType> storage_dtype(std::string_view class_name);
+
+/// The storage class name ("FloatStorage", ...) of a supported dtype.
+/// Throws Error(kUsage) for other dtypes (complex, quantized, ...).
+std::string storage_class_name(torch::ScalarType dtype);
+
+/// Runs a pickle as torch.save writes it (protocol 2; the opcodes of
+/// protocols 3 and 4 are understood too) and returns the object it builds.
+///
+/// Only the classes that state_dicts and checkpoints use are allowed:
+/// collections.OrderedDict, the torch storage types, the torch._utils tensor
+/// and parameter rebuilders, and the ones Python uses for bytes. Anything else
+/// (a whole pickled nn.Module, a numpy array, ...) throws Error(kCheckpoint)
+/// naming the class. Tensors come back as contiguous CPU tensors that own
+/// their memory; views of one storage are bounds-checked and copied, and
+/// parameters come back as plain tensors. Hostile input throws
+/// Error(kCheckpoint): lengths, nesting depth and total allocation are bounded
+/// by the input's size. `name` (the file) starts every error message.
+PyValue unpickle(std::string_view pickle, const StorageResolver& resolve_storage,
+                 const std::string& name);
+
+/// The output of pickle(): the pickle program and the storages it refers to.
+struct Pickled {
+  std::string program;                  ///< The pickle (data.pkl).
+  std::vector<torch::Tensor> storages;  ///< Contiguous CPU tensors; storage key i is "i".
+};
+
+/// Pickles `value` as torch.save does (protocol 2): dicts and OrderedDicts as
+/// such, tensors through torch._utils._rebuild_tensor_v2 with one contiguous
+/// storage each, requires_grad false. Throws Error(kUsage) for a tensor dtype
+/// without a torch storage class or a str that is not valid UTF-8, which
+/// Python could not load.
+Pickled pickle(const PyValue& value);
+
+}  // namespace repairbench::io

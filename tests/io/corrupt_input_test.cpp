@@ -1,0 +1,152 @@
+// Damaged and hostile files: every one must throw repairbench::Error, never
+// crash, abort, read out of bounds or allocate without bound. They are also
+// worth running under valgrind or AddressSanitizer after changes to the readers.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <random>
+
+#include "fixture_compare.h"
+#include "pickle_builder.h"
+#include "repairbench/core/atomic_file.h"
+#include "repairbench/core/error.h"
+#include "repairbench/io/torch_file.h"
+#include "repairbench/io/zip_archive.h"
+
+namespace repairbench::io {
+namespace {
+
+using testing::fixture_path;
+using testing::PickleBuilder;
+
+enum class Outcome { kRead, kError };
+
+// Reads `bytes`, failing the test on any exception that is not a repairbench::Error.
+Outcome read_outcome(const std::string& bytes, const std::string& what) {
+  try {
+    read_torch_bytes(bytes, "damaged.pt");
+    return Outcome::kRead;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("damaged.pt"), std::string::npos)
+        << what << ": " << e.what();
+    return Outcome::kError;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << what << ": threw a non-repairbench exception: " << e.what();
+  }
+  return Outcome::kError;
+}
+
+// Peak resident memory of this process, in MiB.
+long peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+const char* const kFixtures[] = {"state_dict.pt", "views.pt", "nested_protocol4.pt"};
+
+TEST(TorchFileCorrupt, EveryTruncationThrows) {
+  for (const char* fixture : kFixtures) {
+    const std::string good = read_file(fixture_path(fixture));
+    ASSERT_EQ(read_outcome(good, fixture), Outcome::kRead);
+    for (size_t cut = 0; cut < good.size(); ++cut) {
+      EXPECT_EQ(read_outcome(good.substr(0, cut),
+                             std::string(fixture) + " cut at " + std::to_string(cut)),
+                Outcome::kError);
+    }
+  }
+}
+
+TEST(TorchFileCorrupt, FlippedBytesThrowOrReadAndDamagedDataAlwaysThrows) {
+  for (const char* fixture : kFixtures) {
+    const std::string good = read_file(fixture_path(fixture));
+    const ZipReader reader(good, fixture);
+    for (size_t pos = 0; pos < good.size(); ++pos) {
+      for (const int mask : {0x01, 0x80, 0xFF}) {
+        std::string bad = good;
+        bad[pos] = static_cast<char>(bad[pos] ^ mask);
+        const Outcome outcome =
+            read_outcome(bad, std::string(fixture) + " byte " + std::to_string(pos));
+        // Damage inside a record's data is caught by its CRC-32; elsewhere a
+        // flip can be harmless (a timestamp, padding) but must never crash.
+        for (const ZipEntry& entry : reader.entries()) {
+          if (pos >= entry.offset && pos < entry.offset + entry.size) {
+            EXPECT_EQ(outcome, Outcome::kError)
+                << fixture << " byte " << pos << " in " << entry.name;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(TorchFileCorrupt, GarbageThrows) {
+  std::mt19937 rng(1234);
+  for (int round = 0; round < 500; ++round) {
+    std::string bytes(static_cast<size_t>(rng() % 300), '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    if (round % 3 == 0 && bytes.size() >= 4) bytes.replace(0, 4, "PK\x03\x04", 4);
+    EXPECT_EQ(read_outcome(bytes, "garbage " + std::to_string(round)), Outcome::kError);
+    // The same bytes as the pickle of a well-formed archive.
+    EXPECT_EQ(read_outcome(write_zip({{"a/data.pkl", bytes}}), "garbage pickle"), Outcome::kError);
+  }
+}
+
+TEST(TorchFileCorrupt, RandomOpcodeProgramsNeverCrash) {
+  // Programs drawn from the opcodes the unpickler knows, with small
+  // arguments, reach far deeper into the machine than random bytes do.
+  const std::string alphabet =
+      "().012NKJMGXCB}]ltdaesuqhjcRbQ\x80\x88\x89\x8a\x85\x86\x87\x8c\x93\x94\x95";
+  std::mt19937 rng(99);
+  int read = 0;
+  for (int round = 0; round < 3000; ++round) {
+    PickleBuilder p;
+    p.proto();
+    const int length = 1 + static_cast<int>(rng() % 40);
+    for (int i = 0; i < length; ++i) {
+      p.op(alphabet[rng() % alphabet.size()]);
+      if (rng() % 2 == 0) p.op(static_cast<int>(rng() % 4));
+    }
+    const std::string storage(64, '\x01');
+    const Outcome outcome = read_outcome(
+        write_zip({{"a/data.pkl", p.stop()}, {"a/data/0", storage}, {"a/data/1", storage}}),
+        "program " + std::to_string(round));
+    read += outcome == Outcome::kRead ? 1 : 0;
+  }
+  EXPECT_LT(read, 3000);
+}
+
+TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
+  const long before = peak_rss_mib();
+  const std::string storage(16, '\0');
+  const auto archive = [&](const std::string& program) {
+    return write_zip({{"a/data.pkl", program}, {"a/data/0", storage}});
+  };
+  std::vector<std::string> programs = {
+      PickleBuilder().proto().op('X').le(0xFFFFFFFF, 4).stop(),
+      PickleBuilder().proto().op(0x8e).le(~uint64_t{0}, 8).stop(),
+      PickleBuilder().proto().op(0x8d).le(uint64_t{1} << 62, 8).stop(),
+      PickleBuilder().proto().tensor("FloatStorage", "0", 1 << 30, 0, {1}, {1}).stop(),
+      PickleBuilder().proto().tensor("FloatStorage", "0", 4, 0, {1 << 20, 1 << 20}, {0, 0}).stop(),
+      PickleBuilder().proto().tensor("FloatStorage", "0", 4, 0, {1 << 30, 1 << 30}, {1, 1}).stop(),
+  };
+  // Many tensors over one storage, each small but together huge.
+  PickleBuilder many;
+  many.proto().op(']').op('(');
+  for (int i = 0; i < 2000; ++i) many.tensor("FloatStorage", "0", 4, 0, {1 << 17, 4}, {0, 1});
+  programs.push_back(many.op('e').stop());
+  for (size_t i = 0; i < programs.size(); ++i) {
+    EXPECT_EQ(read_outcome(archive(programs[i]), "program " + std::to_string(i)), Outcome::kError);
+  }
+  // A central directory claiming a 4 GiB record.
+  std::string zip = read_file(fixture_path("state_dict.pt"));
+  const ZipReader reader(zip, "in");
+  const size_t pos = zip.find(std::string("PK\x01\x02", 4));
+  ASSERT_NE(pos, std::string::npos);
+  for (size_t i = 0; i < 8; ++i) zip[pos + 20 + i] = '\xF0';
+  EXPECT_EQ(read_outcome(zip, "4 GiB record"), Outcome::kError);
+  EXPECT_LT(peak_rss_mib() - before, 600);
+}
+
+}  // namespace
+}  // namespace repairbench::io
