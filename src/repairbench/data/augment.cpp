@@ -1,0 +1,162 @@
+#include "repairbench/data/augment.h"
+
+#include <cmath>
+#include <regex>
+#include <sstream>
+
+#include <torch/torch.h>
+
+#include "repairbench/core/error.h"
+
+namespace repairbench::data {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// Uniform integers in [0, high] (inclusive), one per sample, drawn on the CPU.
+torch::Tensor random_offsets(int64_t n, int64_t high, at::Generator& gen) {
+  return torch::randint(0, high + 1, {n}, gen, torch::kInt64);
+}
+
+// out[n, c, i, j] = x[n, c, dy[n] + i, dx[n] + j] for i < h, j < w: one gather
+// per batch. x: (N, C, Hx, Wx); dy, dx: (N) int64 on x's device.
+torch::Tensor crop_at(const torch::Tensor& x, const torch::Tensor& dy, const torch::Tensor& dx,
+                      int64_t h, int64_t w) {
+  const auto dev = x.device();
+  const auto idx = torch::TensorOptions().dtype(torch::kInt64).device(dev);
+  const int64_t n = x.size(0);
+  const auto rows = (dy.view({n, 1}) + torch::arange(h, idx).view({1, h})).view({n, h, 1});
+  const auto cols = (dx.view({n, 1}) + torch::arange(w, idx).view({1, w})).view({n, 1, w});
+  const auto batch = torch::arange(n, idx).view({n, 1, 1});
+  // (N, Hx, Wx, C)[batch, rows, cols] -> (N, h, w, C)
+  const auto nhwc = x.permute({0, 2, 3, 1});
+  return nhwc.index({batch, rows, cols}).permute({0, 3, 1, 2}).contiguous();
+}
+
+torch::Tensor translate(const torch::Tensor& x, int64_t pad, at::Generator& gen) {
+  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  const auto padded = F::pad(x, F::PadFuncOptions({pad, pad, pad, pad}));  // zeros
+  const auto dy = random_offsets(n, 2 * pad, gen).to(x.device());
+  const auto dx = random_offsets(n, 2 * pad, gen).to(x.device());
+  return crop_at(padded, dy, dx, h, w);
+}
+
+torch::Tensor flip(const torch::Tensor& x, at::Generator& gen) {
+  const auto mask = (torch::rand({x.size(0)}, gen) < 0.5).to(x.device()).view({-1, 1, 1, 1});
+  return torch::where(mask, x.flip({3}), x);
+}
+
+torch::Tensor cutout(const torch::Tensor& x, int64_t size, const torch::Tensor& fill,
+                     at::Generator& gen) {
+  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  RB_CHECK(size <= h && size <= w, kUsage, "cutout size ", size, " exceeds the image size ", h, "x", w);
+  const auto idx = torch::TensorOptions().dtype(torch::kInt64).device(x.device());
+  const auto y0 = random_offsets(n, h - size, gen).to(x.device()).view({n, 1, 1});
+  const auto x0 = random_offsets(n, w - size, gen).to(x.device()).view({n, 1, 1});
+  const auto rows = torch::arange(h, idx).view({1, h, 1});
+  const auto cols = torch::arange(w, idx).view({1, 1, w});
+  const auto inside = (rows >= y0) & (rows < y0 + size) & (cols >= x0) & (cols < x0 + size);  // (N, H, W)
+  const auto colour = fill.to(x.device(), x.scalar_type()).view({1, -1, 1, 1});
+  return torch::where(inside.unsqueeze(1), colour, x);
+}
+
+// Per-sample crop boxes as torchvision's RandomResizedCrop.get_params draws
+// them (up to 10 tries, else the central crop with the ratio clamped), then one
+// batched bilinear resample with an affine grid.
+torch::Tensor resized_crop(const torch::Tensor& x, int64_t size, at::Generator& gen) {
+  const int64_t n = x.size(0);
+  const double h = static_cast<double>(x.size(2)), w = static_cast<double>(x.size(3));
+  const double area = h * w;
+  const double log_lo = std::log(3.0 / 4.0), log_hi = std::log(4.0 / 3.0);
+  auto theta = torch::zeros({n, 2, 3}, torch::kFloat32);
+  auto t = theta.accessor<float, 3>();
+  for (int64_t i = 0; i < n; ++i) {
+    double ch = h, cw = w, top = 0, left = 0;
+    bool found = false;
+    for (int attempt = 0; attempt < 10 && !found; ++attempt) {
+      const auto u = torch::rand({4}, gen, torch::kFloat64);
+      const double target = area * (0.08 + (1.0 - 0.08) * u[0].item<double>());
+      const double ratio = std::exp(log_lo + (log_hi - log_lo) * u[1].item<double>());
+      const double bw = std::round(std::sqrt(target * ratio));
+      const double bh = std::round(std::sqrt(target / ratio));
+      if (bw > 0 && bh > 0 && bw <= w && bh <= h) {
+        cw = bw;
+        ch = bh;
+        top = std::floor(u[2].item<double>() * (h - bh + 1));
+        left = std::floor(u[3].item<double>() * (w - bw + 1));
+        found = true;
+      }
+    }
+    if (!found) {
+      const double in_ratio = w / h;
+      if (in_ratio < 3.0 / 4.0) {
+        cw = w;
+        ch = std::round(w / (3.0 / 4.0));
+      } else if (in_ratio > 4.0 / 3.0) {
+        ch = h;
+        cw = std::round(h * (4.0 / 3.0));
+      }
+      top = std::floor((h - ch) / 2);
+      left = std::floor((w - cw) / 2);
+    }
+    // Normalized coordinates: [-1, 1] spans the whole input (align_corners=false).
+    t[i][0][0] = static_cast<float>(cw / w);
+    t[i][0][2] = static_cast<float>((2 * left + cw) / w - 1);
+    t[i][1][1] = static_cast<float>(ch / h);
+    t[i][1][2] = static_cast<float>((2 * top + ch) / h - 1);
+  }
+  const auto grid = F::affine_grid(theta.to(x.device(), x.scalar_type()),
+                                   {n, x.size(1), size, size}, /*align_corners=*/false);
+  return F::grid_sample(x, grid,
+                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+}
+
+}  // namespace
+
+std::string AugmentOptions::describe() const {
+  std::ostringstream out;
+  auto add = [&](const std::string& part) { out << (out.tellp() > 0 ? "+" : "") << part; };
+  if (flip) add("flip");
+  if (translate > 0) add("translate" + std::to_string(translate));
+  if (cutout > 0) add("cutout" + std::to_string(cutout));
+  if (resized_crop > 0) add("rrc" + std::to_string(resized_crop));
+  return out.tellp() > 0 ? out.str() : "none";
+}
+
+AugmentOptions parse_augment(const std::string& text) {
+  AugmentOptions options;
+  if (text == "none" || text.empty()) return options;
+  std::stringstream parts(text);
+  std::string part;
+  const std::regex with_number("(translate|cutout|rrc)([0-9]{1,4})");
+  while (std::getline(parts, part, '+')) {
+    std::smatch m;
+    if (part == "flip") {
+      options.flip = true;
+    } else if (std::regex_match(part, m, with_number)) {
+      const int64_t value = std::stoll(m[2].str());
+      RB_CHECK(value > 0, kUsage, "augmentation '", part, "' needs a positive size");
+      if (m[1] == "translate") options.translate = value;
+      if (m[1] == "cutout") options.cutout = value;
+      if (m[1] == "rrc") options.resized_crop = value;
+    } else {
+      RB_FAIL(kUsage, "unknown augmentation '", part,
+              "'; expected parts like flip, translate4, cutout12, rrc224 joined by '+', or none");
+    }
+  }
+  return options;
+}
+
+torch::Tensor augment(const torch::Tensor& x, const AugmentOptions& options, const torch::Tensor& fill,
+                      at::Generator& generator) {
+  RB_CHECK(x.dim() == 4 && x.is_floating_point(), kUsage, "augment expects a float (N, C, H, W) batch");
+  torch::NoGradGuard no_grad;
+  torch::Tensor out = x;
+  if (options.resized_crop > 0) out = resized_crop(out, options.resized_crop, generator);
+  if (options.flip) out = flip(out, generator);
+  if (options.translate > 0) out = translate(out, options.translate, generator);
+  if (options.cutout > 0) out = cutout(out, options.cutout, fill, generator);
+  return out;
+}
+
+}  // namespace repairbench::data

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace repairbench::data {
+
+/// Batched data augmentation, applied to whole batches on the batch's device
+/// (no per-sample loops over pixels). The defaults do nothing.
+struct AugmentOptions {
+  /// Horizontal flip with probability 1/2 (torchvision RandomHorizontalFlip).
+  bool flip = false;
+  /// Pad by `translate` pixels of value 0 and crop back to the original size at
+  /// a uniformly random offset: FFCV RandomTranslate(padding) and torchvision
+  /// RandomCrop(size, padding) (repair_reference.md pitfall 16). 0 = off.
+  int64_t translate = 0;
+  /// Cutout: a `cutout` x `cutout` square, placed uniformly inside the image,
+  /// set to the data set's mean colour (FFCV Cutout(size, fill=mean)). 0 = off.
+  int64_t cutout = 0;
+  /// Random-resized crop to `resized_crop` x `resized_crop` pixels (area scale
+  /// in [0.08, 1], aspect ratio in [3/4, 4/3], bilinear), as torchvision's
+  /// RandomResizedCrop for ImageNet training. 0 = off.
+  int64_t resized_crop = 0;
+
+  bool any() const { return flip || translate > 0 || cutout > 0 || resized_crop > 0; }
+  /// e.g. "flip+translate4+cutout12", or "none".
+  std::string describe() const;
+};
+
+/// Parses a description such as "flip+translate4+cutout12" (or "none") into
+/// options; throws Error(kUsage) naming the unknown part.
+AugmentOptions parse_augment(const std::string& text);
+
+/// Applies `options` to a float batch of raw pixel values x (N, C, H, W) on
+/// any device, drawing all randomness from `generator` (a CPU generator, so a
+/// seed gives the same augmentation on every device). `fill` (C) is the cutout
+/// colour on the same 0..255 scale. Returns (N, C, H', W'), where H' = W' =
+/// resized_crop when that is on.
+torch::Tensor augment(const torch::Tensor& x, const AugmentOptions& options, const torch::Tensor& fill,
+                      at::Generator& generator);
+
+}  // namespace repairbench::data
