@@ -50,7 +50,7 @@ MlpImpl::MlpImpl(const ModelConfig& config) : NetworkImpl(config) {
   }
   register_module("layers", layers);
   fc2_ = register_module("fc2", torch::nn::Linear(h, config.num_classes));
-  logits_point_ = add_point({"fc2", PointKind::kLayerOutput, config.num_classes, "fc2.weight", "fc2.bias"});
+  logits_point_ = add_point({"fc2", PointKind::kLogits, config.num_classes, "fc2.weight", "fc2.bias"});
 }
 
 torch::Tensor MlpImpl::forward(torch::Tensor x) {

@@ -20,6 +20,7 @@ enum class PointKind {
   kNormOutput,   ///< Output of a BatchNorm/LayerNorm (the input of the ReLU, or of the add).
   kHidden,       ///< A post-ReLU hidden unit inside a block or MLP layer.
   kBlockOutput,  ///< Output of a residual block (after the add and ReLU), or of the stem.
+  kLogits,       ///< Output of the final Linear (its weight/bias are named like a layer's).
 };
 
 /// One named activation point.
@@ -27,12 +28,12 @@ enum class PointKind {
 /// Names: a layer or norm output is named by its module's state-dict prefix
 /// ("features.0", "layer1.0.bn1"), a post-ReLU point by its producer plus
 /// "/relu" ("fc1/relu", "layer1.0.bn1/relu"), a block output by the block's
-/// prefix ("layer1.2"); the logits are the layer output of the last Linear.
+/// prefix ("layer1.2"), the logits by the final Linear ("fc2", "classifier").
 struct ActivationPoint {
   std::string name;
   PointKind kind = PointKind::kLayerOutput;
   int64_t channels = 0;
-  /// For kLayerOutput and kNormOutput: the state-dict keys of the per-channel
+  /// For kLayerOutput, kNormOutput and kLogits: the state-dict keys of the per-channel
   /// affine map that produced this output (layer weight/bias or norm
   /// weight/bias). REPAIR folds its correction into them. `bias` is "" for a
   /// bias-free layer.

@@ -150,7 +150,7 @@ ResNetImpl::ResNetImpl(const ModelConfig& config) : NetworkImpl(config) {
     stage_channels_.push_back(out);
   }
   fc_ = register_module(l.fc_name, torch::nn::Linear(in, config.num_classes));
-  logits_point_ = add_point({l.fc_name, PointKind::kLayerOutput, config.num_classes,
+  logits_point_ = add_point({l.fc_name, PointKind::kLogits, config.num_classes,
                              l.fc_name + ".weight", l.fc_name + ".bias"});
   initialize();
 }

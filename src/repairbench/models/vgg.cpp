@@ -59,7 +59,7 @@ VggImpl::VggImpl(const ModelConfig& config) : NetworkImpl(config) {
   features->push_back(torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(1).stride(1)));
   register_module("features", features);
   classifier_ = register_module("classifier", torch::nn::Linear(512 * config.width, config.num_classes));
-  logits_point_ = add_point({"classifier", PointKind::kLayerOutput, config.num_classes,
+  logits_point_ = add_point({"classifier", PointKind::kLogits, config.num_classes,
                              "classifier.weight", "classifier.bias"});
 }
 

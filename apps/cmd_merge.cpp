@@ -1,0 +1,171 @@
+// `repairbench merge`: align model B to model A, interpolate, REPAIR, and
+// report the curves and barriers (repair_reference.md sections 2 and 5).
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "repairbench/core/atomic_file.h"
+#include "repairbench/core/error.h"
+#include "repairbench/data/registry.h"
+#include "repairbench/interp/interpolate.h"
+#include "repairbench/models/checkpoint.h"
+#include "repairbench/pipeline/defaults.h"
+#include "repairbench/pipeline/merge.h"
+#include "repairbench/report/context.h"
+#include "repairbench/report/merge_report.h"
+#include "repairbench/report/paper_reference.h"
+
+namespace repairbench::cli {
+namespace {
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, sep)) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  return parts;
+}
+
+models::Network load(const std::string& path, const ModelFlags& flags, const data::Dataset& dataset,
+                     const std::string& strip_prefix, bool flags_given) {
+  if (models::is_repairbench_checkpoint(path) && !flags_given) return models::load_network(path);
+  const models::ModelConfig config = model_config(flags, dataset);
+  return models::load_network(path, &config, strip_prefix);
+}
+
+}  // namespace
+
+int run_merge(int argc, char** argv) {
+  ModelFlags model;
+  DataFlags data_flags;
+  std::string device_name = "cpu", a_path, b_path, match = "activation", repairs = "repair", alphas = "0:1:11";
+  std::string out, strip_prefix, std_estimate, stats_augment;
+  std::vector<std::string> match_points;
+  uint64_t seed = 0;
+  int64_t eval_batch_size = 2000, stats_batch_size = 0, endpoint_epochs = 0, merged_epochs = 0;
+  double target_std_eps = -1;
+  bool eval_train = false, no_variance = false, unaligned_quirk = false;
+  po::options_description description("repairbench merge");
+  description.add_options()("help,h", "show this help")
+      ("a", po::value(&a_path)->required(), "checkpoint of model A (kept fixed)")
+      ("b", po::value(&b_path)->required(), "checkpoint of model B (aligned to A)")
+      ("match", po::value(&match)->default_value(match), "activation | weight | none")
+      ("repair", po::value(&repairs)->default_value(repairs),
+       "corrections to compare, comma-separated: none, reset-bn, repair, closed-form")
+      ("alphas", po::value(&alphas)->default_value(alphas), "alpha grid: start:stop:count or a,b,c")
+      ("out", po::value(&out), "write the JSON report here")
+      ("eval-train", po::bool_switch(&eval_train), "also evaluate every point on the un-augmented train set")
+      ("eval-batch-size", po::value(&eval_batch_size)->default_value(eval_batch_size), "evaluation batch size")
+      ("stats-batch-size", po::value(&stats_batch_size), "batch size of the statistics data (default: the reference's)")
+      ("stats-augment", po::value(&stats_augment), "augmentation of the statistics data (default: the reference's)")
+      ("endpoint-epochs", po::value(&endpoint_epochs), "passes for the endpoints' REPAIR statistics (default: the reference's)")
+      ("merged-epochs", po::value(&merged_epochs), "passes through the merged net (default: the reference's)")
+      ("target-std-eps", po::value(&target_std_eps), "REPAIR scale = sqrt(sigma*^2 + eps) (default: the reference's)")
+      ("std-estimate", po::value(&std_estimate), "correlation std: moment | average (default: the reference's)")
+      ("match-point", po::value(&match_points)->composing(),
+       "GROUP=POINT: match a group elsewhere, e.g. stream3=layer3.2 (repeatable)")
+      ("no-variance-ratios", po::bool_switch(&no_variance), "skip the per-layer variance ratios")
+      ("repair-stats-unaligned-b", po::bool_switch(&unaligned_quirk),
+       "reproduce Permute-Datasets-MLP.ipynb's quirk: REPAIR statistics of B taken before alignment")
+      ("strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)");
+  add_model_flags(description, model);
+  add_data_flags(description, data_flags);
+  add_run_flags(description, device_name, seed);
+  po::variables_map vm;
+  if (!parse(argc, argv, "Aligns B to A, interpolates and repairs; prints the curves and barriers.",
+             description, vm)) {
+    return 0;
+  }
+  const torch::Device device = parse_device(device_name);
+
+  // The data set defaults to the one model A was trained on.
+  if (vm["dataset"].defaulted() && models::is_repairbench_checkpoint(a_path)) {
+    const auto meta = models::load_checkpoint(a_path).meta;
+    if (meta.contains("dataset")) data_flags.dataset = meta.at("dataset").get<std::string>();
+  }
+  const data::DatasetSplits splits = data::load_dataset(data_flags.dataset, data_dir(data_flags));
+  const bool flags_given = !vm["model"].defaulted() || !vm["width"].defaulted();
+  models::Network a = load(a_path, model, splits.train, strip_prefix, flags_given);
+  models::Network b = load(b_path, model, splits.train, strip_prefix, flags_given);
+  RB_CHECK(a->config() == b->config(), kUsage, "cannot merge ", a_path, " (", a->config().describe(), ") with ",
+           b_path, " (", b->config().describe(), "): they differ in architecture or width");
+
+  pipeline::StatsDefaults defaults = pipeline::stats_defaults(a->config(), data_flags.dataset);
+  data::LoaderOptions loader_options = defaults.loader;
+  loader_options.seed = seed;
+  loader_options.device = device;
+  if (vm.count("stats-batch-size")) loader_options.batch_size = stats_batch_size;
+  if (vm.count("stats-augment")) loader_options.augment = data::parse_augment(stats_augment);
+  data::Loader stats_loader(splits.train, loader_options);
+
+  pipeline::MergeOptions options;
+  options.match = match;
+  options.activation.std_estimate =
+      std_estimate.empty() ? defaults.std_estimate : align::parse_std_estimate(std_estimate);
+  for (const auto& entry : match_points) {
+    const auto eq = entry.find('=');
+    RB_CHECK(eq != std::string::npos, kUsage, "--match-point wants GROUP=POINT, got ", entry);
+    options.activation.match_points[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  options.weight.seed = seed;
+  options.repairs.clear();
+  for (const auto& name : split(repairs, ',')) {
+    const auto method = repair::parse_repair_method(name);
+    if (method != repair::RepairMethod::kNone) options.repairs.push_back(method);
+  }
+  options.repair.endpoint_epochs = vm.count("endpoint-epochs") ? endpoint_epochs : defaults.endpoint_epochs;
+  options.repair.merged_epochs = vm.count("merged-epochs") ? merged_epochs : defaults.merged_epochs;
+  options.repair.target_std_eps = vm.count("target-std-eps") ? target_std_eps : defaults.target_std_eps;
+  options.alphas = interp::parse_alpha_grid(alphas);
+  options.eval_train = eval_train;
+  options.eval_batch_size = eval_batch_size;
+  options.variance_ratios = !no_variance;
+  options.repair_stats_from_unaligned_b = unaligned_quirk;
+
+  std::cerr << "merging " << a->config().describe() << " on " << data_flags.dataset << ": match " << match
+            << ", repair " << repairs << ", " << options.alphas.size() << " alphas; statistics data: batch "
+            << loader_options.batch_size << ", augment " << loader_options.augment.describe() << " ("
+            << defaults.source << ")\n";
+  const auto result = pipeline::merge(*a, *b, stats_loader, splits.test, eval_train ? &splits.train : nullptr,
+                                      options, device);
+
+  std::optional<nlohmann::json> paper;
+  if (a->config().family == "mlp" && a->config().norm == models::Norm::kNone) {
+    paper = report::paper_mlp_point(data_flags.dataset, a->config().width, a->config().depth);
+  }
+  std::cout << report::merge_table(result, paper);
+  if (!out.empty()) {
+    nlohmann::json settings = {{"model_a", a_path},
+                               {"model_b", b_path},
+                               {"model", a->config()},
+                               {"dataset", data_flags.dataset},
+                               {"match", match},
+                               {"std_estimate", align::to_string(options.activation.std_estimate)},
+                               {"repairs", repairs},
+                               {"alphas", options.alphas},
+                               {"statistics_data", {{"split", "train"},
+                                                    {"batch_size", loader_options.batch_size},
+                                                    {"augment", loader_options.augment.describe()},
+                                                    {"endpoint_epochs", options.repair.endpoint_epochs},
+                                                    {"merged_epochs", options.repair.merged_epochs},
+                                                    {"target_std_eps", options.repair.target_std_eps},
+                                                    {"source", defaults.source}}},
+                               {"repair_stats_from_unaligned_b", unaligned_quirk},
+                               {"seed", seed}};
+    nlohmann::json report = {{"format_version", 1},
+                             {"kind", "merge"},
+                             {"context", report::run_context(device_name, argc, argv)},
+                             {"settings", settings},
+                             {"results", report::merge_results_json(result)}};
+    if (paper) report["paper"] = *paper;
+    write_file_atomic(out, report.dump(1) + "\n");
+    std::cout << "report: " << out << "\n";
+  }
+  return 0;
+}
+
+}  // namespace repairbench::cli

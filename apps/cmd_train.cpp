@@ -1,0 +1,159 @@
+// `repairbench train`: one model of the zoo, trained with the paper's recipe.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "repairbench/core/error.h"
+#include "repairbench/core/runtime.h"
+#include "repairbench/data/registry.h"
+#include "repairbench/metrics/evaluate.h"
+#include "repairbench/models/checkpoint.h"
+#include "repairbench/models/zoo.h"
+#include "repairbench/report/progress.h"
+#include "repairbench/train/trainer.h"
+
+namespace repairbench::cli {
+namespace {
+
+struct TrainFlags {
+  ModelFlags model;
+  DataFlags data;
+  std::string device = "cpu";
+  uint64_t seed = 0;
+  std::string recipe;  // "" = the paper's preset for the model
+  std::string out;
+  std::string export_pytorch;
+  int64_t max_batches = 0;
+  int64_t eval_batch_size = 2000;
+  bool eval_train = false;
+};
+
+std::string default_out(const models::ModelConfig& c, const std::string& dataset, uint64_t seed) {
+  std::ostringstream name;
+  name << "checkpoints/" << c.family << "_w" << c.width;
+  if (c.family == "mlp") name << "_d" << c.depth;
+  name << "_" << models::to_string(c.norm) << "_" << dataset << "_seed" << seed << ".pt";
+  return name.str();
+}
+
+}  // namespace
+
+int run_train(int argc, char** argv) {
+  TrainFlags f;
+  po::options_description description("repairbench train");
+  description.add_options()("help,h", "show this help");
+  add_model_flags(description, f.model);
+  add_data_flags(description, f.data);
+  add_run_flags(description, f.device, f.seed);
+  description.add_options()
+      ("recipe", po::value(&f.recipe), "training preset (default: the paper's for the model): mlp, "
+                                       "mlp_bn, vgg, resnet20, resnet20_ln, resnet18_cifar, "
+                                       "resnet18_imagenet, resnet50_imagenet")
+      ("epochs", po::value<int64_t>(), "override the recipe's epochs")
+      ("batch-size", po::value<int64_t>(), "override the recipe's batch size")
+      ("lr", po::value<double>(), "override the recipe's peak learning rate")
+      ("schedule", po::value<std::string>(), "override the schedule: triangular | cosine | constant")
+      ("warmup-epochs", po::value<double>(), "override the warm-up length in epochs")
+      ("momentum", po::value<double>(), "override the SGD momentum")
+      ("weight-decay", po::value<double>(), "override the weight decay")
+      ("label-smoothing", po::value<double>(), "override the label smoothing")
+      ("augment", po::value<std::string>(), "override the augmentation, e.g. flip+translate4+cutout12 or none")
+      ("out", po::value(&f.out), "checkpoint path (default checkpoints/<model>_..._seed<seed>.pt)")
+      ("export-pytorch", po::value(&f.export_pytorch), "also write a plain torch.save(state_dict) file here")
+      ("max-batches", po::value(&f.max_batches)->default_value(0), "stop each epoch after N batches (smoke runs)")
+      ("eval-batch-size", po::value(&f.eval_batch_size)->default_value(f.eval_batch_size), "evaluation batch size")
+      ("eval-train", po::bool_switch(&f.eval_train), "also evaluate on the (un-augmented) training set");
+  po::variables_map vm;
+  if (!parse(argc, argv, "Trains one model and evaluates it on the test split.", description, vm)) {
+    return 0;
+  }
+
+  const torch::Device device = parse_device(f.device);
+  const data::DatasetSplits splits = data::load_dataset(f.data.dataset, data_dir(f.data));
+  const models::ModelConfig config = model_config(f.model, splits.train);
+
+  train::TrainOptions options;
+  options.recipe = f.recipe.empty() ? train::default_recipe(config, f.data.dataset)
+                                    : train::recipe_preset(f.recipe, f.data.dataset);
+  train::Recipe& r = options.recipe;
+  if (vm.count("epochs")) r.epochs = vm["epochs"].as<int64_t>();
+  if (vm.count("batch-size")) r.batch_size = vm["batch-size"].as<int64_t>();
+  if (vm.count("lr")) r.schedule.peak_lr = vm["lr"].as<double>();
+  if (vm.count("schedule")) r.schedule.kind = train::parse_schedule(vm["schedule"].as<std::string>());
+  if (vm.count("warmup-epochs")) r.schedule.warmup_epochs = vm["warmup-epochs"].as<double>();
+  if (vm.count("momentum")) r.momentum = vm["momentum"].as<double>();
+  if (vm.count("weight-decay")) r.weight_decay = vm["weight-decay"].as<double>();
+  if (vm.count("label-smoothing")) r.label_smoothing = vm["label-smoothing"].as<double>();
+  if (vm.count("augment")) r.augment = data::parse_augment(vm["augment"].as<std::string>());
+  options.seed = f.seed;
+  options.device = device;
+  options.max_batches_per_epoch = f.max_batches;
+
+  torch::manual_seed(f.seed);
+  models::Network net = models::make_network(config);
+  const RuntimeInfo runtime = runtime_info();
+  std::cerr << "training " << config.describe() << " on " << f.data.dataset << " ("
+            << splits.train.size() << " images) with recipe " << r.name << ": batch " << r.batch_size
+            << ", " << r.epochs << " epochs, " << train::to_string(r.schedule.kind) << " lr "
+            << r.schedule.peak_lr << ", wd " << r.weight_decay << ", augment " << r.augment.describe()
+            << "; seed " << f.seed << ", " << runtime.threads << " threads, BLAS core "
+            << (runtime.blas_core.empty() ? "?" : runtime.blas_core) << "\n";
+
+  const bool tty = isatty(fileno(stderr)) != 0;
+  std::unique_ptr<report::ProgressBar> bar;
+  options.on_iteration = [&](const train::TrainProgress& p) {
+    if (!bar) {
+      bar = std::make_unique<report::ProgressBar>(std::cerr, tty, p.epochs * p.batches,
+                                                  std::max<int64_t>(1, p.epochs / 10) * p.batches);
+    }
+    std::ostringstream status;
+    status << "epoch " << p.epoch + 1 << "/" << p.epochs << " loss " << std::fixed << std::setprecision(4)
+           << p.loss << " lr " << std::setprecision(4) << p.lr << " " << std::setprecision(0)
+           << p.images_per_second << " img/s";
+    bar->update(p.epoch * p.batches + p.batch + 1, status.str());
+  };
+  const train::TrainResult result = train::train(*net, splits.train, options);
+  if (bar) bar->finish();
+
+  const auto test = metrics::evaluate(*net, splits.test, f.eval_batch_size, device);
+  nlohmann::json meta = {{"dataset", f.data.dataset},
+                         {"recipe", r},
+                         {"seed", f.seed},
+                         {"device", f.device},
+                         {"max_batches_per_epoch", f.max_batches},
+                         {"train_seconds", result.seconds},
+                         {"images_per_second", result.images_per_second},
+                         {"final_train_loss", result.epochs.back().train_loss},
+                         {"test_accuracy", test.accuracy},
+                         {"test_loss", test.loss},
+                         {"torch_version", runtime.torch_version},
+                         {"threads", runtime.threads},
+                         {"blas_core", runtime.blas_core}};
+  std::ostringstream summary;
+  summary << std::fixed << std::setprecision(2) << "test accuracy " << test.accuracy << "% (loss "
+          << std::setprecision(4) << test.loss << ", " << test.count << " images)";
+  if (f.eval_train) {
+    const auto tr = metrics::evaluate(*net, splits.train, f.eval_batch_size, device);
+    meta["train_accuracy"] = tr.accuracy;
+    meta["train_loss"] = tr.loss;
+    summary << std::setprecision(2) << "; train accuracy " << tr.accuracy << "% (loss "
+            << std::setprecision(4) << tr.loss << ")";
+  }
+  const std::string out = f.out.empty() ? default_out(config, f.data.dataset, f.seed) : f.out;
+  models::save_checkpoint(out, *net, meta);
+  if (!f.export_pytorch.empty()) models::export_state_dict(f.export_pytorch, *net);
+  std::cout << std::fixed << summary.str() << "\n"
+            << "trained in " << report::ProgressBar::format_duration(result.seconds) << " ("
+            << std::setprecision(1) << result.seconds << " s wall, " << std::setprecision(0)
+            << result.images_per_second << " img/s, " << result.iterations << " iterations of "
+            << r.batch_size << ")\n"
+            << "checkpoint: " << out << "\n";
+  return 0;
+}
+
+}  // namespace repairbench::cli

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "repairbench/align/pair_stats.h"
+#include "repairbench/data/loader.h"
+#include "repairbench/models/network.h"
+
+namespace repairbench::align {
+
+/// The permutation of every group of a network's PermutationSpec that aligns
+/// model 1 to model 0, and how it was found.
+struct Alignment {
+  std::string method;                ///< "activation", "weight" or "none".
+  std::vector<std::string> groups;   ///< Group names, in spec order.
+  /// perms[g][i] = channel of model 1 that goes to position i ((size) int64).
+  std::vector<torch::Tensor> perms;
+  /// Activation matching: mean correlation of paired channels per group,
+  /// before (identity pairing) and after alignment.
+  std::vector<double> correlation_before, correlation_after;
+  /// Weight matching: sweeps over all groups until none improved.
+  int64_t iterations = 0;
+  PassCounter passes;
+  double seconds = 0;
+};
+
+struct ActivationMatchingOptions {
+  StdEstimate std_estimate = StdEstimate::kMoment;
+  /// Overrides of a group's matching point: group name -> point name. E.g.
+  /// {"stream3", "layer3.2"} matches ResNet20's third stream at the stage end
+  /// instead of the reference's layer3[1] (pitfall 7).
+  std::map<std::string, std::string> match_points;
+  int64_t epochs = 1;
+};
+
+/// Activation matching (repair_reference.md 2a): correlations of both models'
+/// activations at every group's matching point, gathered for ALL groups in one
+/// pass over `loader` with both models in eval mode, then one exact linear
+/// assignment per group maximizing the total correlation. The reference makes
+/// one pass per layer; permuting earlier layers does not change a later
+/// layer's correlations (only their column order), so the result is the same.
+Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
+                              const ActivationMatchingOptions& options);
+
+struct WeightMatchingOptions {
+  int64_t max_iterations = 100;
+  uint64_t seed = 0;  ///< Seeds the random group order of each sweep.
+};
+
+/// Weight matching (Ainsworth et al., Git Re-Basin): sweeps over the groups in
+/// a random order, solving for each group the assignment that maximizes
+/// sum_w <W0, P W1 (other groups' current perms)> over its parameters
+/// (weights and biases; BN running statistics are left out), until a sweep
+/// improves no group. Needs no data.
+Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1,
+                          const WeightMatchingOptions& options);
+
+/// The identity alignment (no permutation), for "--match none".
+Alignment identity_alignment(models::NetworkImpl& net);
+
+/// A copy of `net` with `alignment` applied: computes the same function.
+models::Network permuted_copy(models::NetworkImpl& net, const Alignment& alignment);
+
+}  // namespace repairbench::align

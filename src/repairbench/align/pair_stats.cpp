@@ -1,0 +1,266 @@
+#include "repairbench/align/pair_stats.h"
+
+#include <torch/torch.h>
+
+#include <map>
+#include <tuple>
+
+#include "repairbench/core/error.h"
+#include "repairbench/models/state_dict.h"
+#include "repairbench/models/zoo.h"
+
+namespace repairbench::align {
+namespace {
+
+// (N, C) or (N, C, H, W) -> (rows, C) float64 with rows = N*H*W.
+torch::Tensor as_rows(const torch::Tensor& x) {
+  if (x.dim() == 2) return x.to(torch::kFloat64);
+  return x.flatten(2).transpose(1, 2).reshape({-1, x.size(1)}).to(torch::kFloat64);
+}
+
+// Sums of per-batch statistics; divided by the batch count at the end.
+struct Accumulator {
+  PairStats sums;
+  bool want_outer = false;
+
+  void add(const torch::Tensor& x0, const torch::Tensor& x1) {
+    const auto a = as_rows(x0);  // (rows, C)
+    const auto b = as_rows(x1);
+    RB_CHECK(a.sizes() == b.sizes(), kUsage, "the two networks produce activations of different shapes (",
+             a.sizes(), " vs ", b.sizes(), "); they must have the same architecture");
+    const double rows = static_cast<double>(a.size(0));
+    RB_CHECK(rows > 1, kUsage, "statistics need at least 2 positions per batch");
+    const auto m0 = a.mean(0), m1 = b.mean(0);
+    const auto v0 = a.var(0, /*unbiased=*/true), v1 = b.var(0, /*unbiased=*/true);
+    const auto cross = ((a - m0) * (b - m1)).sum(0) / (rows - 1.0);
+    auto add_to = [](torch::Tensor& sum, const torch::Tensor& value) {
+      sum = sum.defined() ? sum + value : value;
+    };
+    add_to(sums.mean0, m0);
+    add_to(sums.mean1, m1);
+    add_to(sums.var0, v0);
+    add_to(sums.var1, v1);
+    add_to(sums.std0, v0.sqrt());
+    add_to(sums.std1, v1.sqrt());
+    add_to(sums.sq0, (a * a).mean(0));
+    add_to(sums.sq1, (b * b).mean(0));
+    add_to(sums.cross_cov, cross);
+    if (want_outer) add_to(sums.outer, torch::mm(a.t(), b) / rows);  // (C, C)
+    ++sums.batches;
+  }
+
+  PairStats finish() const {
+    RB_CHECK(sums.batches > 0, kInternal, "no batches reached a statistics point");
+    const double n = static_cast<double>(sums.batches);
+    PairStats out;
+    out.mean0 = sums.mean0 / n;
+    out.mean1 = sums.mean1 / n;
+    out.var0 = sums.var0 / n;
+    out.var1 = sums.var1 / n;
+    out.std0 = sums.std0 / n;
+    out.std1 = sums.std1 / n;
+    out.sq0 = sums.sq0 / n;
+    out.sq1 = sums.sq1 / n;
+    out.cross_cov = sums.cross_cov / n;
+    if (sums.outer.defined()) out.outer = sums.outer / n;
+    out.batches = sums.batches;
+    return out;
+  }
+};
+
+// Keeps net0's activations at the requested points for the current batch.
+class CaptureProbe : public models::ActivationProbe {
+ public:
+  explicit CaptureProbe(const std::map<int64_t, size_t>& slots) : slots_(slots) {}
+  torch::Tensor visit(int64_t point, const torch::Tensor& x) override {
+    if (slots_.count(point) != 0) captured[point] = x;
+    return x;
+  }
+  std::map<int64_t, torch::Tensor> captured;
+
+ private:
+  const std::map<int64_t, size_t>& slots_;
+};
+
+// Pairs net1's activations with net0's captured ones as they are produced, so
+// at most one net1 activation per point is alive at a time.
+class PairProbe : public models::ActivationProbe {
+ public:
+  PairProbe(const std::map<int64_t, size_t>& slots, CaptureProbe& capture, std::vector<Accumulator>& acc)
+      : slots_(slots), capture_(capture), acc_(acc) {}
+  torch::Tensor visit(int64_t point, const torch::Tensor& x) override {
+    auto slot = slots_.find(point);
+    if (slot != slots_.end()) {
+      auto it = capture_.captured.find(point);
+      RB_CHECK(it != capture_.captured.end(), kUsage, "point ", point,
+               " was reached by the second network but not the first; the networks differ");
+      acc_[slot->second].add(it->second, x);
+      capture_.captured.erase(it);
+    }
+    return x;
+  }
+
+ private:
+  const std::map<int64_t, size_t>& slots_;
+  CaptureProbe& capture_;
+  std::vector<Accumulator>& acc_;
+};
+
+// Running sums of one network's per-batch channel means and variances.
+class SingleProbe : public models::ActivationProbe {
+ public:
+  explicit SingleProbe(const std::vector<int64_t>& points) {
+    for (int64_t p : points) sums_[p];
+  }
+  torch::Tensor visit(int64_t point, const torch::Tensor& x) override {
+    auto it = sums_.find(point);
+    if (it == sums_.end()) return x;
+    const auto rows = as_rows(x);
+    auto& [mean, var, batches] = it->second;
+    mean = mean.defined() ? mean + rows.mean(0) : rows.mean(0);
+    var = var.defined() ? var + rows.var(0, /*unbiased=*/true) : rows.var(0, /*unbiased=*/true);
+    ++batches;
+    return x;
+  }
+  ChannelStats result(int64_t point) const {
+    const auto& [mean, var, batches] = sums_.at(point);
+    RB_CHECK(batches > 0, kInternal, "no batches reached statistics point ", point);
+    return {mean / static_cast<double>(batches), var / static_cast<double>(batches)};
+  }
+
+ private:
+  std::map<int64_t, std::tuple<torch::Tensor, torch::Tensor, int64_t>> sums_;
+};
+
+}  // namespace
+
+std::vector<ChannelStats> collect_channel_stats(models::NetworkImpl& net, data::Loader& loader,
+                                                const std::vector<int64_t>& points, PassCounter* counter) {
+  SingleProbe probe(points);
+  const bool was_training = net.is_training();
+  net.eval();
+  {
+    torch::NoGradGuard no_grad;
+    models::ProbeScope scope(net, &probe);
+    loader.new_epoch();
+    for (int64_t i = 0; i < loader.num_batches(); ++i) {
+      net.forward(loader.batch(i).images);
+      if (counter != nullptr) ++counter->forward_batches;
+    }
+    if (counter != nullptr) ++counter->data_passes;
+  }
+  net.train(was_training);
+  std::vector<ChannelStats> out;
+  for (int64_t p : points) out.push_back(probe.result(p));
+  return out;
+}
+
+std::string to_string(StdEstimate estimate) {
+  return estimate == StdEstimate::kMoment ? "moment" : "average";
+}
+
+StdEstimate parse_std_estimate(const std::string& text) {
+  if (text == "moment") return StdEstimate::kMoment;
+  if (text == "average") return StdEstimate::kAverage;
+  RB_FAIL(kUsage, "unknown std estimate '", text, "'; expected moment or average");
+}
+
+torch::Tensor correlation(const PairStats& s, StdEstimate estimate) {
+  RB_CHECK(s.outer.defined(), kInternal, "correlation needs the outer product statistics");
+  const auto cov = s.outer - torch::outer(s.mean0, s.mean1);
+  torch::Tensor std0 = s.std0, std1 = s.std1;
+  if (estimate == StdEstimate::kMoment) {
+    std0 = (s.sq0 - s.mean0 * s.mean0).clamp_min(0).sqrt();
+    std1 = (s.sq1 - s.mean1 * s.mean1).clamp_min(0).sqrt();
+  }
+  return torch::nan_to_num(cov / (torch::outer(std0, std1) + 1e-4), 0.0, 0.0, 0.0);
+}
+
+models::Network copy_network(models::NetworkImpl& net) {
+  models::Network copy = models::make_network(net.config());
+  models::load_state_dict(*copy, models::state_dict(net), "copy");
+  copy->to(net.parameters().empty() ? torch::Device(torch::kCPU) : net.parameters()[0].device());
+  copy->train(net.is_training());
+  return copy;
+}
+
+int64_t reset_batch_norms(models::NetworkImpl& net) {
+  int64_t count = 0;
+  for (const auto& module : net.modules(/*include_self=*/false)) {
+    if (auto* bn1 = module->as<torch::nn::BatchNorm1d>()) {
+      bn1->options.momentum(c10::nullopt);
+      bn1->reset_running_stats();
+      ++count;
+    } else if (auto* bn2 = module->as<torch::nn::BatchNorm2d>()) {
+      bn2->options.momentum(c10::nullopt);
+      bn2->reset_running_stats();
+      ++count;
+    }
+  }
+  net.train();
+  return count;
+}
+
+std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::NetworkImpl& net1,
+                                          data::Loader& loader, const PairStatsRequest& request,
+                                          PassCounter* counter) {
+  RB_CHECK(net0.config() == net1.config(), kUsage, "cannot compare ", net0.config().describe(), " with ",
+           net1.config().describe(), ": the two networks must have the same architecture");
+  RB_CHECK(!request.points.empty(), kUsage, "no statistics points requested");
+  std::map<int64_t, size_t> slots;
+  std::vector<Accumulator> acc(request.points.size());
+  for (size_t i = 0; i < request.points.size(); ++i) {
+    const int64_t p = request.points[i];
+    RB_CHECK(p >= 0 && p < static_cast<int64_t>(net0.points().size()), kInternal, "bad point index ", p);
+    RB_CHECK(slots.emplace(p, i).second, kUsage, "point ", net0.points()[p].name, " requested twice");
+    acc[i].want_outer = request.outer.count(p) != 0;
+  }
+
+  models::Network copy0, copy1;
+  models::NetworkImpl* a = &net0;
+  models::NetworkImpl* b = &net1;
+  if (a == b) {
+    // One module cannot carry both probes; compare it with a copy of itself.
+    copy1 = copy_network(net1);
+    b = copy1.get();
+  }
+  if (request.train_mode_bn_reset) {
+    copy0 = copy_network(net0);
+    copy1 = copy_network(net1);
+    reset_batch_norms(*copy0);
+    reset_batch_norms(*copy1);
+    a = copy0.get();
+    b = copy1.get();
+  }
+  const bool was_training0 = net0.is_training(), was_training1 = net1.is_training();
+  if (!request.train_mode_bn_reset) {
+    a->eval();
+    b->eval();
+  }
+  CaptureProbe capture(slots);
+  PairProbe pair(slots, capture, acc);
+  {
+    torch::NoGradGuard no_grad;
+    models::ProbeScope scope0(*a, &capture);
+    models::ProbeScope scope1(*b, &pair);
+    for (int64_t epoch = 0; epoch < request.epochs; ++epoch) {
+      loader.new_epoch();
+      for (int64_t i = 0; i < loader.num_batches(); ++i) {
+        const auto batch = loader.batch(i);
+        a->forward(batch.images);
+        b->forward(batch.images);
+        capture.captured.clear();
+        if (counter != nullptr) counter->forward_batches += 2;
+      }
+      if (counter != nullptr) ++counter->data_passes;
+    }
+  }
+  net0.train(was_training0);
+  net1.train(was_training1);
+  std::vector<PairStats> out;
+  out.reserve(acc.size());
+  for (const auto& accumulator : acc) out.push_back(accumulator.finish());
+  return out;
+}
+
+}  // namespace repairbench::align

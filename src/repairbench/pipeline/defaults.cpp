@@ -1,0 +1,59 @@
+#include "repairbench/pipeline/defaults.h"
+
+#include "repairbench/train/recipe.h"
+
+namespace repairbench::pipeline {
+
+StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string& dataset) {
+  StatsDefaults d;
+  d.loader.shuffle = true;
+  d.loader.drop_last = true;
+  d.loader.channels = model.in_channels;
+  const std::string& f = model.family;
+  if (f == "mlp" && model.norm == models::Norm::kBatch) {
+    d.loader.batch_size = 1000;
+    d.endpoint_epochs = 2;
+    d.merged_epochs = 3;
+    d.target_std_eps = 1e-7;
+    d.std_estimate = align::StdEstimate::kAverage;
+    d.source = "Train-and-Permute-MNIST-MLP-BatchNorm.ipynb: un-augmented train loader, batch 1000";
+  } else if (f == "mlp") {
+    d.loader.batch_size = 2000;
+    d.loader.augment.translate = 4;
+    d.loader.augment.flip = dataset == "fashion-mnist" || dataset == "cifar10";
+    d.endpoint_epochs = 2;
+    d.merged_epochs = 3;
+    d.target_std_eps = 1e-7;
+    d.std_estimate = align::StdEstimate::kAverage;
+    d.source = "Permute-Datasets-MLP.ipynb: augmented train loader, batch 2000 (translate 4; flip too on "
+               "Fashion-MNIST and CIFAR-10), 1 epoch matching, 2 endpoint / 3 merged epochs, eps 1e-7";
+  } else if (f.rfind("vgg", 0) == 0) {
+    d.loader.batch_size = 500;
+    d.loader.augment = train::default_recipe(model, dataset).augment;
+    d.std_estimate = align::StdEstimate::kMoment;
+    d.source = "Train-Merge-REPAIR-VGG11.ipynb: train_aug_loader, batch 500, one epoch each";
+  } else if (f == "resnet20") {
+    d.loader.batch_size = 500;
+    d.loader.augment = train::default_recipe(model, dataset).augment;
+    d.std_estimate = align::StdEstimate::kAverage;
+    d.source = "Permute-CIFAR10-ResNet20.ipynb: train_aug_loader, batch 500, one epoch each";
+  } else if (f == "resnet18") {
+    d.loader.batch_size = 512;
+    d.loader.augment.flip = true;
+    d.loader.augment.translate = 2;
+    d.loader.augment.cutout = 12;
+    d.std_estimate = align::StdEstimate::kAverage;
+    d.source = "Permute-CIFAR10-ResNet18.ipynb: BN reset on flip + translate 2 + cutout 12, batch 512 "
+               "(the notebook matches on the un-augmented loader)";
+  } else {
+    d.loader.batch_size = 200;
+    d.loader.augment.flip = true;
+    d.loader.augment.resized_crop = 224;
+    d.target_std_eps = 1e-5;
+    d.std_estimate = align::StdEstimate::kMoment;
+    d.source = "Permute-ImageNet-ResNet*.ipynb: train5k with RandomResizedCrop(224) + flip, batch 200";
+  }
+  return d;
+}
+
+}  // namespace repairbench::pipeline

@@ -1,0 +1,150 @@
+#include "repairbench/pipeline/merge.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+
+#include "repairbench/core/error.h"
+#include "repairbench/interp/interpolate.h"
+#include "repairbench/models/state_dict.h"
+#include "repairbench/models/zoo.h"
+
+namespace repairbench::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+models::Network interpolated(models::NetworkImpl& net0, models::NetworkImpl& net1, double alpha,
+                             const torch::Device& device) {
+  models::Network net = models::make_network(net0.config());
+  models::load_state_dict(*net, interp::interpolate(models::state_dict(net0), models::state_dict(net1), alpha),
+                          "interpolation");
+  net->to(device);
+  net->eval();
+  return net;
+}
+
+metrics::Path path_of(const Curve& curve, bool train, bool loss) {
+  metrics::Path path;
+  for (const auto& p : curve.points) {
+    const auto& r = train ? *p.train : p.test;
+    path.alpha.push_back(p.alpha);
+    path.value.push_back(loss ? r.loss : r.accuracy);
+  }
+  return path;
+}
+
+void set_barriers(Curve& curve, const MergeResult& r) {
+  curve.test_accuracy = metrics::barrier(path_of(curve, false, false), r.endpoint0_test.accuracy,
+                                         r.endpoint1_test.accuracy, true);
+  curve.test_loss = metrics::barrier(path_of(curve, false, true), r.endpoint0_test.loss, r.endpoint1_test.loss, false);
+  if (r.endpoint0_train) {
+    curve.train_accuracy = metrics::barrier(path_of(curve, true, false), r.endpoint0_train->accuracy,
+                                            r.endpoint1_train->accuracy, true);
+    curve.train_loss = metrics::barrier(path_of(curve, true, true), r.endpoint0_train->loss,
+                                        r.endpoint1_train->loss, false);
+  }
+}
+
+// Mean over channels of std(merged) / sigma*.
+double std_ratio(const align::ChannelStats& merged, const repair::Targets& t) {
+  return (merged.var.sqrt() / t.std.clamp_min(1e-12)).mean().item<double>();
+}
+
+}  // namespace
+
+MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& stats_loader,
+                  const data::Dataset& test, const data::Dataset* train, const MergeOptions& options,
+                  const torch::Device& device) {
+  RB_CHECK(net0.config() == net1.config(), kUsage, "cannot merge ", net0.config().describe(), " with ",
+           net1.config().describe(), ": the two models must have the same architecture and width");
+  RB_CHECK(!options.alphas.empty(), kUsage, "empty alpha grid");
+  const auto start = Clock::now();
+  MergeResult result;
+  net0.to(device);
+  net1.to(device);
+  auto eval = [&](models::NetworkImpl& net, const data::Dataset& d) {
+    return metrics::evaluate(net, d, options.eval_batch_size, device);
+  };
+  result.endpoint0_test = eval(net0, test);
+  result.endpoint1_test = eval(net1, test);
+  if (train != nullptr) {
+    result.endpoint0_train = eval(net0, *train);
+    result.endpoint1_train = eval(net1, *train);
+  }
+
+  const auto align_start = Clock::now();
+  if (options.match == "activation") {
+    result.alignment = align::activation_matching(net0, net1, stats_loader, options.activation);
+  } else if (options.match == "weight") {
+    result.alignment = align::weight_matching(net0, net1, options.weight);
+  } else {
+    RB_CHECK(options.match == "none", kUsage, "unknown --match '", options.match,
+             "'; expected activation, weight or none");
+    result.alignment = align::identity_alignment(net1);
+  }
+  models::Network aligned = align::permuted_copy(net1, result.alignment);
+  aligned->to(device);
+  result.seconds_alignment = seconds_since(align_start);
+
+  // Endpoint statistics at the REPAIR points: one gathering for every alpha.
+  const bool needs_endpoint_stats =
+      options.variance_ratios ||
+      std::any_of(options.repairs.begin(), options.repairs.end(), [](repair::RepairMethod m) {
+        return m == repair::RepairMethod::kForward || m == repair::RepairMethod::kClosedForm;
+      });
+  repair::EndpointStats endpoints;
+  const auto stats_start = Clock::now();
+  if (needs_endpoint_stats) {
+    models::NetworkImpl& stats_b = options.repair_stats_from_unaligned_b ? net1 : *aligned;
+    endpoints = repair::endpoint_stats(net0, stats_b, stats_loader, options.repair);
+  }
+  result.endpoint_stats_passes = endpoints.passes;
+  result.seconds_endpoint_stats = seconds_since(stats_start);
+
+  std::vector<std::string> names = {"interpolated"};
+  for (auto m : options.repairs) names.push_back(repair::to_string(m));
+  if (options.variance_ratios) {
+    for (int64_t p : endpoints.points) result.variance_ratios.push_back({net0.points()[p].name, 0, {}});
+  }
+  for (size_t c = 0; c < names.size(); ++c) {
+    Curve curve;
+    curve.name = names[c];
+    const auto curve_start = Clock::now();
+    for (double alpha : options.alphas) {
+      models::Network merged = interpolated(net0, *aligned, alpha, device);
+      if (c > 0) {
+        repair::RepairOptions ro = options.repair;
+        ro.method = options.repairs[c - 1];
+        repair::repair(*merged, endpoints, alpha, stats_loader, ro);
+      }
+      CurvePoint point;
+      point.alpha = alpha;
+      point.test = eval(*merged, test);
+      if (train != nullptr) point.train = eval(*merged, *train);
+      curve.points.push_back(point);
+      if (options.variance_ratios && std::abs(alpha - 0.5) < 1e-9) {
+        const auto stats = align::collect_channel_stats(*merged, stats_loader, endpoints.points);
+        for (size_t i = 0; i < stats.size(); ++i) {
+          const double ratio = std_ratio(stats[i], repair::targets(endpoints.stats[i], 0.5));
+          if (c == 0) result.variance_ratios[i].before = ratio;
+          else result.variance_ratios[i].after.push_back(ratio);
+        }
+      }
+    }
+    curve.seconds = seconds_since(curve_start);
+    set_barriers(curve, result);
+    result.curves.push_back(std::move(curve));
+  }
+  const bool has_midpoint = std::any_of(options.alphas.begin(), options.alphas.end(),
+                                        [](double a) { return std::abs(a - 0.5) < 1e-9; });
+  if (!has_midpoint) result.variance_ratios.clear();  // measured at alpha = 0.5 only
+  result.seconds_total = seconds_since(start);
+  return result;
+}
+
+}  // namespace repairbench::pipeline

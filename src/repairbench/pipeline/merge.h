@@ -1,0 +1,82 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "repairbench/align/matching.h"
+#include "repairbench/data/dataset.h"
+#include "repairbench/data/loader.h"
+#include "repairbench/metrics/barrier.h"
+#include "repairbench/metrics/evaluate.h"
+#include "repairbench/models/network.h"
+#include "repairbench/repair/repair.h"
+
+namespace repairbench::pipeline {
+
+/// Everything `merge` does: align, interpolate over an alpha grid, correct.
+struct MergeOptions {
+  /// "activation" | "weight" | "none".
+  std::string match = "activation";
+  align::ActivationMatchingOptions activation;
+  align::WeightMatchingOptions weight;
+  /// Corrections to compare; the uncorrected interpolation is always computed.
+  std::vector<repair::RepairMethod> repairs = {repair::RepairMethod::kForward};
+  repair::RepairOptions repair;
+  std::vector<double> alphas = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
+  bool eval_train = false;         ///< Also evaluate every point on the un-augmented train set.
+  int64_t eval_batch_size = 2000;
+  bool variance_ratios = true;     ///< Per-layer std ratio at alpha = 0.5, before and after each correction.
+  /// Reproduces a quirk of Permute-Datasets-MLP.ipynb, which produced the
+  /// paper's MLP figure: its REPAIR statistics of model 1 are taken from the
+  /// model as loaded, before alignment, so channel i's target mixes model 0's
+  /// channel i with an unrelated channel of model 1. Off by default.
+  bool repair_stats_from_unaligned_b = false;
+};
+
+/// Accuracy and loss at one alpha.
+struct CurvePoint {
+  double alpha = 0;
+  metrics::EvalResult test;
+  std::optional<metrics::EvalResult> train;
+};
+
+/// One interpolation curve and its barriers against the original endpoints.
+struct Curve {
+  std::string name;  ///< "interpolated" (no correction) or a RepairMethod name.
+  std::vector<CurvePoint> points;
+  metrics::Barrier test_accuracy, test_loss;
+  std::optional<metrics::Barrier> train_accuracy, train_loss;
+  double seconds = 0;
+};
+
+/// Variance collapse at one REPAIR point (repair_reference.md 2c, "Why it
+/// works"): the interpolated net's per-channel std over the interpolated
+/// endpoint std sigma*, averaged over channels, at alpha = 0.5, measured in
+/// eval mode on the statistics data.
+struct VarianceRatio {
+  std::string point;
+  double before = 0;                 ///< Uncorrected interpolation.
+  std::vector<double> after;         ///< One per entry of MergeOptions::repairs.
+};
+
+struct MergeResult {
+  align::Alignment alignment;
+  metrics::EvalResult endpoint0_test, endpoint1_test;
+  std::optional<metrics::EvalResult> endpoint0_train, endpoint1_train;
+  std::vector<Curve> curves;  ///< [0] = "interpolated", then one per repair.
+  std::vector<VarianceRatio> variance_ratios;
+  align::PassCounter endpoint_stats_passes;
+  double seconds_alignment = 0, seconds_endpoint_stats = 0, seconds_total = 0;
+};
+
+/// The paper's experiment on a pair of trained networks: aligns net1 to net0
+/// (on `stats_loader`, the augmented training data), interpolates at every
+/// alpha, applies each requested correction (endpoint statistics gathered once
+/// for all alphas), and evaluates on `test` (and `train`). net0 and net1 are
+/// not modified.
+MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& stats_loader,
+                  const data::Dataset& test, const data::Dataset* train, const MergeOptions& options,
+                  const torch::Device& device);
+
+}  // namespace repairbench::pipeline

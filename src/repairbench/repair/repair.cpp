@@ -1,0 +1,199 @@
+#include "repairbench/repair/repair.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <map>
+
+#include "repairbench/core/error.h"
+#include "repairbench/models/state_dict.h"
+
+namespace repairbench::repair {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The reference's ResetLayer in train mode (pitfall 2): normalizes each
+// corrected channel with the CURRENT batch's statistics and applies the target
+// affine map; its running statistics are BatchNorm's with momentum=None (the
+// average of per-batch means and unbiased variances), which at_batch_norm
+// computes when the momentum of batch k is 1/(k+1).
+class ResetProbe : public models::ActivationProbe {
+ public:
+  struct Slot {
+    torch::Tensor weight, bias;              // (C) float32: target scale and mean
+    torch::Tensor running_mean, running_var; // (C) float32, BN initial values 0 / 1
+    int64_t batches = 0;
+  };
+  ResetProbe(std::map<int64_t, Slot> slots, double eps) : slots_(std::move(slots)), eps_(eps) {}
+
+  torch::Tensor visit(int64_t point, const torch::Tensor& x) override {
+    auto it = slots_.find(point);
+    if (it == slots_.end()) return x;
+    Slot& s = it->second;
+    const double momentum = 1.0 / static_cast<double>(++s.batches);
+    return torch::batch_norm(x, s.weight, s.bias, s.running_mean, s.running_var, /*training=*/true,
+                             momentum, eps_, /*cudnn_enabled=*/true);
+  }
+  const std::map<int64_t, Slot>& slots() const { return slots_; }
+
+ private:
+  std::map<int64_t, Slot> slots_;
+  double eps_;
+};
+
+// Folds y -> scale (y - mean) / sqrt(var + eps) + shift into the producer of `point`.
+void fuse(models::NetworkImpl& net, const models::ActivationPoint& point, const Correction& f, double eps) {
+  RB_CHECK(!point.weight.empty(), kInternal, "point ", point.name, " has no producer to fold into");
+  RB_CHECK(!point.bias.empty(), kUsage, "cannot fuse REPAIR into ", point.weight,
+           ": the layer has no bias; correct a point whose producer has one");
+  torch::NoGradGuard no_grad;
+  const auto state = models::state_dict(net);
+  torch::Tensor weight = models::find(state, point.weight);  // aliases the module's parameter
+  torch::Tensor bias = models::find(state, point.bias);
+  const auto g = (f.scale.to(torch::kFloat64) / (f.var.to(torch::kFloat64) + eps).sqrt());  // (C)
+  const auto new_bias = f.shift.to(torch::kFloat64) + g * (bias.to(torch::kFloat64) - f.mean.to(torch::kFloat64));
+  std::vector<int64_t> shape(weight.dim(), 1);
+  shape[0] = -1;
+  weight.mul_(g.to(weight.device(), weight.scalar_type()).view(shape));
+  bias.copy_(new_bias.to(bias.device(), bias.scalar_type()));
+}
+
+torch::Tensor scale_from(const Targets& t, double target_std_eps) {
+  return (t.std * t.std + target_std_eps).sqrt();
+}
+
+int64_t reset_bn_pass(models::NetworkImpl& merged, data::Loader& loader, int64_t epochs,
+                      models::ActivationProbe* probe, align::PassCounter& passes) {
+  const int64_t reset = align::reset_batch_norms(merged);  // also puts it in train mode
+  torch::NoGradGuard no_grad;
+  models::ProbeScope scope(merged, probe);
+  for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+    loader.new_epoch();
+    for (int64_t i = 0; i < loader.num_batches(); ++i) {
+      merged.forward(loader.batch(i).images);
+      ++passes.forward_batches;
+    }
+    ++passes.data_passes;
+  }
+  merged.eval();
+  return reset;
+}
+
+}  // namespace
+
+CorrectionProbe::CorrectionProbe(std::vector<Correction> corrections, double bn_eps)
+    : corrections_(std::move(corrections)), bn_eps_(bn_eps) {}
+
+torch::Tensor CorrectionProbe::visit(int64_t point, const torch::Tensor& x) {
+  for (const auto& c : corrections_) {
+    if (c.point != point) continue;
+    std::vector<int64_t> shape(x.dim(), 1);
+    shape[1] = -1;  // broadcast the (C) statistics over (N, C, ...)
+    auto as = [&](const torch::Tensor& t) { return t.to(x.device(), x.scalar_type()).view(shape); };
+    return as(c.scale) * (x - as(c.mean)) / (as(c.var) + bn_eps_).sqrt() + as(c.shift);
+  }
+  return x;
+}
+
+std::string to_string(RepairMethod method) {
+  switch (method) {
+    case RepairMethod::kNone: return "none";
+    case RepairMethod::kResetBn: return "reset-bn";
+    case RepairMethod::kForward: return "repair";
+    case RepairMethod::kClosedForm: return "closed-form";
+  }
+  return "none";
+}
+
+RepairMethod parse_repair_method(const std::string& text) {
+  if (text == "none") return RepairMethod::kNone;
+  if (text == "reset-bn") return RepairMethod::kResetBn;
+  if (text == "repair") return RepairMethod::kForward;
+  if (text == "closed-form") return RepairMethod::kClosedForm;
+  RB_FAIL(kUsage, "unknown repair method '", text, "'; expected none, reset-bn, repair or closed-form");
+}
+
+std::vector<std::string> default_repair_points(const models::NetworkImpl& net) {
+  const bool bn = net.config().norm == models::Norm::kBatch;
+  const auto wanted = bn ? models::PointKind::kNormOutput : models::PointKind::kLayerOutput;
+  std::vector<std::string> names;
+  for (const auto& p : net.points()) {
+    if (p.kind == wanted) names.push_back(p.name);
+  }
+  return names;
+}
+
+EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
+                             const RepairOptions& options) {
+  EndpointStats out;
+  const auto names = options.points.empty() ? default_repair_points(net0) : options.points;
+  RB_CHECK(!names.empty(), kUsage, net0.config().describe(), " has no points to REPAIR");
+  align::PairStatsRequest request;
+  for (const auto& name : names) request.points.push_back(net0.point_index(name));
+  request.epochs = options.endpoint_epochs;
+  request.train_mode_bn_reset = true;
+  out.points = request.points;
+  out.stats = align::collect_pair_stats(net0, net1, loader, request, &out.passes);
+  return out;
+}
+
+Targets targets(const align::PairStats& s, double alpha) {
+  return {s.mean0 * (1.0 - alpha) + s.mean1 * alpha, s.var0.sqrt() * (1.0 - alpha) + s.var1.sqrt() * alpha};
+}
+
+RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
+                    data::Loader& loader, const RepairOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  RepairResult result;
+  switch (options.method) {
+    case RepairMethod::kNone:
+      merged.eval();
+      break;
+    case RepairMethod::kResetBn:
+      result.batch_norms_reset = reset_bn_pass(merged, loader, options.merged_epochs, nullptr, result.passes);
+      RB_CHECK(result.batch_norms_reset > 0, kUsage, merged.config().describe(),
+               " has no BatchNorm layers to reset; use --repair repair for norm-free or LayerNorm nets");
+      break;
+    case RepairMethod::kForward: {
+      std::map<int64_t, ResetProbe::Slot> slots;
+      const auto device = merged.parameters().front().device();
+      for (size_t i = 0; i < endpoints.points.size(); ++i) {
+        const Targets t = targets(endpoints.stats[i], alpha);
+        const int64_t c = t.mean.size(0);
+        auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+        slots[endpoints.points[i]] = {scale_from(t, options.target_std_eps).to(f32), t.mean.to(f32),
+                                      torch::zeros({c}, f32), torch::ones({c}, f32), 0};
+      }
+      ResetProbe probe(std::move(slots), options.bn_eps);
+      result.batch_norms_reset = reset_bn_pass(merged, loader, options.merged_epochs, &probe, result.passes);
+      for (const auto& [point, slot] : probe.slots()) {
+        result.corrections.push_back({point, slot.weight, slot.bias, slot.running_mean, slot.running_var});
+      }
+      break;
+    }
+    case RepairMethod::kClosedForm:
+      for (size_t i = 0; i < endpoints.points.size(); ++i) {
+        const auto& s = endpoints.stats[i];
+        const Targets t = targets(s, alpha);
+        // Predicted statistics of (1-a) x0 + a x1 (MNIST-MLP notebook).
+        const auto mean = s.mean0 * (1.0 - alpha) + s.mean1 * alpha;
+        const auto var = s.var0 * ((1.0 - alpha) * (1.0 - alpha)) + s.cross_cov * (2.0 * alpha * (1.0 - alpha)) +
+                         s.var1 * (alpha * alpha);
+        result.corrections.push_back(
+            {endpoints.points[i], scale_from(t, options.target_std_eps), t.mean, mean, var.clamp_min(0)});
+      }
+      merged.eval();
+      break;
+  }
+  for (const auto& c : result.corrections) {
+    fuse(merged, merged.points()[c.point], c, options.bn_eps);
+    result.points.push_back(merged.points()[c.point].name);
+  }
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace repairbench::repair

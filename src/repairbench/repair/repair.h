@@ -1,0 +1,113 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "repairbench/align/pair_stats.h"
+#include "repairbench/data/loader.h"
+#include "repairbench/models/network.h"
+
+namespace repairbench::repair {
+
+/// The corrections of repair_reference.md section 2c, as options of one entry point.
+enum class RepairMethod {
+  kNone,        ///< Plain interpolation.
+  kResetBn,     ///< Re-estimate every BatchNorm's statistics on the merged net
+                ///< (the paper's "REPAIR" for BN networks).
+  kForward,     ///< Forward-pass REPAIR (Train-Merge-REPAIR-VGG11): rescale every
+                ///< corrected channel to the interpolated endpoint statistics,
+                ///< measured in one train-mode pass through the merged net.
+  kClosedForm,  ///< Closed-form REPAIR (the MNIST MLP notebook's): the merged
+                ///< statistics are predicted from the endpoints' variances and
+                ///< covariance; no pass through the merged net.
+};
+
+/// "none" | "reset-bn" | "repair" | "closed-form"; parse throws Error(kUsage).
+std::string to_string(RepairMethod method);
+RepairMethod parse_repair_method(const std::string& text);
+
+struct RepairOptions {
+  RepairMethod method = RepairMethod::kForward;
+  /// Activation points to correct; empty = default_repair_points().
+  std::vector<std::string> points;
+  /// Passes over the statistics loader for the endpoints and for the merged
+  /// net (the MLP notebooks use 2 and 3, VGG/ResNet 1 and 1).
+  int64_t endpoint_epochs = 1;
+  int64_t merged_epochs = 1;
+  /// The corrected channel's scale is sqrt(sigma*^2 + target_std_eps): 0 in
+  /// Train-Merge-REPAIR-VGG11 (weight = sigma*), 1e-7 in the MLP notebooks,
+  /// 1e-5 in the VGG-x2 and ImageNet notebooks (pitfall 14).
+  double target_std_eps = 0.0;
+  /// BatchNorm's eps, used to normalize in the merged pass and to fuse (1e-5).
+  double bn_eps = 1e-5;
+};
+
+/// Where REPAIR corrects a network by default: every pre-activation, i.e.
+/// every Linear/Conv output (norm-free nets and, as the issue asks, LayerNorm
+/// nets) or every BatchNorm output (BN nets); never the logits.
+std::vector<std::string> default_repair_points(const models::NetworkImpl& net);
+
+/// Statistics of the two endpoints at the REPAIR points, gathered once (one
+/// pass per epoch over the data for BOTH endpoints) and reused for every alpha.
+struct EndpointStats {
+  std::vector<int64_t> points;             ///< Point indices.
+  std::vector<align::PairStats> stats;     ///< One per point.
+  align::PassCounter passes;
+};
+
+/// Endpoint statistics as the reference's TrackLayer + reset_bn_stats measure
+/// them: pre-activation mean and unbiased variance averaged over batches, with
+/// the endpoints in train mode and their own BatchNorms re-estimated (pitfall
+/// 3). `net1` must already be aligned to `net0`.
+EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
+                             const RepairOptions& options);
+
+/// Target statistics of one point at alpha: mu* = (1-a) mu0 + a mu1 and
+/// sigma* = (1-a) sigma0 + a sigma1, interpolated stds, not variances
+/// (pitfall 4). Both (C) float64.
+struct Targets {
+  torch::Tensor mean;
+  torch::Tensor std;
+};
+Targets targets(const align::PairStats& stats, double alpha);
+
+/// The eval-mode correction REPAIR applies at one point, before it is fused:
+/// y = scale (x - mean) / sqrt(var + bn_eps) + shift, all (C).
+struct Correction {
+  int64_t point = -1;
+  torch::Tensor scale, shift, mean, var;
+};
+
+/// Applies `corrections` at their points during a forward pass (the
+/// reference's wrapped network, for checking that fusing changed nothing).
+class CorrectionProbe : public models::ActivationProbe {
+ public:
+  CorrectionProbe(std::vector<Correction> corrections, double bn_eps);
+  torch::Tensor visit(int64_t point, const torch::Tensor& x) override;
+
+ private:
+  std::vector<Correction> corrections_;
+  double bn_eps_;
+};
+
+/// What a repair did.
+struct RepairResult {
+  std::vector<std::string> points;  ///< Corrected points (empty for reset-bn/none).
+  std::vector<Correction> corrections;  ///< What was fused, one per point.
+  int64_t batch_norms_reset = 0;
+  align::PassCounter passes;        ///< Passes over the data through the merged net.
+  double seconds = 0;
+};
+
+/// Corrects `merged` (the interpolation of the endpoints at `alpha`) in place
+/// and leaves it in eval mode. For kForward and kClosedForm the correction is
+/// fused into the producing layer's weight and bias, W' = W g, b' = mu* + g (b - m)
+/// with g = scale / sqrt(v + bn_eps) (pitfall 10), so `merged` keeps its
+/// architecture; `endpoints` must come from endpoint_stats with the same
+/// points. kResetBn and kForward re-estimate the merged net's own BatchNorm
+/// statistics in their train-mode pass.
+RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
+                    data::Loader& loader, const RepairOptions& options);
+
+}  // namespace repairbench::repair

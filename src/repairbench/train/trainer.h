@@ -1,0 +1,58 @@
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "repairbench/data/dataset.h"
+#include "repairbench/models/network.h"
+#include "repairbench/train/recipe.h"
+
+namespace repairbench::train {
+
+/// Where training is, for progress displays; passed after every iteration.
+struct TrainProgress {
+  int64_t epoch = 0, epochs = 0;    ///< 0-based epoch, total epochs.
+  int64_t batch = 0, batches = 0;   ///< 0-based batch within the epoch, batches per epoch.
+  double loss = 0;                  ///< Mean training loss of the epoch so far.
+  double lr = 0;                    ///< Learning rate of the last iteration.
+  double images_per_second = 0;     ///< Since the start of training.
+  double elapsed_seconds = 0;
+};
+
+/// One finished epoch.
+struct EpochLog {
+  int64_t epoch = 0;
+  double train_loss = 0;      ///< Mean loss over the epoch's (augmented) batches.
+  double train_accuracy = 0;  ///< Percent correct on those batches, in train mode.
+  double seconds = 0;
+};
+
+struct TrainOptions {
+  Recipe recipe;
+  /// Seeds the data order and augmentation (the model's initialization is
+  /// seeded where the model is built).
+  uint64_t seed = 0;
+  torch::Device device = torch::kCPU;
+  /// Stop each epoch after this many batches (0 = all); for smoke tests.
+  int64_t max_batches_per_epoch = 0;
+  std::function<void(const TrainProgress&)> on_iteration;
+  std::function<void(const EpochLog&)> on_epoch;
+};
+
+struct TrainResult {
+  std::vector<EpochLog> epochs;
+  int64_t iterations = 0;
+  double seconds = 0;
+  double images_per_second = 0;
+};
+
+/// Trains `net` in place with SGD + momentum following `options.recipe`
+/// (per-iteration learning rate, drop_last shuffled batches, augmentation on
+/// the device). Deterministic on the CPU given the seeds. A non-finite loss
+/// stops training with Error(kNumeric) naming the epoch and iteration.
+TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, const TrainOptions& options);
+
+}  // namespace repairbench::train

@@ -1,0 +1,105 @@
+#include <gtest/gtest.h>
+
+#include "model_cases.h"
+#include "repairbench/core/error.h"
+#include "repairbench/metrics/evaluate.h"
+#include "repairbench/models/state_dict.h"
+#include "repairbench/models/zoo.h"
+#include "repairbench/train/trainer.h"
+#include "synthetic.h"
+
+namespace repairbench {
+namespace {
+
+using testing::make_config;
+
+TEST(Schedule, TriangularAsTheReferenceInterpolates) {
+  // np.interp(it, [0, 5*ipe, E*ipe], [0, 1, 0]) with ipe = 10, E = 20.
+  train::Schedule s{train::ScheduleKind::kTriangular, 0.2, 5, 0.0};
+  EXPECT_DOUBLE_EQ(s.lr_at(0, 10, 20), 0.0);
+  EXPECT_DOUBLE_EQ(s.lr_at(25, 10, 20), 0.1);
+  EXPECT_DOUBLE_EQ(s.lr_at(50, 10, 20), 0.2);
+  EXPECT_DOUBLE_EQ(s.lr_at(125, 10, 20), 0.1);
+  EXPECT_NEAR(s.lr_at(199, 10, 20), 0.2 / 150, 1e-12);
+}
+
+TEST(Schedule, WarmupThenCosine) {
+  train::Schedule s{train::ScheduleKind::kWarmupCosine, 0.4, 5, 1e-6};
+  EXPECT_NEAR(s.lr_at(0, 10, 20), 0.4e-6, 1e-12);
+  EXPECT_DOUBLE_EQ(s.lr_at(50, 10, 20), 0.4);
+  EXPECT_NEAR(s.lr_at(125, 10, 20), 0.2, 1e-12);  // halfway through the cosine
+  EXPECT_THROW(train::parse_schedule("step"), Error);
+}
+
+TEST(Recipe, PresetsFollowTable1) {
+  const auto mlp = train::default_recipe(make_config("mlp", 128, "none", 1, 28, 10, 10), "fashion-mnist");
+  EXPECT_EQ(mlp.batch_size, 2000);
+  EXPECT_EQ(mlp.epochs, 100);
+  EXPECT_DOUBLE_EQ(mlp.schedule.peak_lr, 0.2);
+  EXPECT_EQ(mlp.augment.describe(), "translate4");
+  const auto r20 = train::default_recipe(make_config("resnet20", 4, "bn", 3, 32), "cifar10");
+  EXPECT_EQ(r20.augment.describe(), "flip+translate4+cutout12");
+  EXPECT_EQ(train::default_recipe(make_config("resnet20", 4, "bn", 3, 28), "mnist").augment.describe(), "translate4");
+  EXPECT_DOUBLE_EQ(train::recipe_preset("vgg", "cifar10").weight_decay, 5e-4);
+  EXPECT_THROW(train::recipe_preset("adam", "cifar10"), Error);
+}
+
+train::TrainOptions quick_options(int64_t epochs) {
+  train::TrainOptions o;
+  o.recipe = train::recipe_preset("mlp", "templates");
+  o.recipe.batch_size = 64;
+  o.recipe.epochs = epochs;
+  o.recipe.schedule = {train::ScheduleKind::kTriangular, 0.05, 1, 0.0};
+  o.recipe.augment = {};
+  o.seed = 5;
+  return o;
+}
+
+// Training lowers the loss and learns a learnable task.
+TEST(Trainer, LowersTheLossOnALearnableTask) {
+  const auto data = testing::template_dataset(1024, 1, 8, 4, 1);
+  torch::manual_seed(0);
+  auto net = models::make_network(make_config("mlp", 32, "none", 1, 8, 4, 2));
+  const auto before = metrics::evaluate(*net, data, 256, torch::kCPU);
+  const auto result = train::train(*net, data, quick_options(6));
+  const auto after = metrics::evaluate(*net, data, 256, torch::kCPU);
+  EXPECT_EQ(result.epochs.size(), 6u);
+  EXPECT_EQ(result.iterations, 6 * (1024 / 64));
+  EXPECT_LT(after.loss, 0.5 * before.loss);
+  EXPECT_GT(after.accuracy, 90.0);
+  EXPECT_LT(result.epochs.back().train_loss, result.epochs.front().train_loss);
+}
+
+// Same seeds, same machine: bitwise the same weights.
+TEST(Trainer, IsDeterministicGivenTheSeeds) {
+  const auto data = testing::template_dataset(512, 1, 8, 4, 2);
+  auto run = [&] {
+    torch::manual_seed(3);
+    auto net = models::make_network(make_config("mlp", 16, "bn", 1, 8, 4, 2));
+    auto options = quick_options(2);
+    options.recipe.augment.translate = 2;
+    options.recipe.augment.flip = true;
+    train::train(*net, data, options);
+    return models::state_dict(*net);
+  };
+  const auto a = run(), b = run();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(b[i].second)) << a[i].first;
+}
+
+TEST(Trainer, ADivergingRunStopsWithANumericError) {
+  const auto data = testing::template_dataset(256, 1, 8, 4, 3);
+  torch::manual_seed(0);
+  auto net = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+  auto options = quick_options(3);
+  options.recipe.schedule = {train::ScheduleKind::kConstant, 1e12, 0, 0.0};
+  try {
+    train::train(*net, data, options);
+    FAIL() << "training at lr 1e12 did not diverge";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNumeric);
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace repairbench
