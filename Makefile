@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build test test-full repro clean
+.PHONY: all setup configure build test repro clean
 
 all: build
 
@@ -23,12 +23,8 @@ build: configure
 test: build
 	@cd $(BUILD_DIR) && REPAIRBENCH_THREADS=1 ctest -L "unit|smoke" -j $(JOBS) --output-on-failure --timeout 900
 
-test-full: build
-	@cd $(BUILD_DIR) && ctest -L full --output-on-failure
-
 repro: build
-	@$(BUILD_DIR)/apps/repairbench train --model mlp --width 128 --depth 10 --dataset fashion-mnist \
-	  --seed 1 --out checkpoints/mlp_w128_d10_fashion-mnist_seed1.pt
+	@BUILD_DIR=$(BUILD_DIR) scripts/repro_default.sh
 
 clean:
 	@rm -rf $(BUILD_DIR) $(BUILD_DIR).configure.log
