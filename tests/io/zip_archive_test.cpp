@@ -14,7 +14,7 @@ void put_le(std::string* bytes, size_t pos, uint64_t value, int n) {
     (*bytes)[pos + static_cast<size_t>(i)] = static_cast<char>(value >> (8 * i));
 }
 
-std::string error_of(const std::string& bytes) {
+std::string zip_error_of(const std::string& bytes) {
   try {
     ZipReader zip(bytes, "x.zip");
     for (const ZipEntry& entry : zip.entries()) zip.read(entry);
@@ -102,7 +102,7 @@ TEST(Zip, ReadsZip64Fields) {
   EXPECT_EQ(reader.read(reader.entries()[0]), data);
   // The same with a zip64 field too short for the values it must hold.
   put_le(&rebuilt, cd + 46 + 1 + 2, 8, 2);
-  EXPECT_NE(error_of(rebuilt).find("zip64"), std::string::npos);
+  EXPECT_NE(zip_error_of(rebuilt).find("zip64"), std::string::npos);
 }
 
 TEST(Zip, RefusesCompressedEncryptedAndCorruptRecords) {
@@ -110,32 +110,32 @@ TEST(Zip, RefusesCompressedEncryptedAndCorruptRecords) {
   const size_t cd = central_directory(zip);
   std::string compressed = zip;
   put_le(&compressed, cd + 10, 8, 2);  // deflate
-  EXPECT_NE(error_of(compressed).find("compressed (method 8)"), std::string::npos);
+  EXPECT_NE(zip_error_of(compressed).find("compressed (method 8)"), std::string::npos);
   std::string encrypted = zip;
   put_le(&encrypted, cd + 8, 1, 2);
-  EXPECT_NE(error_of(encrypted).find("encrypted"), std::string::npos);
+  EXPECT_NE(zip_error_of(encrypted).find("encrypted"), std::string::npos);
   std::string flipped = zip;
   flipped[ZipReader(zip, "x").entries()[0].offset] ^= 1;
-  EXPECT_NE(error_of(flipped).find("CRC-32"), std::string::npos);
+  EXPECT_NE(zip_error_of(flipped).find("CRC-32"), std::string::npos);
   std::string huge = zip;
   put_le(&huge, cd + 20, 0xFFFFFFF0, 4);
   put_le(&huge, cd + 24, 0xFFFFFFF0, 4);
-  EXPECT_NE(error_of(huge).find("past the end of the file"), std::string::npos);
+  EXPECT_NE(zip_error_of(huge).find("past the end of the file"), std::string::npos);
   std::string count = zip;
   put_le(&count, count.size() - 12, 0xFFFE, 2);
-  EXPECT_NE(error_of(count).find("claims 65534 records"), std::string::npos);
+  EXPECT_NE(zip_error_of(count).find("claims 65534 records"), std::string::npos);
   std::string offset = zip;
   put_le(&offset, offset.size() - 6, 0xFFFFFF00, 4);
-  EXPECT_NE(error_of(offset).find("outside the file"), std::string::npos);
+  EXPECT_NE(zip_error_of(offset).find("outside the file"), std::string::npos);
   std::string local = zip;
   put_le(&local, cd + 42, 3, 4);
-  EXPECT_NE(error_of(local).find("local header"), std::string::npos);
+  EXPECT_NE(zip_error_of(local).find("local header"), std::string::npos);
   std::string disk = zip;
   put_le(&disk, disk.size() - 18, 1, 2);
-  EXPECT_NE(error_of(disk).find("multi-volume"), std::string::npos);
-  EXPECT_NE(error_of(zip.substr(0, zip.size() - 1)).find("end-of-central-directory"),
+  EXPECT_NE(zip_error_of(disk).find("multi-volume"), std::string::npos);
+  EXPECT_NE(zip_error_of(zip.substr(0, zip.size() - 1)).find("end-of-central-directory"),
             std::string::npos);
-  EXPECT_NE(error_of("PK").find("too short"), std::string::npos);
+  EXPECT_NE(zip_error_of("PK").find("too short"), std::string::npos);
 }
 
 TEST(Zip, RefusesRepeatedNames) {
@@ -146,7 +146,7 @@ TEST(Zip, RefusesRepeatedNames) {
   zip[second_cd + 46 + 2] = 'x';
   const size_t local = zip.find("a/y");
   zip[local + 2] = 'x';
-  EXPECT_NE(error_of(zip).find("two records called 'a/x'"), std::string::npos);
+  EXPECT_NE(zip_error_of(zip).find("two records called 'a/x'"), std::string::npos);
   EXPECT_THROW(write_zip({{"n", "1"}, {"n", "2"}}), Error);
 }
 

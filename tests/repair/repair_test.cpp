@@ -88,7 +88,7 @@ TEST(Repair, MergedChannelsGetTheTargetStatistics) {
     auto [a, b] = independent_pair(config);
     auto loader = fixed_loader(config);
     repair::RepairOptions options;
-    const auto endpoints = repair::endpoint_stats(*a, *b, loader, options);
+    const auto endpoints = repair::endpoint_stats(*a, *b, loader, repair::repair_points(*a, options), 1);
     EXPECT_EQ(endpoints.passes.data_passes, 1);  // both endpoints in one pass
     auto merged = interpolate(*a, *b, 0.5);
     const auto result = repair::repair(*merged, endpoints, 0.5, loader, options);
@@ -117,7 +117,8 @@ TEST(Repair, FusedNetworkEqualsTheWrappedOne) {
     SCOPED_TRACE(config.describe());
     auto [a, b] = independent_pair(config);
     auto loader = fixed_loader(config);
-    const auto endpoints = repair::endpoint_stats(*a, *b, loader, {});
+    const auto endpoints = repair::endpoint_stats(
+        *a, *b, loader, repair::default_repair_points(*a, repair::RepairMethod::kForward), 1);
     for (auto method : {repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm}) {
       repair::RepairOptions options;
       options.method = method;
@@ -156,7 +157,7 @@ TEST(Repair, ClosedFormMatchesTheForwardPassOnTheFirstLayer) {
   auto loader = fixed_loader(config);
   repair::RepairOptions forward, closed;
   closed.method = repair::RepairMethod::kClosedForm;
-  const auto endpoints = repair::endpoint_stats(*a, *b, loader, forward);
+  const auto endpoints = repair::endpoint_stats(*a, *b, loader, repair::repair_points(*a, forward), 1);
   auto m1 = interpolate(*a, *b, 0.4), m2 = interpolate(*a, *b, 0.4);
   const auto r1 = repair::repair(*m1, endpoints, 0.4, loader, forward);
   const auto r2 = repair::repair(*m2, endpoints, 0.4, loader, closed);
@@ -182,13 +183,46 @@ TEST(Repair, ResetBnReestimatesTheStatisticsAndNeedsBatchNorm) {
   EXPECT_THROW(repair::repair(*plain, {}, 0.5, loader, options), Error);
 }
 
+// repair-blocks rescales block outputs with a wrapper (they have no layer
+// to fold into) and the logits in place; the merged net with the wrapper has
+// the target statistics at the block outputs.
+TEST(Repair, BlockOutputCorrectionsStayAsAWrapper) {
+  const auto config = make_config("resnet20", 1, "bn", 3, 32);
+  auto [a, b] = independent_pair(config);
+  auto loader = fixed_loader(config);
+  repair::RepairOptions options;
+  options.method = repair::RepairMethod::kBlocks;
+  const auto points = repair::repair_points(*a, options);
+  ASSERT_EQ(points.size(), 10u);  // 9 blocks + linear
+  const auto endpoints = repair::endpoint_stats(*a, *b, loader, points, 1);
+  auto merged = interpolate(*a, *b, 0.5);
+  const auto result = repair::repair(*merged, endpoints, 0.5, loader, options);
+  EXPECT_EQ(result.unfused.size(), 9u);
+  EXPECT_EQ(result.corrections.size(), 10u);
+  EXPECT_GT(result.batch_norms_reset, 0);
+  repair::CorrectionProbe wrapper(result.unfused, options.bn_eps);
+  models::ProbeScope scope(*merged, &wrapper);
+  const int64_t first = merged->point_index("layer1.0");
+  const auto after = align::collect_channel_stats(*merged, loader, {first});
+  const auto t = repair::targets(endpoints.at(first), 0.5);
+  EXPECT_LT(((after[0].mean - t.mean).abs() / t.std.clamp_min(1e-6)).max().item<double>(), 0.05);
+}
+
 TEST(Repair, DefaultPointsArePreActivationsAndNeverTheLogits) {
   auto mlp = models::make_network(make_config("mlp", 16, "none", 1, 8, 10, 2));
-  EXPECT_EQ(repair::default_repair_points(*mlp), (std::vector<std::string>{"fc1", "layers.0", "layers.2"}));
+  const auto forward = repair::RepairMethod::kForward;
+  EXPECT_EQ(repair::default_repair_points(*mlp, forward), (std::vector<std::string>{"fc1", "layers.0", "layers.2"}));
   auto bn = models::make_network(make_config("vgg11", 1, "bn", 3, 32));
-  for (const auto& name : repair::default_repair_points(*bn)) {
+  for (const auto& name : repair::default_repair_points(*bn, forward)) {
     EXPECT_EQ(bn->point(name).kind, models::PointKind::kNormOutput) << name;
   }
+  // The ImageNet variant: every residual block output and the logits.
+  auto resnet = models::make_network(make_config("resnet18_imagenet", 1, "bn", 3, 32, 10, 0, true));
+  const auto blocks = repair::default_repair_points(*resnet, repair::RepairMethod::kBlocks);
+  EXPECT_EQ(blocks.size(), 9u);
+  EXPECT_EQ(blocks.front(), "layer1.0");
+  EXPECT_EQ(blocks.back(), "fc");
+  EXPECT_THROW(repair::default_repair_points(*mlp, repair::RepairMethod::kBlocks), Error);
   EXPECT_THROW(repair::parse_repair_method("magic"), Error);
 }
 

@@ -107,12 +107,15 @@ class PairProbe : public models::ActivationProbe {
 };
 
 // Running sums of one network's per-batch channel means and variances.
+// Chains to the probe already installed (e.g. a correction that is part of
+// the network being measured) and records what it returns.
 class SingleProbe : public models::ActivationProbe {
  public:
-  explicit SingleProbe(const std::vector<int64_t>& points) {
+  SingleProbe(const std::vector<int64_t>& points, models::ActivationProbe* inner) : inner_(inner) {
     for (int64_t p : points) sums_[p];
   }
-  torch::Tensor visit(int64_t point, const torch::Tensor& x) override {
+  torch::Tensor visit(int64_t point, const torch::Tensor& input) override {
+    const torch::Tensor x = inner_ == nullptr ? input : inner_->visit(point, input);
     auto it = sums_.find(point);
     if (it == sums_.end()) return x;
     const auto rows = as_rows(x);
@@ -130,13 +133,14 @@ class SingleProbe : public models::ActivationProbe {
 
  private:
   std::map<int64_t, std::tuple<torch::Tensor, torch::Tensor, int64_t>> sums_;
+  models::ActivationProbe* inner_;
 };
 
 }  // namespace
 
 std::vector<ChannelStats> collect_channel_stats(models::NetworkImpl& net, data::Loader& loader,
                                                 const std::vector<int64_t>& points, PassCounter* counter) {
-  SingleProbe probe(points);
+  SingleProbe probe(points, net.probe());
   const bool was_training = net.is_training();
   net.eval();
   {

@@ -69,7 +69,8 @@ std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::Net
                                           PassCounter* counter = nullptr);
 
 /// Mean and unbiased variance ((C) float64 each), averaged over batches, of one
-/// network's activations at `points`, with the network in eval mode.
+/// network's activations at `points`, with the network in eval mode. A probe
+/// already installed on `net` stays in effect (it is part of what is measured).
 struct ChannelStats {
   torch::Tensor mean, var;
 };

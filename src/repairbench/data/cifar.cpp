@@ -10,7 +10,7 @@
 namespace repairbench::data {
 namespace {
 
-constexpr int64_t kPixels = 3 * 32 * 32;
+constexpr int64_t kCifarImageBytes = 3 * 32 * 32;
 
 // The size of a CIFAR file in records of `record` bytes, checked.
 int64_t record_count(const std::string& path, int64_t record) {
@@ -37,7 +37,7 @@ struct Records {
 // images are written once, with no full-size intermediate copy.
 Records read_records(const std::vector<std::string>& paths, int64_t label_bytes) {
   constexpr int64_t kChunk = 1024;
-  const int64_t record = label_bytes + kPixels;
+  const int64_t record = label_bytes + kCifarImageBytes;
   Records out;
   int64_t total = 0;
   for (const std::string& path : paths)
@@ -56,9 +56,9 @@ Records read_records(const std::vector<std::string>& paths, int64_t label_bytes)
       for (int64_t r = 0; r < n; ++r) {
         const char* src = buffer.data() + r * record;
         std::memcpy(labels, src, static_cast<size_t>(label_bytes));
-        std::memcpy(images, src + label_bytes, static_cast<size_t>(kPixels));
+        std::memcpy(images, src + label_bytes, static_cast<size_t>(kCifarImageBytes));
         labels += label_bytes;
-        images += kPixels;
+        images += kCifarImageBytes;
       }
       done += n;
     }

@@ -91,46 +91,66 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   aligned->to(device);
   result.seconds_alignment = seconds_since(align_start);
 
-  // Endpoint statistics at the REPAIR points: one gathering for every alpha.
-  const bool needs_endpoint_stats =
-      options.variance_ratios ||
-      std::any_of(options.repairs.begin(), options.repairs.end(), [](repair::RepairMethod m) {
-        return m == repair::RepairMethod::kForward || m == repair::RepairMethod::kClosedForm;
-      });
+  // Endpoint statistics at every point any requested correction (or the
+  // variance ratios, measured at the pre-activations) needs: one gathering
+  // for every alpha and every correction.
+  std::vector<std::string> stat_points;
+  auto add_points = [&](const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+      if (std::find(stat_points.begin(), stat_points.end(), n) == stat_points.end()) stat_points.push_back(n);
+    }
+  };
+  const std::vector<std::string> ratio_points =
+      options.variance_ratios ? repair::default_repair_points(net0, repair::RepairMethod::kForward)
+                              : std::vector<std::string>{};
+  add_points(ratio_points);
+  for (auto method : options.repairs) {
+    repair::RepairOptions ro = options.repair;
+    ro.method = method;
+    add_points(repair::repair_points(net0, ro));
+  }
   repair::EndpointStats endpoints;
   const auto stats_start = Clock::now();
-  if (needs_endpoint_stats) {
+  if (!stat_points.empty()) {
     models::NetworkImpl& stats_b = options.repair_stats_from_unaligned_b ? net1 : *aligned;
-    endpoints = repair::endpoint_stats(net0, stats_b, stats_loader, options.repair);
+    endpoints = repair::endpoint_stats(net0, stats_b, stats_loader, stat_points, options.repair.endpoint_epochs);
   }
   result.endpoint_stats_passes = endpoints.passes;
   result.seconds_endpoint_stats = seconds_since(stats_start);
 
+  std::vector<int64_t> ratio_indices;
+  for (const auto& name : ratio_points) {
+    ratio_indices.push_back(net0.point_index(name));
+    result.variance_ratios.push_back({name, 0, {}});
+  }
   std::vector<std::string> names = {"interpolated"};
   for (auto m : options.repairs) names.push_back(repair::to_string(m));
-  if (options.variance_ratios) {
-    for (int64_t p : endpoints.points) result.variance_ratios.push_back({net0.points()[p].name, 0, {}});
-  }
   for (size_t c = 0; c < names.size(); ++c) {
     Curve curve;
     curve.name = names[c];
     const auto curve_start = Clock::now();
     for (double alpha : options.alphas) {
       models::Network merged = interpolated(net0, *aligned, alpha, device);
+      // Corrections that could not be fused stay applied while evaluating.
+      std::unique_ptr<repair::CorrectionProbe> wrapper;
       if (c > 0) {
         repair::RepairOptions ro = options.repair;
         ro.method = options.repairs[c - 1];
-        repair::repair(*merged, endpoints, alpha, stats_loader, ro);
+        const auto repaired = repair::repair(*merged, endpoints, alpha, stats_loader, ro);
+        if (!repaired.unfused.empty()) {
+          wrapper = std::make_unique<repair::CorrectionProbe>(repaired.unfused, ro.bn_eps);
+        }
       }
+      models::ProbeScope scope(*merged, wrapper.get());
       CurvePoint point;
       point.alpha = alpha;
       point.test = eval(*merged, test);
       if (train != nullptr) point.train = eval(*merged, *train);
       curve.points.push_back(point);
-      if (options.variance_ratios && std::abs(alpha - 0.5) < 1e-9) {
-        const auto stats = align::collect_channel_stats(*merged, stats_loader, endpoints.points);
+      if (!ratio_indices.empty() && std::abs(alpha - 0.5) < 1e-9) {
+        const auto stats = align::collect_channel_stats(*merged, stats_loader, ratio_indices);
         for (size_t i = 0; i < stats.size(); ++i) {
-          const double ratio = std_ratio(stats[i], repair::targets(endpoints.stats[i], 0.5));
+          const double ratio = std_ratio(stats[i], repair::targets(endpoints.at(ratio_indices[i]), 0.5));
           if (c == 0) result.variance_ratios[i].before = ratio;
           else result.variance_ratios[i].after.push_back(ratio);
         }

@@ -104,6 +104,7 @@ std::string to_string(RepairMethod method) {
     case RepairMethod::kResetBn: return "reset-bn";
     case RepairMethod::kForward: return "repair";
     case RepairMethod::kClosedForm: return "closed-form";
+    case RepairMethod::kBlocks: return "repair-blocks";
   }
   return "none";
 }
@@ -113,27 +114,50 @@ RepairMethod parse_repair_method(const std::string& text) {
   if (text == "reset-bn") return RepairMethod::kResetBn;
   if (text == "repair") return RepairMethod::kForward;
   if (text == "closed-form") return RepairMethod::kClosedForm;
-  RB_FAIL(kUsage, "unknown repair method '", text, "'; expected none, reset-bn, repair or closed-form");
+  if (text == "repair-blocks") return RepairMethod::kBlocks;
+  RB_FAIL(kUsage, "unknown repair method '", text,
+          "'; expected none, reset-bn, repair, closed-form or repair-blocks");
 }
 
-std::vector<std::string> default_repair_points(const models::NetworkImpl& net) {
+std::vector<std::string> default_repair_points(const models::NetworkImpl& net, RepairMethod method) {
+  std::vector<std::string> names;
+  if (method == RepairMethod::kBlocks) {
+    for (const auto& p : net.points()) {
+      // Residual blocks are named "layerS.B"; the stem's output is not one.
+      const bool block = p.kind == models::PointKind::kBlockOutput && p.name.rfind("layer", 0) == 0;
+      if (block || p.kind == models::PointKind::kLogits) names.push_back(p.name);
+    }
+    RB_CHECK(names.size() > 1, kUsage, net.config().describe(),
+             " has no residual blocks; repair-blocks is for ResNets");
+    return names;
+  }
+  if (method != RepairMethod::kForward && method != RepairMethod::kClosedForm) return names;
   const bool bn = net.config().norm == models::Norm::kBatch;
   const auto wanted = bn ? models::PointKind::kNormOutput : models::PointKind::kLayerOutput;
-  std::vector<std::string> names;
   for (const auto& p : net.points()) {
     if (p.kind == wanted) names.push_back(p.name);
   }
   return names;
 }
 
+std::vector<std::string> repair_points(const models::NetworkImpl& net, const RepairOptions& options) {
+  return options.points.empty() ? default_repair_points(net, options.method) : options.points;
+}
+
+const align::PairStats& EndpointStats::at(int64_t point) const {
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (points[i] == point) return stats[i];
+  }
+  RB_FAIL(kInternal, "no endpoint statistics were gathered at point ", point);
+}
+
 EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
-                             const RepairOptions& options) {
+                             const std::vector<std::string>& points, int64_t epochs) {
   EndpointStats out;
-  const auto names = options.points.empty() ? default_repair_points(net0) : options.points;
-  RB_CHECK(!names.empty(), kUsage, net0.config().describe(), " has no points to REPAIR");
+  RB_CHECK(!points.empty(), kUsage, net0.config().describe(), " has no points to REPAIR");
   align::PairStatsRequest request;
-  for (const auto& name : names) request.points.push_back(net0.point_index(name));
-  request.epochs = options.endpoint_epochs;
+  for (const auto& name : points) request.points.push_back(net0.point_index(name));
+  request.epochs = epochs;
   request.train_mode_bn_reset = true;
   out.points = request.points;
   out.stats = align::collect_pair_stats(net0, net1, loader, request, &out.passes);
@@ -148,6 +172,8 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
                     data::Loader& loader, const RepairOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   RepairResult result;
+  std::vector<int64_t> points;
+  for (const auto& name : repair_points(merged, options)) points.push_back(merged.point_index(name));
   switch (options.method) {
     case RepairMethod::kNone:
       merged.eval();
@@ -157,15 +183,16 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
       RB_CHECK(result.batch_norms_reset > 0, kUsage, merged.config().describe(),
                " has no BatchNorm layers to reset; use --repair repair for norm-free or LayerNorm nets");
       break;
-    case RepairMethod::kForward: {
+    case RepairMethod::kForward:
+    case RepairMethod::kBlocks: {
       std::map<int64_t, ResetProbe::Slot> slots;
       const auto device = merged.parameters().front().device();
-      for (size_t i = 0; i < endpoints.points.size(); ++i) {
-        const Targets t = targets(endpoints.stats[i], alpha);
+      const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+      for (int64_t point : points) {
+        const Targets t = targets(endpoints.at(point), alpha);
         const int64_t c = t.mean.size(0);
-        auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
-        slots[endpoints.points[i]] = {scale_from(t, options.target_std_eps).to(f32), t.mean.to(f32),
-                                      torch::zeros({c}, f32), torch::ones({c}, f32), 0};
+        slots[point] = {scale_from(t, options.target_std_eps).to(f32), t.mean.to(f32), torch::zeros({c}, f32),
+                        torch::ones({c}, f32), 0};
       }
       ResetProbe probe(std::move(slots), options.bn_eps);
       result.batch_norms_reset = reset_bn_pass(merged, loader, options.merged_epochs, &probe, result.passes);
@@ -175,22 +202,26 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
       break;
     }
     case RepairMethod::kClosedForm:
-      for (size_t i = 0; i < endpoints.points.size(); ++i) {
-        const auto& s = endpoints.stats[i];
+      for (int64_t point : points) {
+        const auto& s = endpoints.at(point);
         const Targets t = targets(s, alpha);
         // Predicted statistics of (1-a) x0 + a x1 (MNIST-MLP notebook).
         const auto mean = s.mean0 * (1.0 - alpha) + s.mean1 * alpha;
         const auto var = s.var0 * ((1.0 - alpha) * (1.0 - alpha)) + s.cross_cov * (2.0 * alpha * (1.0 - alpha)) +
                          s.var1 * (alpha * alpha);
-        result.corrections.push_back(
-            {endpoints.points[i], scale_from(t, options.target_std_eps), t.mean, mean, var.clamp_min(0)});
+        result.corrections.push_back({point, scale_from(t, options.target_std_eps), t.mean, mean, var.clamp_min(0)});
       }
       merged.eval();
       break;
   }
   for (const auto& c : result.corrections) {
-    fuse(merged, merged.points()[c.point], c, options.bn_eps);
-    result.points.push_back(merged.points()[c.point].name);
+    const auto& point = merged.points()[c.point];
+    if (point.weight.empty()) {
+      result.unfused.push_back(c);
+    } else {
+      fuse(merged, point, c, options.bn_eps);
+    }
+    result.points.push_back(point.name);
   }
   result.seconds = seconds_since(start);
   return result;

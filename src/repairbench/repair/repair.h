@@ -21,9 +21,15 @@ enum class RepairMethod {
   kClosedForm,  ///< Closed-form REPAIR (the MNIST MLP notebook's): the merged
                 ///< statistics are predicted from the endpoints' variances and
                 ///< covariance; no pass through the merged net.
+  kBlocks,      ///< The ImageNet notebooks' "REPAIR" (permute_renorm_plus): BN
+                ///< reset of the whole merged net plus forward-pass REPAIR of
+                ///< every residual block output and of the logits, all in one
+                ///< train-mode pass (repair_reference.md 2c). Block-output
+                ///< corrections cannot be folded into a layer, so they stay as a
+                ///< per-channel affine map applied during evaluation.
 };
 
-/// "none" | "reset-bn" | "repair" | "closed-form"; parse throws Error(kUsage).
+/// "none" | "reset-bn" | "repair" | "closed-form" | "repair-blocks"; parse throws Error(kUsage).
 std::string to_string(RepairMethod method);
 RepairMethod parse_repair_method(const std::string& text);
 
@@ -43,10 +49,12 @@ struct RepairOptions {
   double bn_eps = 1e-5;
 };
 
-/// Where REPAIR corrects a network by default: every pre-activation, i.e.
-/// every Linear/Conv output (norm-free nets and, as the issue asks, LayerNorm
-/// nets) or every BatchNorm output (BN nets); never the logits.
-std::vector<std::string> default_repair_points(const models::NetworkImpl& net);
+/// Where a method corrects a network by default. kForward and kClosedForm:
+/// every pre-activation, i.e. every Linear/Conv output (norm-free and
+/// LayerNorm nets) or every BatchNorm output (BN nets), never the logits.
+/// kBlocks: every residual block output (not the stem) and the logits.
+/// kNone and kResetBn: none.
+std::vector<std::string> default_repair_points(const models::NetworkImpl& net, RepairMethod method);
 
 /// Statistics of the two endpoints at the REPAIR points, gathered once (one
 /// pass per epoch over the data for BOTH endpoints) and reused for every alpha.
@@ -54,14 +62,20 @@ struct EndpointStats {
   std::vector<int64_t> points;             ///< Point indices.
   std::vector<align::PairStats> stats;     ///< One per point.
   align::PassCounter passes;
+
+  /// The statistics of point `point`; throws Error(kInternal) if not gathered.
+  const align::PairStats& at(int64_t point) const;
 };
 
 /// Endpoint statistics as the reference's TrackLayer + reset_bn_stats measure
-/// them: pre-activation mean and unbiased variance averaged over batches, with
-/// the endpoints in train mode and their own BatchNorms re-estimated (pitfall
-/// 3). `net1` must already be aligned to `net0`.
+/// them at `points` (names): mean and unbiased variance averaged over batches,
+/// with the endpoints in train mode and their own BatchNorms re-estimated
+/// (pitfall 3), in `epochs` passes. `net1` must already be aligned to `net0`.
 EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
-                             const RepairOptions& options);
+                             const std::vector<std::string>& points, int64_t epochs);
+
+/// The points `options` corrects on `net`: options.points, or the method's defaults.
+std::vector<std::string> repair_points(const models::NetworkImpl& net, const RepairOptions& options);
 
 /// Target statistics of one point at alpha: mu* = (1-a) mu0 + a mu1 and
 /// sigma* = (1-a) sigma0 + a sigma1, interpolated stds, not variances
@@ -94,19 +108,23 @@ class CorrectionProbe : public models::ActivationProbe {
 /// What a repair did.
 struct RepairResult {
   std::vector<std::string> points;  ///< Corrected points (empty for reset-bn/none).
-  std::vector<Correction> corrections;  ///< What was fused, one per point.
+  std::vector<Correction> corrections;  ///< One per point, fused or not.
+  /// Corrections at points without a producing layer (block outputs), which
+  /// the merged net needs applied by a CorrectionProbe during evaluation.
+  std::vector<Correction> unfused;
   int64_t batch_norms_reset = 0;
   align::PassCounter passes;        ///< Passes over the data through the merged net.
   double seconds = 0;
 };
 
 /// Corrects `merged` (the interpolation of the endpoints at `alpha`) in place
-/// and leaves it in eval mode. For kForward and kClosedForm the correction is
-/// fused into the producing layer's weight and bias, W' = W g, b' = mu* + g (b - m)
-/// with g = scale / sqrt(v + bn_eps) (pitfall 10), so `merged` keeps its
-/// architecture; `endpoints` must come from endpoint_stats with the same
-/// points. kResetBn and kForward re-estimate the merged net's own BatchNorm
-/// statistics in their train-mode pass.
+/// and leaves it in eval mode. Every correction at a point with a producing
+/// layer is fused into that layer's weight and bias, W' = W g,
+/// b' = mu* + g (b - m) with g = scale / sqrt(v + bn_eps) (pitfall 10), so
+/// `merged` keeps its architecture; the others are returned in `unfused`.
+/// `endpoints` must hold statistics for every corrected point. kResetBn,
+/// kForward and kBlocks re-estimate the merged net's own BatchNorm statistics
+/// in their train-mode pass.
 RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
                     data::Loader& loader, const RepairOptions& options);
 

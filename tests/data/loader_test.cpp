@@ -1,0 +1,182 @@
+#include <gtest/gtest.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include "repairbench/core/error.h"
+#include "repairbench/data/augment.h"
+#include "repairbench/data/loader.h"
+
+namespace repairbench::data {
+namespace {
+
+// n images of 1 x 4 x 4 whose pixels all equal the image index, label = index
+// mod 3, normalized with mean 0 / std 1 so batches show the raw values.
+Dataset counting_dataset(int64_t n, int64_t channels = 1) {
+  Dataset d;
+  d.name = "counting";
+  d.num_classes = 3;
+  d.images = torch::arange(n, torch::kInt64).to(torch::kUInt8).view({n, 1, 1, 1}).expand({n, channels, 4, 4}).contiguous();
+  d.labels = torch::arange(n, torch::kInt64).remainder(3);
+  d.norm.mean.assign(static_cast<size_t>(channels), 0.0);
+  d.norm.std.assign(static_cast<size_t>(channels), 1.0);
+  return d;
+}
+
+std::vector<int64_t> image_ids(const Batch& batch) {
+  const auto ids = batch.images.select(1, 0).select(1, 0).select(1, 0).to(torch::kInt64);
+  return std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+}
+
+TEST(Loader, SequentialBatchesWithAndWithoutDropLast) {
+  LoaderOptions o;
+  o.batch_size = 4;
+  Loader keep(counting_dataset(10), o);
+  EXPECT_EQ(keep.num_batches(), 3);
+  keep.new_epoch();
+  EXPECT_EQ(image_ids(keep.batch(0)), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(image_ids(keep.batch(2)), (std::vector<int64_t>{8, 9}));
+  EXPECT_TRUE(keep.batch(2).labels.equal(torch::tensor({2, 0}, torch::kInt64)));
+  o.drop_last = true;
+  Loader drop(counting_dataset(10), o);
+  EXPECT_EQ(drop.num_batches(), 2);
+  EXPECT_EQ(drop.num_images(), 8);
+}
+
+TEST(Loader, NormalizesWithTheDataSetConstants) {
+  auto d = counting_dataset(4);
+  d.norm = {{2.0}, {4.0}};
+  LoaderOptions o;
+  o.batch_size = 4;
+  Loader loader(d, o);
+  loader.new_epoch();
+  const auto images = loader.batch(0).images;
+  EXPECT_EQ(images.scalar_type(), torch::kFloat32);
+  EXPECT_FLOAT_EQ(images[3][0][0][0].item<float>(), (3.0f - 2.0f) / 4.0f);
+}
+
+TEST(Loader, ShufflingIsSeededAndCoversEveryImageOnce) {
+  LoaderOptions o;
+  o.batch_size = 5;
+  o.shuffle = true;
+  o.seed = 42;
+  auto epoch_order = [&](Loader& loader) {
+    loader.new_epoch();
+    std::vector<int64_t> all;
+    for (int64_t i = 0; i < loader.num_batches(); ++i) {
+      const auto ids = image_ids(loader.batch(i));
+      all.insert(all.end(), ids.begin(), ids.end());
+    }
+    return all;
+  };
+  Loader a(counting_dataset(20), o), b(counting_dataset(20), o);
+  const auto first = epoch_order(a);
+  EXPECT_EQ(first, epoch_order(b));  // same seed, same order
+  EXPECT_NE(first, epoch_order(a));  // a new order every epoch
+  auto sorted = first;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(sorted[i], i);
+}
+
+TEST(Loader, RepeatsGreyImagesToThreeChannelsWhenAsked) {
+  LoaderOptions o;
+  o.batch_size = 2;
+  o.channels = 3;
+  Loader loader(counting_dataset(2), o);
+  loader.new_epoch();
+  const auto images = loader.batch(0).images;
+  EXPECT_EQ(images.sizes().vec(), (std::vector<int64_t>{2, 3, 4, 4}));
+  EXPECT_TRUE(images.select(1, 0).equal(images.select(1, 2)));
+  o.channels = 2;
+  EXPECT_THROW(Loader(counting_dataset(2), o), Error);
+}
+
+at::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+
+// A 1 x 1 x 6 x 6 image with pixel (i, j) = 10 i + j + 1, so shifts are readable.
+torch::Tensor ramp() {
+  return (torch::arange(6).view({6, 1}) * 10 + torch::arange(6).view({1, 6}) + 1).to(torch::kFloat32).view({1, 1, 6, 6});
+}
+
+TEST(Augment, TranslateShiftsWithZeroPadding) {
+  AugmentOptions o;
+  o.translate = 2;
+  auto gen = generator(1);
+  const auto x = ramp().repeat({64, 1, 1, 1});
+  const auto y = augment(x, o, torch::zeros({1}), gen);
+  ASSERT_EQ(y.sizes(), x.sizes());
+  int64_t shifted = 0;
+  for (int64_t n = 0; n < 64; ++n) {
+    // Find the shift (dy, dx) in [-2, 2]^2 that explains the output exactly.
+    bool explained = false;
+    for (int64_t dy = -2; dy <= 2 && !explained; ++dy) {
+      for (int64_t dx = -2; dx <= 2 && !explained; ++dx) {
+        auto expected = torch::zeros({6, 6});
+        for (int64_t i = 0; i < 6; ++i) {
+          for (int64_t j = 0; j < 6; ++j) {
+            const int64_t si = i + dy, sj = j + dx;
+            if (si >= 0 && si < 6 && sj >= 0 && sj < 6) expected[i][j] = 10 * si + sj + 1;
+          }
+        }
+        explained = y[n][0].equal(expected);
+        if (explained && (dy != 0 || dx != 0)) ++shifted;
+      }
+    }
+    EXPECT_TRUE(explained) << "image " << n;
+  }
+  EXPECT_GT(shifted, 40);  // 24 of 25 offsets move the image
+}
+
+TEST(Augment, FlipMirrorsAboutHalfTheImages) {
+  AugmentOptions o;
+  o.flip = true;
+  auto gen = generator(2);
+  const auto x = ramp().repeat({200, 1, 1, 1});
+  const auto y = augment(x, o, torch::zeros({1}), gen);
+  int64_t flipped = 0;
+  for (int64_t n = 0; n < 200; ++n) {
+    const bool same = y[n].equal(x[n]), mirrored = y[n].equal(x[n].flip({2}));
+    EXPECT_TRUE(same || mirrored);
+    flipped += mirrored;
+  }
+  EXPECT_GT(flipped, 70);
+  EXPECT_LT(flipped, 130);
+}
+
+TEST(Augment, CutoutFillsOneSquareWithTheFillColour) {
+  AugmentOptions o;
+  o.cutout = 3;
+  auto gen = generator(3);
+  const auto x = ramp().repeat({16, 1, 1, 1});
+  const auto y = augment(x, o, torch::full({1}, -7.0), gen);
+  for (int64_t n = 0; n < 16; ++n) {
+    const auto filled = y[n][0].eq(-7.0);
+    EXPECT_EQ(filled.sum().item<int64_t>(), 9);
+    EXPECT_TRUE(y[n][0].masked_select(~filled).equal(x[n][0].masked_select(~filled)));
+  }
+  o.cutout = 7;
+  EXPECT_THROW(augment(x, o, torch::zeros({1}), gen), Error);
+}
+
+TEST(Augment, RandomResizedCropGivesTheRequestedSizeDeterministically) {
+  AugmentOptions o;
+  o.resized_crop = 4;
+  auto g1 = generator(4), g2 = generator(4);
+  const auto x = torch::rand({8, 3, 12, 16}) * 255;
+  const auto a = augment(x, o, torch::zeros({3}), g1);
+  EXPECT_EQ(a.sizes().vec(), (std::vector<int64_t>{8, 3, 4, 4}));
+  EXPECT_TRUE(a.equal(augment(x, o, torch::zeros({3}), g2)));
+  EXPECT_GE(a.min().item<double>(), 0.0);
+  EXPECT_LE(a.max().item<double>(), 255.0);
+}
+
+TEST(Augment, DescriptionsRoundTrip) {
+  for (const std::string text : {"none", "flip", "translate4", "flip+translate4+cutout12", "flip+rrc224"}) {
+    EXPECT_EQ(parse_augment(text).describe(), text);
+  }
+  EXPECT_THROW(parse_augment("flip+rotate30"), Error);
+  EXPECT_THROW(parse_augment("translate0"), Error);
+}
+
+}  // namespace
+}  // namespace repairbench::data
