@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build test repro clean
+.PHONY: all setup configure build test repro repro-all-quick clean
 
 all: build
 
@@ -23,8 +23,20 @@ build: configure
 test: build
 	@cd $(BUILD_DIR) && REPAIRBENCH_THREADS=1 ctest -L "unit|smoke" -j $(JOBS) --output-on-failure --timeout 900
 
+# The main job: the paper's Fashion-MNIST MLP at width 128 with the paper's recipe.
 repro: build
-	@BUILD_DIR=$(BUILD_DIR) scripts/repro_default.sh
+	@$(BUILD_DIR)/reproductions/repro_mlp_datasets --preset paper --datasets fashion-mnist --widths 128
+
+# Any target with its defaults (the paper's recipe), e.g. make repro-mlp_datasets.
+repro-%: build
+	@$(BUILD_DIR)/reproductions/repro_$* $(ARGS)
+
+# Every target's quick preset; a target whose data set is absent says so and is skipped.
+repro-all-quick: build
+	@for t in $(BUILD_DIR)/reproductions/repro_*; do \
+	  $$t --preset quick; code=$$?; \
+	  if [ $$code -eq 3 ]; then echo "skipped $$t: data set missing"; elif [ $$code -ne 0 ]; then exit $$code; fi; \
+	done
 
 clean:
 	@rm -rf $(BUILD_DIR) $(BUILD_DIR).configure.log

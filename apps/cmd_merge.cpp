@@ -55,7 +55,7 @@ int run_merge(int argc, char** argv) {
       ("b", po::value(&b_path)->required(), "checkpoint of model B (aligned to A)")
       ("match", po::value(&match)->default_value(match), "activation | weight | none")
       ("repair", po::value(&repairs)->default_value(repairs),
-       "corrections to compare, comma-separated: none, reset-bn, repair, closed-form")
+       "corrections to compare, comma-separated: none, reset-bn, repair, closed-form, repair-blocks")
       ("alphas", po::value(&alphas)->default_value(alphas), "alpha grid: start:stop:count or a,b,c")
       ("out", po::value(&out), "write the JSON report here")
       ("eval-train", po::bool_switch(&eval_train), "also evaluate every point on the un-augmented train set")

@@ -7,5 +7,7 @@ namespace repairbench::cli {
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_merge(int argc, char** argv);
+int run_check_report(int argc, char** argv);
+int run_compare(int argc, char** argv);
 
 }  // namespace repairbench::cli

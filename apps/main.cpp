@@ -19,6 +19,8 @@ constexpr const char* kUsage =
     "  train   train a model of the zoo with the paper's recipe (or flags)\n"
     "  eval    evaluate a checkpoint (ours or a PyTorch state_dict) on a data set\n"
     "  merge   align model B to model A, interpolate, REPAIR; curves, barriers, JSON report\n"
+    "  compare show what changed between two reports (exit 1 beyond --tolerance)\n"
+    "  check-report  check a report against the report schema\n"
     "\n"
     "`repairbench <command> --help` lists every option of a command.";
 
@@ -31,6 +33,8 @@ int dispatch(int argc, char** argv) {
   if (command == "train") return repairbench::cli::run_train(argc - 1, argv + 1);
   if (command == "eval") return repairbench::cli::run_eval(argc - 1, argv + 1);
   if (command == "merge") return repairbench::cli::run_merge(argc - 1, argv + 1);
+  if (command == "compare") return repairbench::cli::run_compare(argc - 1, argv + 1);
+  if (command == "check-report") return repairbench::cli::run_check_report(argc - 1, argv + 1);
   RB_FAIL(kUsage, "unknown command '", command, "'; run repairbench --help");
 }
 

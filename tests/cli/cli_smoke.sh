@@ -4,6 +4,7 @@
 # them with every correction, and check the exit codes of bad input.
 set -euo pipefail
 bin="$1"
+target="$2"   # a reproduction target binary (repro_mlp_datasets)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export REPAIRBENCH_DATA="$work/empty-data-dir"   # Fashion-MNIST falls back to Debian's package
@@ -58,4 +59,11 @@ expect_exit 4 "$bin" eval --checkpoint "$work/garbage.pt"
 "$bin" train --width 32 --depth 2 --epochs 1 --max-batches 1 --out "$work/wide.pt" > /dev/null 2>&1
 expect_exit 2 "$bin" merge --a "$work/m1.pt" --b "$work/wide.pt" --alphas 0.5
 grep -q "width" "$work/err.log" || fail "merging different widths does not say what differs"
+# A reproduction target whose data set is absent stops at once, naming it.
+expect_exit 3 "$target" --datasets cifar10 --data-dir "$work/nowhere" --cache-dir "$work/cache" --out-dir "$work/r"
+grep -q "cifar10" "$work/err.log" || fail "missing data set message does not name the data set"
+[ ! -d "$work/cache" ] || fail "the target trained something before finding its data missing"
+# compare: a report against itself has no changes; check-report accepts a merge report.
+"$bin" compare "$work/report.json" "$work/report.json" | grep -q "0 change(s)" || fail "compare of identical reports"
+"$bin" check-report "$work/report.json" > /dev/null || fail "check-report rejects a merge report"
 echo "cli_smoke: OK"

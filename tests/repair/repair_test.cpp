@@ -118,7 +118,7 @@ TEST(Repair, FusedNetworkEqualsTheWrappedOne) {
     auto [a, b] = independent_pair(config);
     auto loader = fixed_loader(config);
     const auto endpoints = repair::endpoint_stats(
-        *a, *b, loader, repair::default_repair_points(*a, repair::RepairMethod::kForward), 1);
+        *a, *b, loader, repair::default_repair_points(*a, repair::RepairMethod::kForward), 1, /*cross=*/true);
     for (auto method : {repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm}) {
       repair::RepairOptions options;
       options.method = method;
@@ -157,7 +157,7 @@ TEST(Repair, ClosedFormMatchesTheForwardPassOnTheFirstLayer) {
   auto loader = fixed_loader(config);
   repair::RepairOptions forward, closed;
   closed.method = repair::RepairMethod::kClosedForm;
-  const auto endpoints = repair::endpoint_stats(*a, *b, loader, repair::repair_points(*a, forward), 1);
+  const auto endpoints = repair::endpoint_stats(*a, *b, loader, repair::repair_points(*a, forward), 1, /*cross=*/true);
   auto m1 = interpolate(*a, *b, 0.4), m2 = interpolate(*a, *b, 0.4);
   const auto r1 = repair::repair(*m1, endpoints, 0.4, loader, forward);
   const auto r2 = repair::repair(*m2, endpoints, 0.4, loader, closed);

@@ -14,7 +14,8 @@ namespace repairbench::testing {
 /// Good for statistics and symmetry tests that need no learnable signal.
 data::Dataset random_dataset(int64_t n, int64_t channels, int64_t size, int64_t classes, uint64_t seed);
 
-/// A learnable data set: each class is a fixed random template plus noise.
+/// A learnable data set: each class is a fixed random template plus noise
+/// (data::synthetic_dataset).
 data::Dataset template_dataset(int64_t n, int64_t channels, int64_t size, int64_t classes, uint64_t seed);
 
 /// Re-draws every Linear/Conv weight with Kaiming-normal (gain sqrt 2) and

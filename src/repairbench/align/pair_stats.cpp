@@ -18,21 +18,35 @@ torch::Tensor as_rows(const torch::Tensor& x) {
   return x.flatten(2).transpose(1, 2).reshape({-1, x.size(1)}).to(torch::kFloat64);
 }
 
+// The dimensions a per-channel statistic reduces over: all but C.
+std::vector<int64_t> reduce_dims(const torch::Tensor& x) {
+  std::vector<int64_t> dims = {0};
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  return dims;
+}
+
+// Per-batch channel mean and unbiased variance, (C) float64 each. ATen's
+// reduction accumulates float32 input in double, so reading the activation
+// once in its own dtype gives float64-quality statistics without a float64
+// copy of the whole batch.
+std::pair<torch::Tensor, torch::Tensor> mean_var(const torch::Tensor& x) {
+  const auto [var, mean] = torch::var_mean(x, reduce_dims(x), /*unbiased=*/true, /*keepdim=*/false);
+  return {mean.to(torch::kFloat64), var.to(torch::kFloat64)};
+}
+
 // Sums of per-batch statistics; divided by the batch count at the end.
 struct Accumulator {
   PairStats sums;
   bool want_outer = false;
+  bool want_cross = false;
 
   void add(const torch::Tensor& x0, const torch::Tensor& x1) {
-    const auto a = as_rows(x0);  // (rows, C)
-    const auto b = as_rows(x1);
-    RB_CHECK(a.sizes() == b.sizes(), kUsage, "the two networks produce activations of different shapes (",
-             a.sizes(), " vs ", b.sizes(), "); they must have the same architecture");
-    const double rows = static_cast<double>(a.size(0));
+    RB_CHECK(x0.sizes() == x1.sizes(), kUsage, "the two networks produce activations of different shapes (",
+             x0.sizes(), " vs ", x1.sizes(), "); they must have the same architecture");
+    const double rows = static_cast<double>(x0.numel() / x0.size(1));
     RB_CHECK(rows > 1, kUsage, "statistics need at least 2 positions per batch");
-    const auto m0 = a.mean(0), m1 = b.mean(0);
-    const auto v0 = a.var(0, /*unbiased=*/true), v1 = b.var(0, /*unbiased=*/true);
-    const auto cross = ((a - m0) * (b - m1)).sum(0) / (rows - 1.0);
+    const auto [m0, v0] = mean_var(x0);
+    const auto [m1, v1] = mean_var(x1);
     auto add_to = [](torch::Tensor& sum, const torch::Tensor& value) {
       sum = sum.defined() ? sum + value : value;
     };
@@ -42,10 +56,17 @@ struct Accumulator {
     add_to(sums.var1, v1);
     add_to(sums.std0, v0.sqrt());
     add_to(sums.std1, v1.sqrt());
-    add_to(sums.sq0, (a * a).mean(0));
-    add_to(sums.sq1, (b * b).mean(0));
-    add_to(sums.cross_cov, cross);
-    if (want_outer) add_to(sums.outer, torch::mm(a.t(), b) / rows);  // (C, C)
+    // E[x^2] from the same two moments: the biased variance plus the squared mean.
+    add_to(sums.sq0, v0 * ((rows - 1.0) / rows) + m0 * m0);
+    add_to(sums.sq1, v1 * ((rows - 1.0) / rows) + m1 * m1);
+    if (want_cross) {
+      std::vector<int64_t> shape(x0.dim(), 1);
+      shape[1] = -1;
+      const auto a = x0.to(torch::kFloat64) - m0.view(shape);
+      const auto b = x1.to(torch::kFloat64) - m1.view(shape);
+      add_to(sums.cross_cov, (a * b).sum(reduce_dims(x0)) / (rows - 1.0));
+    }
+    if (want_outer) add_to(sums.outer, torch::mm(as_rows(x0).t(), as_rows(x1)) / rows);  // (C, C)
     ++sums.batches;
   }
 
@@ -61,7 +82,7 @@ struct Accumulator {
     out.std1 = sums.std1 / n;
     out.sq0 = sums.sq0 / n;
     out.sq1 = sums.sq1 / n;
-    out.cross_cov = sums.cross_cov / n;
+    if (sums.cross_cov.defined()) out.cross_cov = sums.cross_cov / n;
     if (sums.outer.defined()) out.outer = sums.outer / n;
     out.batches = sums.batches;
     return out;
@@ -118,10 +139,10 @@ class SingleProbe : public models::ActivationProbe {
     const torch::Tensor x = inner_ == nullptr ? input : inner_->visit(point, input);
     auto it = sums_.find(point);
     if (it == sums_.end()) return x;
-    const auto rows = as_rows(x);
+    const auto [m, v] = mean_var(x);
     auto& [mean, var, batches] = it->second;
-    mean = mean.defined() ? mean + rows.mean(0) : rows.mean(0);
-    var = var.defined() ? var + rows.var(0, /*unbiased=*/true) : rows.var(0, /*unbiased=*/true);
+    mean = mean.defined() ? mean + m : m;
+    var = var.defined() ? var + v : v;
     ++batches;
     return x;
   }
@@ -218,6 +239,7 @@ std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::Net
     RB_CHECK(p >= 0 && p < static_cast<int64_t>(net0.points().size()), kInternal, "bad point index ", p);
     RB_CHECK(slots.emplace(p, i).second, kUsage, "point ", net0.points()[p].name, " requested twice");
     acc[i].want_outer = request.outer.count(p) != 0;
+    acc[i].want_cross = request.cross;
   }
 
   models::Network copy0, copy1;

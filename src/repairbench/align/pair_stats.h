@@ -21,7 +21,7 @@ struct PairStats {
   torch::Tensor var0, var1;    ///< (C) per-batch unbiased variances.
   torch::Tensor std0, std1;    ///< (C) per-batch unbiased standard deviations.
   torch::Tensor sq0, sq1;      ///< (C) per-batch means of x^2.
-  torch::Tensor cross_cov;     ///< (C) per-batch unbiased covariance of channel c of both nets.
+  torch::Tensor cross_cov;     ///< (C) per-batch unbiased covariance of channel c of both nets; only where requested.
   torch::Tensor outer;         ///< (C, C) per-batch A^T B / rows; only where requested.
   int64_t batches = 0;
 };
@@ -45,6 +45,7 @@ torch::Tensor correlation(const PairStats& stats, StdEstimate estimate);
 struct PairStatsRequest {
   std::vector<int64_t> points;   ///< Point indices (same in both nets).
   std::set<int64_t> outer;       ///< Points whose (C, C) outer product is needed.
+  bool cross = false;            ///< Also the per-channel cross covariance (closed-form REPAIR).
   int64_t epochs = 1;            ///< Passes over the loader.
   /// Run the nets in train mode with their own BatchNorm statistics reset and
   /// re-estimated on the way (momentum=None), as reset_bn_stats does before the

@@ -113,7 +113,9 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   const auto stats_start = Clock::now();
   if (!stat_points.empty()) {
     models::NetworkImpl& stats_b = options.repair_stats_from_unaligned_b ? net1 : *aligned;
-    endpoints = repair::endpoint_stats(net0, stats_b, stats_loader, stat_points, options.repair.endpoint_epochs);
+    const bool cross = std::count(options.repairs.begin(), options.repairs.end(), repair::RepairMethod::kClosedForm) > 0;
+    endpoints =
+        repair::endpoint_stats(net0, stats_b, stats_loader, stat_points, options.repair.endpoint_epochs, cross);
   }
   result.endpoint_stats_passes = endpoints.passes;
   result.seconds_endpoint_stats = seconds_since(stats_start);

@@ -152,13 +152,14 @@ const align::PairStats& EndpointStats::at(int64_t point) const {
 }
 
 EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
-                             const std::vector<std::string>& points, int64_t epochs) {
+                             const std::vector<std::string>& points, int64_t epochs, bool cross) {
   EndpointStats out;
   RB_CHECK(!points.empty(), kUsage, net0.config().describe(), " has no points to REPAIR");
   align::PairStatsRequest request;
   for (const auto& name : points) request.points.push_back(net0.point_index(name));
   request.epochs = epochs;
   request.train_mode_bn_reset = true;
+  request.cross = cross;
   out.points = request.points;
   out.stats = align::collect_pair_stats(net0, net1, loader, request, &out.passes);
   return out;
@@ -204,6 +205,7 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
     case RepairMethod::kClosedForm:
       for (int64_t point : points) {
         const auto& s = endpoints.at(point);
+        RB_CHECK(s.cross_cov.defined(), kInternal, "closed-form REPAIR needs endpoint statistics with cross=true");
         const Targets t = targets(s, alpha);
         // Predicted statistics of (1-a) x0 + a x1 (MNIST-MLP notebook).
         const auto mean = s.mean0 * (1.0 - alpha) + s.mean1 * alpha;

@@ -71,8 +71,9 @@ struct EndpointStats {
 /// them at `points` (names): mean and unbiased variance averaged over batches,
 /// with the endpoints in train mode and their own BatchNorms re-estimated
 /// (pitfall 3), in `epochs` passes. `net1` must already be aligned to `net0`.
+/// `cross` also gathers the endpoints' per-channel covariance (closed form).
 EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
-                             const std::vector<std::string>& points, int64_t epochs);
+                             const std::vector<std::string>& points, int64_t epochs, bool cross = false);
 
 /// The points `options` corrects on `net`: options.points, or the method's defaults.
 std::vector<std::string> repair_points(const models::NetworkImpl& net, const RepairOptions& options);

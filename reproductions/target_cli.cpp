@@ -1,0 +1,97 @@
+#include "target_cli.h"
+
+#include <c10/util/Exception.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "repairbench/core/error.h"
+#include "repairbench/core/runtime.h"
+#include "repairbench/data/registry.h"
+
+namespace repairbench::reproductions {
+
+void add_common_flags(po::options_description& options, CommonFlags& f, const std::string& target) {
+  f.settings.target = target;
+  options.add_options()("help,h", "show this help")
+      ("preset", po::value(&f.settings.preset)->default_value("paper"),
+       "paper (the paper's recipe and grid) or quick (fewer widths/epochs, judged on the paper's claims)")
+      ("pairs", po::value(&f.settings.pairs)->default_value(1), "pairs of endpoints (pair k: seeds 2k+1, 2k+2)")
+      ("data-dir", po::value(&f.settings.data_dir), "data sets (default $REPAIRBENCH_DATA or <repo>/datasets)")
+      ("cache-dir", po::value(&f.settings.cache_dir), "trained endpoints (default <repo>/checkpoints/cache)")
+      ("out-dir", po::value(&f.settings.out_dir), "report folder (default <repo>/reports/<target>)")
+      ("retrain", po::bool_switch(&f.settings.retrain), "train the endpoints again even if cached")
+      ("smoke", po::bool_switch(&f.settings.smoke), "tiny run on synthetic data: checks the pipeline, not the paper")
+      ("device", po::value(&f.device)->default_value(f.device), "cpu | cuda | cuda:N")
+      ("fail-on-mismatch", po::bool_switch(&f.fail_on_mismatch), "exit 1 when the verdict is fail");
+}
+
+bool parse_target_flags(int argc, char** argv, const std::string& about, const po::options_description& options,
+                        po::variables_map& vm, CommonFlags& f) {
+  try {
+    po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+    if (vm.count("help") != 0) {
+      std::cout << about << "\n\n" << options << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    RB_FAIL(kUsage, e.what(), " (see --help)");
+  }
+  RB_CHECK(f.settings.preset == "paper" || f.settings.preset == "quick", kUsage, "--preset must be paper or quick");
+  RB_CHECK(f.settings.pairs >= 1 && f.settings.pairs <= 100, kUsage, "--pairs must be in 1..100");
+  const std::string root = REPAIRBENCH_SOURCE_DIR;
+  if (f.settings.data_dir.empty()) f.settings.data_dir = data::default_data_dir();
+  if (f.settings.cache_dir.empty()) f.settings.cache_dir = root + "/checkpoints/cache";
+  if (f.settings.out_dir.empty()) f.settings.out_dir = root + "/reports/" + f.settings.target;
+  if (f.device != "cpu") {
+    RB_CHECK(torch::cuda::is_available(), kUsage, "--device ", f.device, " needs a CUDA build of LibTorch and a GPU");
+    f.settings.device = torch::Device(f.device);
+  }
+  return true;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  return parts;
+}
+
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag) {
+  std::vector<int64_t> values;
+  for (const auto& part : split(text)) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::logic_error&) {
+      used = 0;
+    }
+    RB_CHECK(used == part.size() && v > 0, kUsage, flag, " wants positive integers, got '", part, "'");
+    values.push_back(v);
+  }
+  RB_CHECK(!values.empty(), kUsage, flag, " is empty");
+  return values;
+}
+
+int run_target(int argc, char** argv, int (*body)(int, char**)) {
+  init_runtime(argc, argv);
+  try {
+    return body(argc, argv);
+  } catch (const Error& e) {
+    std::cerr << argv[0] << ": error: " << e.what() << "\n";
+    return exit_code(e.kind());
+  } catch (const c10::Error& e) {
+    std::cerr << argv[0] << ": torch error: " << e.what_without_backtrace() << "\n";
+    return exit_code(ErrorKind::kInternal);
+  } catch (const std::exception& e) {
+    std::cerr << argv[0] << ": error: " << e.what() << "\n";
+    return exit_code(ErrorKind::kInternal);
+  }
+}
+
+}  // namespace repairbench::reproductions

@@ -1,0 +1,106 @@
+#include "repairbench/report/report_check.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace repairbench::report {
+namespace {
+
+bool skipped_key(const std::string& key) {
+  auto ends_with = [&](const std::string& suffix) {
+    return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return key == "seconds" || ends_with("_seconds") || key == "images_per_second" || key == "path" ||
+         key == "trained_now" || key == "seconds_total";
+}
+
+void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string& path, double tolerance,
+             std::vector<Change>& out) {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [key, value] : a.items()) {
+      if (skipped_key(key)) continue;
+      const std::string child = path + "/" + key;
+      if (b.contains(key)) compare(value, b.at(key), child, tolerance, out);
+      else out.push_back({child, value.dump(), "(absent)", 0, true});
+    }
+    for (const auto& [key, value] : b.items()) {
+      if (!skipped_key(key) && !a.contains(key)) out.push_back({path + "/" + key, "(absent)", value.dump(), 0, true});
+    }
+    return;
+  }
+  if (a.is_array() && b.is_array()) {
+    const size_t n = std::min(a.size(), b.size());
+    for (size_t i = 0; i < n; ++i) compare(a[i], b[i], path + "/" + std::to_string(i), tolerance, out);
+    if (a.size() != b.size()) {
+      out.push_back({path, std::to_string(a.size()) + " items", std::to_string(b.size()) + " items", 0, true});
+    }
+    return;
+  }
+  if (a.is_number() && b.is_number()) {
+    const double d = b.get<double>() - a.get<double>();
+    if (d != 0) out.push_back({path, a.dump(), b.dump(), d, std::abs(d) > tolerance});
+    return;
+  }
+  if (a != b) out.push_back({path, a.dump(), b.dump(), 0, true});
+}
+
+}  // namespace
+
+std::vector<std::string> check_report(const nlohmann::json& r, const std::string& dir) {
+  std::vector<std::string> problems;
+  auto require = [&](bool ok, const std::string& what) {
+    if (!ok) problems.push_back(what);
+    return ok;
+  };
+  if (!require(r.is_object(), "the report is not a JSON object")) return problems;
+  require(r.value("format_version", 0) == 1, "format_version is not 1");
+  const std::string kind = r.value("kind", "");
+  require(kind == "merge" || kind == "reproduction", "kind is neither merge nor reproduction");
+  if (require(r.contains("context") && r["context"].is_object(), "no context block")) {
+    for (const char* key : {"git_commit", "torch_version", "device", "threads", "date", "command"}) {
+      require(r["context"].contains(key), std::string("context lacks ") + key);
+    }
+    if (kind == "reproduction") {
+      for (const char* key : {"target", "preset", "seeds", "smoke"}) {
+        require(r["context"].contains(key), std::string("context lacks ") + key);
+      }
+    }
+  }
+  require(r.contains("settings") && r["settings"].is_object(), "no settings object");
+  require(r.contains("results"), "no results");
+  if (kind != "reproduction") return problems;
+  if (require(r.contains("verdict") && r["verdict"].is_object(), "no verdict")) {
+    const auto& v = r["verdict"];
+    const std::string result = v.value("result", "");
+    require(result == "pass" || result == "fail" || result == "no-reference", "verdict result is not pass/fail/no-reference");
+    require(v.contains("mode"), "verdict lacks its mode");
+    if (require(v.contains("checks") && v["checks"].is_array(), "verdict lacks its checks")) {
+      for (const auto& c : v["checks"]) {
+        for (const char* key : {"metric", "ours", "rule", "threshold", "reason", "pass"}) {
+          require(c.contains(key), std::string("a verdict check lacks ") + key);
+        }
+        require(!c.value("reason", "").empty(), "a verdict check does not say why its tolerance is what it is");
+      }
+    }
+  }
+  if (require(r.contains("plots") && r["plots"].is_array(), "no plots list")) {
+    for (const auto& p : r["plots"]) {
+      require(p.is_string() && std::filesystem::exists(std::filesystem::path(dir) / p.get<std::string>()),
+              "plot " + p.dump() + " is missing next to the report");
+    }
+  }
+  return problems;
+}
+
+std::vector<Change> compare_reports(const nlohmann::json& old_report, const nlohmann::json& new_report,
+                                    double tolerance) {
+  std::vector<Change> out;
+  for (const char* part : {"results", "verdict"}) {
+    const auto a = old_report.value(part, nlohmann::json());
+    const auto b = new_report.value(part, nlohmann::json());
+    compare(a, b, std::string("/") + part, tolerance, out);
+  }
+  return out;
+}
+
+}  // namespace repairbench::report

@@ -1,0 +1,112 @@
+#include "repairbench/repro/endpoint_cache.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iomanip>
+#include <sstream>
+
+#include "repairbench/core/error.h"
+#include "repairbench/metrics/evaluate.h"
+#include "repairbench/models/checkpoint.h"
+#include "repairbench/models/zoo.h"
+
+namespace repairbench::repro {
+namespace {
+
+// Bump when a change to training (trainer, loader, augmentation, init) would
+// make an old cached endpoint differ from what this code trains.
+constexpr int kTrainingCodeVersion = 1;
+
+uint64_t fnv1a(const std::string& text) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+// An exclusive flock(2) on `path`, released on destruction.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    RB_CHECK(fd_ >= 0, kIo, "cannot open lock file ", path, ": ", std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0) {
+      RB_CHECK(errno == EINTR, kIo, "cannot lock ", path, ": ", std::strerror(errno));
+    }
+  }
+  ~FileLock() {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+nlohmann::json to_json(const EndpointSpec& s) {
+  return {{"model", s.model},
+          {"dataset", s.dataset},
+          {"recipe", s.recipe},
+          {"seed", s.seed},
+          {"max_batches_per_epoch", s.max_batches_per_epoch},
+          {"training_code_version", kTrainingCodeVersion}};
+}
+
+std::string cache_key(const EndpointSpec& spec) {
+  std::ostringstream out;
+  out << std::hex << std::setw(16) << std::setfill('0') << fnv1a(to_json(spec).dump());
+  return out.str();
+}
+
+Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& splits, const std::string& cache_dir,
+                       bool retrain, const torch::Device& device,
+                       const std::function<void(const train::TrainProgress&)>& on_iteration) {
+  std::error_code ec;
+  std::filesystem::create_directories(cache_dir, ec);
+  RB_CHECK(!ec, kIo, "cannot create the endpoint cache ", cache_dir, ": ", ec.message());
+  Endpoint out;
+  out.path = cache_dir + "/" + spec.model.family + "_" + cache_key(spec) + ".pt";
+  FileLock lock(out.path + ".lock");
+  if (!retrain && std::filesystem::exists(out.path)) {
+    auto checkpoint = models::load_checkpoint(out.path);
+    RB_CHECK(checkpoint.meta.value("spec", nlohmann::json()) == to_json(spec), kCheckpoint, out.path,
+             " does not hold the endpoint its name promises (hash collision or edited file); delete it");
+    out.net = models::make_network(checkpoint.config);
+    models::load_state_dict(*out.net, checkpoint.state, out.path);
+    out.meta = std::move(checkpoint.meta);
+    return out;
+  }
+  torch::manual_seed(spec.seed);
+  out.net = models::make_network(spec.model);
+  train::TrainOptions options;
+  options.recipe = spec.recipe;
+  options.seed = spec.seed;
+  options.device = device;
+  options.max_batches_per_epoch = spec.max_batches_per_epoch;
+  options.on_iteration = on_iteration;
+  const auto result = train::train(*out.net, splits.train, options);
+  const auto test = metrics::evaluate(*out.net, splits.test, 2000, device);
+  out.meta = {{"spec", to_json(spec)},
+              {"dataset", spec.dataset},
+              {"seed", spec.seed},
+              {"train_seconds", result.seconds},
+              {"images_per_second", result.images_per_second},
+              {"final_train_loss", result.epochs.back().train_loss},
+              {"test_accuracy", test.accuracy},
+              {"test_loss", test.loss}};
+  models::save_checkpoint(out.path, *out.net, out.meta);
+  out.trained_now = true;
+  return out;
+}
+
+}  // namespace repairbench::repro

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include <functional>
+#include <string>
+
+#include "repairbench/data/dataset.h"
+#include "repairbench/models/network.h"
+#include "repairbench/train/recipe.h"
+#include "repairbench/train/trainer.h"
+
+namespace repairbench::repro {
+
+/// Everything that determines a trained endpoint. Two specs with the same
+/// key train the same model bit for bit on the same machine.
+struct EndpointSpec {
+  models::ModelConfig model;
+  std::string dataset;           ///< Canonical data set name (or a synthetic stand-in).
+  train::Recipe recipe;
+  uint64_t seed = 0;             ///< Initialization, data order and augmentation.
+  int64_t max_batches_per_epoch = 0;
+};
+
+/// The spec as canonical JSON, including the training-code version.
+nlohmann::json to_json(const EndpointSpec& spec);
+/// 16 hex digits of a hash of to_json(spec).
+std::string cache_key(const EndpointSpec& spec);
+
+/// A trained endpoint and where it came from.
+struct Endpoint {
+  models::Network net;
+  std::string path;
+  bool trained_now = false;
+  nlohmann::json meta;  ///< The checkpoint's metadata (recipe, test accuracy, train seconds, ...).
+};
+
+/// Loads the endpoint `spec` describes from `cache_dir` or, when it is not
+/// there (or `retrain`), trains it on `splits.train`, evaluates it on
+/// `splits.test` and stores it. The cache file is
+/// <cache_dir>/<family>_<key>.pt; a lock file serializes processes that need
+/// the same endpoint, so it is trained once and never half-written.
+Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& splits, const std::string& cache_dir,
+                       bool retrain, const torch::Device& device,
+                       const std::function<void(const train::TrainProgress&)>& on_iteration = nullptr);
+
+}  // namespace repairbench::repro

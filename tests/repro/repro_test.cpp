@@ -1,0 +1,140 @@
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <filesystem>
+
+#include "model_cases.h"
+#include "repairbench/core/atomic_file.h"
+#include "repairbench/core/error.h"
+#include "repairbench/data/synthetic.h"
+#include "repairbench/models/state_dict.h"
+#include "repairbench/report/report_check.h"
+#include "repairbench/repro/endpoint_cache.h"
+#include "repairbench/repro/plot.h"
+#include "repairbench/repro/verdict.h"
+#include "temp_dir.h"
+
+namespace repairbench {
+namespace {
+
+TEST(Verdict, WithinAndAtLeastRules) {
+  const auto inside = repro::check_within("acc", 70.5, std::nullopt, 70.13, 1.0, "why", "src");
+  EXPECT_TRUE(inside.pass);
+  const auto outside = repro::check_within("acc", 59.86, 0.4, 70.13, 1.0, "why", "src");
+  EXPECT_FALSE(outside.pass);
+  EXPECT_TRUE(repro::check_at_least("red", 0.2, std::nullopt, 0.0, "why", "src").pass);
+  EXPECT_FALSE(repro::check_at_least("red", -0.1, std::nullopt, 0.0, "why", "src").pass);
+  EXPECT_FALSE(repro::check_within("nan", std::nan(""), std::nullopt, 1.0, 100.0, "why", "src").pass);
+
+  const auto pass = repro::make_verdict("qualitative", {inside});
+  EXPECT_EQ(pass.result, "pass");
+  const auto fail = repro::make_verdict("paper-numbers", {inside, outside});
+  EXPECT_EQ(fail.result, "fail");
+  EXPECT_EQ(fail.summary, "1 of 2 checks pass");
+  EXPECT_EQ(repro::make_verdict("paper-numbers", {}).result, "no-reference");
+  const auto j = repro::to_json(fail);
+  EXPECT_NEAR(j["checks"][1]["difference"].get<double>(), 59.86 - 70.13, 1e-12);
+  EXPECT_EQ(j["checks"][1]["ours_std"].get<double>(), 0.4);
+}
+
+TEST(Verdict, SpreadIsTheSampleStandardDeviation) {
+  const auto s = repro::spread({1.0, 2.0, 3.0});
+  EXPECT_DOUBLE_EQ(s.mean, 2.0);
+  EXPECT_DOUBLE_EQ(*s.std, 1.0);
+  EXPECT_FALSE(repro::spread({5.0}).std.has_value());
+}
+
+TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
+  testing::TempDir dir;
+  repro::EndpointSpec spec;
+  spec.model = testing::make_config("mlp", 8, "none", 1, 28, 10, 1);
+  spec.dataset = "synthetic-fashion-mnist";
+  spec.recipe = train::recipe_preset("mlp", "fashion-mnist");
+  spec.recipe.epochs = 1;
+  spec.recipe.batch_size = 64;
+  spec.max_batches_per_epoch = 2;
+  spec.seed = 3;
+  const auto splits = data::synthetic_splits("fashion-mnist", 256, 64, 1);
+  const auto first = repro::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
+  EXPECT_TRUE(first.trained_now);
+  EXPECT_TRUE(std::filesystem::exists(first.path));
+  const auto second = repro::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
+  EXPECT_FALSE(second.trained_now);
+  EXPECT_EQ(second.path, first.path);
+  const auto a = models::state_dict(*first.net), b = models::state_dict(*second.net);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(b[i].second)) << a[i].first;
+  // Any change to the recipe is another endpoint.
+  auto other = spec;
+  other.recipe.schedule.peak_lr = 0.1;
+  EXPECT_NE(repro::cache_key(other), repro::cache_key(spec));
+  EXPECT_EQ(repro::cache_key(spec), repro::cache_key(spec));
+  // --retrain trains again, deterministically the same weights on the CPU.
+  const auto again = repro::train_or_load(spec, splits, dir.path(), true, torch::kCPU);
+  EXPECT_TRUE(again.trained_now);
+  const auto c = models::state_dict(*again.net);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(c[i].second)) << a[i].first;
+}
+
+TEST(Plot, WritesAPngOfTheRequestedSize) {
+  testing::TempDir dir;
+  repro::Chart chart;
+  chart.title = "t";
+  chart.log_x = true;
+  chart.series = {{"a", {32, 64, 128}, {10, 20, 15}, true, false, -1},
+                  {"paper", {32, 128}, {12, 11}, false, false, -1},
+                  {"dashed", {32, 128}, {5, 30}, true, true, -1}};
+  repro::save_chart_png(chart, dir.file("c.png"), 640, 400);
+  const cv::Mat img = cv::imread(dir.file("c.png"));
+  ASSERT_FALSE(img.empty());
+  EXPECT_EQ(img.cols, 640);
+  EXPECT_EQ(img.rows, 400);
+  chart.series = {{"nothing", {1}, {std::nan("")}, true, false, -1}};
+  EXPECT_THROW(repro::save_chart_png(chart, dir.file("d.png")), Error);
+}
+
+nlohmann::json minimal_reproduction_report() {
+  return {{"format_version", 1},
+          {"kind", "reproduction"},
+          {"context", {{"git_commit", "x"}, {"torch_version", "1.13.0"}, {"device", "cpu"}, {"threads", 2},
+                       {"date", "d"}, {"command", "c"}, {"target", "t"}, {"preset", "quick"},
+                       {"seeds", {{1, 2}}}, {"smoke", false}}},
+          {"settings", nlohmann::json::object()},
+          {"results", {{{"summary", {{"barrier", 10.0}, {"seconds", 3.0}}}}}},
+          {"verdict", {{"mode", "qualitative"}, {"result", "pass"}, {"summary", "1 of 1"},
+                       {"checks", {{{"metric", "m"}, {"ours", 1.0}, {"rule", "at_least"}, {"threshold", 0.0},
+                                    {"reason", "why"}, {"pass", true}}}}}},
+          {"plots", nlohmann::json::array()}};
+}
+
+TEST(ReportCheck, AcceptsAConformingReportAndNamesWhatIsMissing) {
+  testing::TempDir dir;
+  auto r = minimal_reproduction_report();
+  EXPECT_TRUE(report::check_report(r, dir.path()).empty());
+  r["plots"].push_back("missing.png");
+  r["verdict"]["checks"][0]["reason"] = "";
+  r["context"].erase("git_commit");
+  const auto problems = report::check_report(r, dir.path());
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_NE(problems[0].find("git_commit"), std::string::npos);
+}
+
+TEST(Compare, FlagsChangesBeyondTheToleranceAndIgnoresTimings) {
+  auto a = minimal_reproduction_report(), b = a;
+  b["results"][0]["summary"]["seconds"] = 99.0;
+  EXPECT_TRUE(report::compare_reports(a, b, 0.0).empty());
+  b["results"][0]["summary"]["barrier"] = 10.4;
+  auto changes = report::compare_reports(a, b, 0.5);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_FALSE(changes[0].significant);
+  changes = report::compare_reports(a, b, 0.1);
+  EXPECT_TRUE(changes[0].significant);
+  EXPECT_EQ(changes[0].path, "/results/0/summary/barrier");
+  b["verdict"]["result"] = "fail";
+  changes = report::compare_reports(a, b, 1.0);
+  EXPECT_TRUE(std::any_of(changes.begin(), changes.end(),
+                          [](const report::Change& c) { return c.path == "/verdict/result" && c.significant; }));
+}
+
+}  // namespace
+}  // namespace repairbench
