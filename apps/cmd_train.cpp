@@ -104,21 +104,10 @@ int run_train(int argc, char** argv) {
             << "; seed " << f.seed << ", " << runtime.threads << " threads, BLAS core "
             << (runtime.blas_core.empty() ? "?" : runtime.blas_core) << "\n";
 
-  const bool tty = isatty(fileno(stderr)) != 0;
-  std::unique_ptr<report::ProgressBar> bar;
-  options.on_iteration = [&](const train::TrainProgress& p) {
-    if (!bar) {
-      bar = std::make_unique<report::ProgressBar>(std::cerr, tty, p.epochs * p.batches,
-                                                  std::max<int64_t>(1, p.epochs / 10) * p.batches);
-    }
-    std::ostringstream status;
-    status << "epoch " << p.epoch + 1 << "/" << p.epochs << " loss " << std::fixed << std::setprecision(4)
-           << p.loss << " lr " << std::setprecision(4) << p.lr << " " << std::setprecision(0)
-           << p.images_per_second << " img/s";
-    bar->update(p.epoch * p.batches + p.batch + 1, status.str());
-  };
+  report::TrainingProgress progress(std::cerr, isatty(fileno(stderr)) != 0);
+  options.on_iteration = progress.callback();
   const train::TrainResult result = train::train(*net, splits.train, options);
-  if (bar) bar->finish();
+  progress.finish();
 
   const auto test = metrics::evaluate(*net, splits.test, f.eval_batch_size, device);
   nlohmann::json meta = {{"dataset", f.data.dataset},

@@ -21,6 +21,8 @@ void add_common_flags(po::options_description& options, CommonFlags& f, const st
       ("cache-dir", po::value(&f.settings.cache_dir), "trained endpoints (default <repo>/checkpoints/cache)")
       ("out-dir", po::value(&f.settings.out_dir), "report folder (default <repo>/reports/<target>)")
       ("retrain", po::bool_switch(&f.settings.retrain), "train the endpoints again even if cached")
+      ("epochs", po::value(&f.settings.epochs),
+       "train this many epochs instead of the recipe's (warm-up scaled; default: the preset's)")
       ("smoke", po::bool_switch(&f.settings.smoke), "tiny run on synthetic data: checks the pipeline, not the paper")
       ("device", po::value(&f.device)->default_value(f.device), "cpu | cuda | cuda:N")
       ("fail-on-mismatch", po::bool_switch(&f.fail_on_mismatch), "exit 1 when the verdict is fail");
@@ -39,6 +41,7 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
     RB_FAIL(kUsage, e.what(), " (see --help)");
   }
   RB_CHECK(f.settings.preset == "paper" || f.settings.preset == "quick", kUsage, "--preset must be paper or quick");
+  RB_CHECK(f.settings.epochs >= 0, kUsage, "--epochs must be positive");
   RB_CHECK(f.settings.pairs >= 1 && f.settings.pairs <= 100, kUsage, "--pairs must be in 1..100");
   const std::string root = REPAIRBENCH_SOURCE_DIR;
   if (f.settings.data_dir.empty()) f.settings.data_dir = data::default_data_dir();
@@ -76,6 +79,40 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
   }
   RB_CHECK(!values.empty(), kUsage, flag, " is empty");
   return values;
+}
+
+std::optional<repro::PaperPoint> find_paper(const repro::TargetSettings& settings, const nlohmann::json& reference,
+                                            const std::function<bool(const nlohmann::json&)>& match) {
+  if (settings.smoke) return std::nullopt;
+  for (const auto& entry : reference.at("points")) {
+    if (match(entry)) return repro::paper_point_from_json(entry, reference.at("source").get<std::string>());
+  }
+  return std::nullopt;
+}
+
+int run_sweep_target(const CommonFlags& flags, const std::vector<repro::SweepPoint>& points,
+                     const repro::SweepLayout& layout, const nlohmann::json& settings_json,
+                     const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv) {
+  const auto& s = flags.settings;
+  const auto outcomes = repro::run_sweep(s, points);
+  const auto checks = repro::sweep_checks(s, outcomes, layout);
+  nlohmann::json settings = settings_json;
+  settings["alphas"] = points.front().merge.alphas;
+  settings["match"] = points.front().merge.match;
+  const nlohmann::json report = {
+      {"settings", settings},
+      {"results", repro::sweep_results_json(outcomes)},
+      {"paper", {{"source", reference.at("source")}, {"notes", reference.value("notes", "")},
+                 {"points", repro::sweep_paper_json(outcomes)}}},
+      {"plots", repro::sweep_plots(s, outcomes, layout)}};
+  return repro::finish_target(s, report, checks, repro::sweep_findings(checks, gap_cause),
+                              repro::sweep_table(outcomes), flags.fail_on_mismatch, argc, argv);
+}
+
+std::vector<double> alpha_grid(int64_t points) {
+  std::vector<double> alphas;
+  for (int64_t i = 0; i < points; ++i) alphas.push_back(static_cast<double>(i) / static_cast<double>(points - 1));
+  return alphas;
 }
 
 int run_target(int argc, char** argv, int (*body)(int, char**)) {

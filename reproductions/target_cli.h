@@ -2,9 +2,13 @@
 
 #include <boost/program_options.hpp>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "repairbench/core/error.h"
+#include "repairbench/repro/sweep.h"
 #include "repairbench/repro/target.h"
 
 namespace repairbench::reproductions {
@@ -30,6 +34,22 @@ std::vector<std::string> split(const std::string& text);
 
 /// "32,64,128" -> {32, 64, 128}; throws Error(kUsage) naming `flag`.
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag);
+
+/// The first entry of `reference`'s points for which `match` holds, as a paper
+/// point (none in smoke mode: synthetic data has no paper numbers).
+std::optional<repro::PaperPoint> find_paper(const repro::TargetSettings& settings, const nlohmann::json& reference,
+                                            const std::function<bool(const nlohmann::json&)>& match);
+
+/// The whole of a sweep target after its points are built: runs them, judges
+/// them (repro::sweep_checks), writes the report with `settings_json`, the
+/// results, the paper's points from `reference`, plots and findings (with
+/// `gap_cause`), and prints the summary. Returns the exit code.
+int run_sweep_target(const CommonFlags& flags, const std::vector<repro::SweepPoint>& points,
+                     const repro::SweepLayout& layout, const nlohmann::json& settings_json,
+                     const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv);
+
+/// `points` evenly spaced alphas from 0 to 1 (11, 21, 51 or 101 in the paper).
+std::vector<double> alpha_grid(int64_t points);
 
 /// Runs a target's body, turning every error into one line on stderr and an
 /// exit code (as the repairbench CLI does).

@@ -6,6 +6,7 @@
 
 #include "model_cases.h"
 #include "repairbench/core/error.h"
+#include "repairbench/models/mlp.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 
@@ -116,6 +117,30 @@ TEST(ModelZoo, LoadStateDictSaysWhatDiffers) {
     EXPECT_NE(message.find("fc1.weight"), std::string::npos) << message;
     EXPECT_NE(message.find("shape mismatch"), std::string::npos) << message;
   }
+}
+
+// The depth study merges BatchNorm-trained MLPs after folding the BN into the
+// linears (repair_reference.md section 3): the fused plain MLP must compute
+// the same function as the BN MLP in eval mode.
+TEST(ModelZoo, FusedBatchNormMlpComputesTheSameFunction) {
+  auto bn = models::make_network(testing::make_config("mlp", 12, "bn", 1, 6, 5, 3));
+  torch::manual_seed(4);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& buffer : bn->named_buffers()) {
+      if (buffer.key().find("running_var") != std::string::npos) buffer.value().uniform_(0.5, 2.0);
+      if (buffer.key().find("running_mean") != std::string::npos) buffer.value().normal_();
+    }
+    for (auto& p : bn->named_parameters()) p.value().normal_(0, 0.5);
+  }
+  bn->eval();
+  auto fused = models::fuse_mlp_batchnorm(*bn);
+  EXPECT_EQ(fused->config().norm, models::Norm::kNone);
+  const auto x = torch::randn({7, 1, 6, 6});
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(bn->forward(x), fused->forward(x), 1e-4, 1e-5));
+  auto plain = models::make_network(testing::make_config("mlp", 12, "none", 1, 6, 5, 3));
+  EXPECT_THROW(models::fuse_mlp_batchnorm(*plain), Error);
 }
 
 }  // namespace

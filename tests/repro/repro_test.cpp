@@ -12,6 +12,7 @@
 #include "repairbench/report/report_check.h"
 #include "repairbench/repro/endpoint_cache.h"
 #include "repairbench/repro/plot.h"
+#include "repairbench/repro/sweep.h"
 #include "repairbench/repro/verdict.h"
 #include "temp_dir.h"
 
@@ -134,6 +135,28 @@ TEST(Compare, FlagsChangesBeyondTheToleranceAndIgnoresTimings) {
   changes = report::compare_reports(a, b, 1.0);
   EXPECT_TRUE(std::any_of(changes.begin(), changes.end(),
                           [](const report::Change& c) { return c.path == "/verdict/result" && c.significant; }));
+}
+
+TEST(Sweep, PaperPointsAndFindings) {
+  const nlohmann::json entry = {{"endpoint0", {{"test_accuracy", 95.59}}},
+                                {"endpoint1", {{"test_accuracy", 95.53}}},
+                                {"interpolated", {{"test_accuracy", 65.97}}},
+                                {"reset-bn", {{"test_accuracy", 94.07}}},
+                                {"curves", {{"reset-bn", {{"alpha", {0.0, 0.5, 1.0}}, {"test_accuracy", {95.54, 94.07, 95.66}}}}}}};
+  const auto p = repro::paper_point_from_json(entry, "figure_data.csv");
+  EXPECT_DOUBLE_EQ(p.endpoint0, 95.59);
+  EXPECT_DOUBLE_EQ(*p.interpolated, 65.97);
+  EXPECT_DOUBLE_EQ(p.corrected.at("reset-bn"), 94.07);
+  EXPECT_EQ(p.curves.at("reset-bn").value.size(), 3u);
+  EXPECT_EQ(p.source, "figure_data.csv");
+
+  const auto pass = repro::check_within("a", 94.5, std::nullopt, 94.07, 1.0, "why", "src");
+  const auto fail = repro::check_within("b", 59.86, std::nullopt, 70.13, 1.0, "why", "src");
+  EXPECT_TRUE(repro::sweep_findings({pass}, "cause").empty());
+  const auto findings = repro::sweep_findings({pass, fail}, "cause");
+  ASSERT_EQ(findings.size(), 2u);  // the failed check, then the cause once
+  EXPECT_NE(findings[0].find("ours 59.86, paper 70.13 (difference -10.27"), std::string::npos);
+  EXPECT_EQ(findings[1], "cause");
 }
 
 }  // namespace

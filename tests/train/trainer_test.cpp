@@ -101,5 +101,16 @@ TEST(Trainer, ADivergingRunStopsWithANumericError) {
   }
 }
 
+TEST(Recipe, ShortRunsKeepTheWarmupShare) {
+  const auto full = train::recipe_preset("resnet20", "cifar10");  // 5 warm-up epochs of 200
+  const auto quick = train::with_epochs(full, 2);
+  EXPECT_EQ(quick.epochs, 2);
+  EXPECT_DOUBLE_EQ(quick.schedule.warmup_epochs, 5.0 * 2 / 200);
+  EXPECT_NE(quick.name, full.name);  // so the endpoint cache keeps them apart
+  // The learning rate peaks early and decays to near zero by the end of the short run.
+  EXPECT_LT(quick.schedule.lr_at(99, 50, 2), 0.01 * quick.schedule.peak_lr);
+  EXPECT_THROW(train::with_epochs(full, 0), Error);
+}
+
 }  // namespace
 }  // namespace repairbench

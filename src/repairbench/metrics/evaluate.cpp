@@ -2,36 +2,63 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "repairbench/data/loader.h"
 
 namespace repairbench::metrics {
+namespace {
 
-EvalResult evaluate(models::NetworkImpl& net, const data::Dataset& dataset, int64_t batch_size,
-                    const torch::Device& device) {
+// Accuracy and mean batch loss of `logits_of` over `dataset` in batches.
+EvalResult run(const data::Dataset& dataset, int64_t batch_size, int64_t channels, const torch::Device& device,
+               const std::function<torch::Tensor(const torch::Tensor&)>& logits_of) {
   data::LoaderOptions options;
   options.batch_size = batch_size;
-  options.channels = net.config().in_channels;
+  options.channels = channels;
   options.device = device;
   data::Loader loader(dataset, options);
   loader.new_epoch();
-
-  const bool was_training = net.is_training();
-  net.eval();
   torch::InferenceMode inference;
   int64_t correct = 0, count = 0;
   double loss_sum = 0;
   for (int64_t i = 0; i < loader.num_batches(); ++i) {
     const auto batch = loader.batch(i);
-    const auto logits = net.forward(batch.images);
+    const auto logits = logits_of(batch.images);  // (B, classes)
     correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
     count += batch.labels.size(0);
     loss_sum += torch::nn::functional::cross_entropy(logits, batch.labels).item<double>();
   }
-  net.train(was_training);
   EvalResult result;
   result.count = count;
   result.accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(count);
   result.loss = loss_sum / static_cast<double>(loader.num_batches());
+  return result;
+}
+
+}  // namespace
+
+EvalResult evaluate(models::NetworkImpl& net, const data::Dataset& dataset, int64_t batch_size,
+                    const torch::Device& device, bool flip_tta) {
+  const bool was_training = net.is_training();
+  net.eval();
+  const auto result = run(dataset, batch_size, net.config().in_channels, device, [&](const torch::Tensor& x) {
+    if (!flip_tta) return net.forward(x);
+    return 0.5 * (net.forward(x) + net.forward(x.flip({3})));  // flip the width axis of (B, C, H, W)
+  });
+  net.train(was_training);
+  return result;
+}
+
+EvalResult evaluate_ensemble(models::NetworkImpl& net0, models::NetworkImpl& net1, double alpha,
+                             const data::Dataset& dataset, int64_t batch_size, const torch::Device& device) {
+  const bool was_training0 = net0.is_training(), was_training1 = net1.is_training();
+  net0.eval();
+  net1.eval();
+  const auto result = run(dataset, batch_size, net0.config().in_channels, device, [&](const torch::Tensor& x) {
+    return (1.0 - alpha) * net0.forward(x) + alpha * net1.forward(x);
+  });
+  net0.train(was_training0);
+  net1.train(was_training1);
   return result;
 }
 

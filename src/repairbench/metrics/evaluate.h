@@ -19,8 +19,17 @@ struct EvalResult {
 /// Evaluates `net` in eval mode (running BN statistics), without augmentation,
 /// in batches of `batch_size`, on `device`. Restores the module's training
 /// flag afterwards. Grey data is repeated to 3 channels when the model's
-/// config asks for 3 input channels.
+/// config asks for 3 input channels. With `flip_tta` the logits are the mean
+/// of the image's and its mirror image's (the ImageNet notebooks' flip-TTA,
+/// repair_reference.md 2d).
 EvalResult evaluate(models::NetworkImpl& net, const data::Dataset& dataset, int64_t batch_size,
-                    const torch::Device& device);
+                    const torch::Device& device, bool flip_tta = false);
+
+/// The output ensemble of two models at weight `alpha`: logits
+/// (1 - alpha) net0(x) + alpha net1(x), evaluated like `evaluate` (the
+/// CIFAR-100 split experiment's ensemble curve averages outputs; whether the
+/// paper averaged logits or probabilities is not recorded, repair_reference.md 4.3).
+EvalResult evaluate_ensemble(models::NetworkImpl& net0, models::NetworkImpl& net1, double alpha,
+                             const data::Dataset& dataset, int64_t batch_size, const torch::Device& device);
 
 }  // namespace repairbench::metrics

@@ -1,6 +1,9 @@
 #include "repairbench/models/mlp.h"
 
+#include "repairbench/core/error.h"
 #include "repairbench/models/spec_builder.h"
+#include "repairbench/models/state_dict.h"
+#include "repairbench/models/zoo.h"
 
 namespace repairbench::models {
 
@@ -75,6 +78,38 @@ PermutationSpec MlpImpl::permutation_spec() const {
   }
   spec.linear("fc2", -1, previous, /*bias=*/true);
   return spec.build();
+}
+
+namespace {
+// torch::nn::BatchNorm1d's default eps, which MlpImpl's norm layers keep.
+constexpr double kBatchNormEps = 1e-5;
+}  // namespace
+
+Network fuse_mlp_batchnorm(NetworkImpl& net) {
+  ModelConfig plain = net.config();
+  RB_CHECK(plain.family == "mlp" && plain.norm == Norm::kBatch, kUsage, "cannot fuse BatchNorm of ",
+           plain.describe(), ": only a BatchNorm MLP (family mlp, norm bn) has BatchNorm1d layers to fold");
+  plain.norm = Norm::kNone;
+  Network fused = make_network(plain);
+  const StateDict source = state_dict(net);
+  StateDict target;
+  // Hidden layer k: BN net keys (fc1, bn1) or (layers.3(k-1), layers.3(k-1)+1);
+  // plain net key fc1 or layers.2(k-1).
+  for (int64_t k = 0; k <= plain.depth; ++k) {
+    const std::string linear = k == 0 ? "fc1" : "layers." + std::to_string(3 * (k - 1));
+    const std::string norm = k == 0 ? "bn1" : "layers." + std::to_string(3 * (k - 1) + 1);
+    const std::string out = k == 0 ? "fc1" : "layers." + std::to_string(2 * (k - 1));
+    const auto& w = find(source, linear + ".weight");  // (h, in)
+    const auto gain = find(source, norm + ".weight") /
+                      torch::sqrt(find(source, norm + ".running_var") + kBatchNormEps);  // (h)
+    target.emplace_back(out + ".weight", w * gain.unsqueeze(1));
+    target.emplace_back(out + ".bias", find(source, norm + ".bias") - gain * find(source, norm + ".running_mean"));
+  }
+  target.emplace_back("fc2.weight", find(source, "fc2.weight").clone());
+  target.emplace_back("fc2.bias", find(source, "fc2.bias").clone());
+  load_state_dict(*fused, target, "BatchNorm-fused " + plain.describe());
+  fused->eval();
+  return fused;
 }
 
 }  // namespace repairbench::models

@@ -39,4 +39,12 @@ class MlpImpl : public NetworkImpl {
   int64_t logits_point_ = -1;
 };
 
+/// The depth study's preparation (repair_reference.md section 3, "MLP + BN"):
+/// folds every BatchNorm1d of a norm = bn MLP, in eval mode (running
+/// statistics), into the Linear before it, giving the plain MLP (norm none,
+/// with biases) that computes the same function:
+///   g = gamma / sqrt(running_var + eps),  W' = g[:, None] W,  b' = beta - g mean.
+/// Throws Error(kUsage) for a net that is not a BatchNorm MLP.
+Network fuse_mlp_batchnorm(NetworkImpl& net);
+
 }  // namespace repairbench::models

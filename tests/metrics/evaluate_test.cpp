@@ -1,0 +1,46 @@
+#include <gtest/gtest.h>
+
+#include "model_cases.h"
+#include "repairbench/metrics/evaluate.h"
+#include "repairbench/models/zoo.h"
+#include "synthetic.h"
+
+namespace repairbench {
+namespace {
+
+TEST(Evaluate, EnsembleEndsAreTheModelsAndMidpointAveragesLogits) {
+  const auto config = testing::make_config("mlp", 16, "none", 1, 8, 4, 1);
+  auto net0 = models::make_network(config);
+  auto net1 = models::make_network(config);
+  const auto test = testing::random_dataset(64, 1, 8, 4, 3);
+  const auto a = metrics::evaluate(*net0, test, 32, torch::kCPU);
+  const auto b = metrics::evaluate(*net1, test, 32, torch::kCPU);
+  const auto e0 = metrics::evaluate_ensemble(*net0, *net1, 0.0, test, 32, torch::kCPU);
+  const auto e1 = metrics::evaluate_ensemble(*net0, *net1, 1.0, test, 32, torch::kCPU);
+  EXPECT_DOUBLE_EQ(e0.accuracy, a.accuracy);
+  EXPECT_NEAR(e0.loss, a.loss, 1e-6);
+  EXPECT_DOUBLE_EQ(e1.accuracy, b.accuracy);
+  EXPECT_NEAR(e1.loss, b.loss, 1e-6);
+  // Averaging logits can only lower the loss below the mean of the two (cross-entropy is convex in the logits).
+  const auto mid = metrics::evaluate_ensemble(*net0, *net1, 0.5, test, 32, torch::kCPU);
+  EXPECT_LE(mid.loss, 0.5 * (a.loss + b.loss) + 1e-6);
+}
+
+TEST(Evaluate, FlipTtaMatchesOnMirrorSymmetricImages) {
+  const auto config = testing::make_config("mlp", 16, "none", 1, 8, 4, 1);
+  auto net = models::make_network(config);
+  auto test = testing::random_dataset(64, 1, 8, 4, 5);
+  // Images equal to their mirror image: TTA averages two identical logits.
+  test.images = torch::cat({test.images.narrow(3, 0, 4), test.images.narrow(3, 0, 4).flip({3})}, 3).contiguous();
+  const auto plain = metrics::evaluate(*net, test, 32, torch::kCPU);
+  const auto tta = metrics::evaluate(*net, test, 32, torch::kCPU, /*flip_tta=*/true);
+  EXPECT_DOUBLE_EQ(plain.accuracy, tta.accuracy);
+  EXPECT_NEAR(plain.loss, tta.loss, 1e-6);
+  // On ordinary images the mirrored view changes the logits.
+  auto asym = testing::random_dataset(64, 1, 8, 4, 5);
+  EXPECT_NE(metrics::evaluate(*net, asym, 32, torch::kCPU).loss,
+            metrics::evaluate(*net, asym, 32, torch::kCPU, true).loss);
+}
+
+}  // namespace
+}  // namespace repairbench
