@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build test repro repro-all-quick clean
+.PHONY: all setup configure build test repro repro-all-quick bench clean
 
 all: build
 
@@ -37,6 +37,15 @@ repro-all-quick: build
 	  $$t --preset quick; code=$$?; \
 	  if [ $$code -eq 3 ]; then echo "skipped $$t: data set missing"; elif [ $$code -ne 0 ]; then exit $$code; fi; \
 	done
+
+# Google Benchmark suites with their JSON under reports/bench/ and a summary table.
+bench: build
+	@mkdir -p reports/bench
+	@for b in bm_assignment bm_pipeline; do \
+	  $(BUILD_DIR)/benchmarks/$$b --benchmark_min_time=0.5 --benchmark_out=reports/bench/$$b.json \
+	    --benchmark_out_format=json || exit 1; \
+	done
+	@python3 tools/bench_summary.py reports/bench
 
 clean:
 	@rm -rf $(BUILD_DIR) $(BUILD_DIR).configure.log

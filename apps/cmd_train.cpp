@@ -63,6 +63,7 @@ int run_train(int argc, char** argv) {
       ("weight-decay", po::value<double>(), "override the weight decay")
       ("label-smoothing", po::value<double>(), "override the label smoothing")
       ("augment", po::value<std::string>(), "override the augmentation, e.g. flip+translate4+cutout12 or none")
+      ("grad-scaler", "emulate GradScaler's skip rule of the reference's fp16 training (see Recipe::grad_scaler)")
       ("out", po::value(&f.out), "checkpoint path (default checkpoints/<model>_..._seed<seed>.pt)")
       ("export-pytorch", po::value(&f.export_pytorch), "also write a plain torch.save(state_dict) file here")
       ("max-batches", po::value(&f.max_batches)->default_value(0), "stop each epoch after N batches (smoke runs)")
@@ -90,6 +91,7 @@ int run_train(int argc, char** argv) {
   if (vm.count("weight-decay")) r.weight_decay = vm["weight-decay"].as<double>();
   if (vm.count("label-smoothing")) r.label_smoothing = vm["label-smoothing"].as<double>();
   if (vm.count("augment")) r.augment = data::parse_augment(vm["augment"].as<std::string>());
+  if (vm.count("grad-scaler")) r.grad_scaler = true;
   options.seed = f.seed;
   options.device = device;
   options.max_batches_per_epoch = f.max_batches;
@@ -117,6 +119,7 @@ int run_train(int argc, char** argv) {
                          {"max_batches_per_epoch", f.max_batches},
                          {"train_seconds", result.seconds},
                          {"images_per_second", result.images_per_second},
+                         {"skipped_steps", result.skipped_steps},
                          {"final_train_loss", result.epochs.back().train_loss},
                          {"test_accuracy", test.accuracy},
                          {"test_loss", test.loss},
@@ -140,7 +143,9 @@ int run_train(int argc, char** argv) {
             << "trained in " << report::ProgressBar::format_duration(result.seconds) << " ("
             << std::setprecision(1) << result.seconds << " s wall, " << std::setprecision(0)
             << result.images_per_second << " img/s, " << result.iterations << " iterations of "
-            << r.batch_size << ")\n"
+            << r.batch_size;
+  if (r.grad_scaler) std::cout << ", " << result.skipped_steps << " skipped by the GradScaler emulation";
+  std::cout << ")\n"
             << "checkpoint: " << out << "\n";
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include "model_cases.h"
 #include "repairbench/metrics/evaluate.h"
+#include "repairbench/metrics/flops.h"
 #include "repairbench/models/zoo.h"
 #include "synthetic.h"
 
@@ -40,6 +41,21 @@ TEST(Evaluate, FlipTtaMatchesOnMirrorSymmetricImages) {
   auto asym = testing::random_dataset(64, 1, 8, 4, 5);
   EXPECT_NE(metrics::evaluate(*net, asym, 32, torch::kCPU).loss,
             metrics::evaluate(*net, asym, 32, torch::kCPU, true).loss);
+}
+
+TEST(Flops, MlpIsAnalyticAndResNet18MatchesItsKnownCount) {
+  auto mlp = models::make_network(testing::make_config("mlp", 128, "none", 1, 28, 10, 10));
+  const auto f = metrics::forward_flops(*mlp, {2, 1, 28, 28});
+  EXPECT_DOUBLE_EQ(f.per_image, 2.0 * (784 * 128 + 10 * 128 * 128 + 128 * 10));
+  EXPECT_EQ(f.layers, 12);
+  // torchvision's ResNet18 at 224 px: 1.814 G multiply-adds (convolutions and fc).
+  auto r18 = models::make_network(testing::make_config("resnet18_imagenet", 1, "bn", 3, 224, 1000));
+  EXPECT_NEAR(metrics::forward_flops(*r18, {1, 3, 224, 224}).per_image / 2e9, 1.814, 0.01);
+  for (const auto& c : testing::fixture_cases()) {
+    auto net = models::make_network(c.config);
+    const auto& k = c.config;
+    EXPECT_GT(metrics::forward_flops(*net, {1, k.in_channels, k.image_size, k.image_size}).layers, 0) << c.name;
+  }
 }
 
 }  // namespace

@@ -112,5 +112,29 @@ TEST(Recipe, ShortRunsKeepTheWarmupShare) {
   EXPECT_THROW(train::with_epochs(full, 0), Error);
 }
 
+// GradScaler starts at a loss scale of 2^16: gradients above 65504 / 2^16 would
+// overflow fp16, so it skips those steps and halves the scale until they fit.
+TEST(Trainer, GradScalerEmulationSkipsOverflowingStepsThenTrains) {
+  auto data = testing::template_dataset(256, 1, 8, 4, 3);
+  data.norm.std = {0.5};  // inputs x128: first-layer gradients above 1
+  torch::manual_seed(0);
+  auto net = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+  auto options = quick_options(4);  // 4 steps per epoch
+  options.recipe.schedule = {train::ScheduleKind::kConstant, 1e-7, 0, 0.0};
+  options.recipe.grad_scaler = true;
+  const auto before = models::clone(models::state_dict(*net));
+  const auto r = train::train(*net, data, options);
+  EXPECT_GT(r.skipped_steps, 0);
+  EXPECT_LT(r.skipped_steps, r.iterations);  // once the scale fits, steps are taken
+  bool changed = false;
+  const auto after = models::state_dict(*net);
+  for (size_t i = 0; i < after.size(); ++i) changed = changed || !after[i].second.equal(before[i].second);
+  EXPECT_TRUE(changed);
+  nlohmann::json j = options.recipe;
+  EXPECT_TRUE(j.at("grad_scaler").get<bool>());
+  nlohmann::json plain = train::recipe_preset("mlp", "fashion-mnist");
+  EXPECT_FALSE(plain.contains("grad_scaler"));  // cache keys of existing endpoints are unchanged
+}
+
 }  // namespace
 }  // namespace repairbench

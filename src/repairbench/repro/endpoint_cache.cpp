@@ -16,6 +16,7 @@
 #include "repairbench/core/error.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/checkpoint.h"
+#include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 #include "repairbench/report/progress.h"
 
@@ -118,6 +119,7 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
               {"seed", spec.seed},
               {"train_seconds", result.seconds},
               {"images_per_second", result.images_per_second},
+              {"skipped_steps", result.skipped_steps},
               {"final_train_loss", result.epochs.back().train_loss},
               {"test_accuracy", test.accuracy},
               {"test_loss", test.loss}};

@@ -122,6 +122,7 @@ void to_json(nlohmann::json& j, const Recipe& r) {
                      {"label_smoothing", r.label_smoothing},
                      {"augment", r.augment.describe()},
                      {"source", r.source}};
+  if (r.grad_scaler) j["grad_scaler"] = true;
 }
 
 }  // namespace repairbench::train

@@ -27,6 +27,15 @@ struct Recipe {
   /// rule: parameters whose name contains "bn").
   bool no_decay_on_norm = false;
   double label_smoothing = 0.0;
+  /// Emulates torch.cuda.amp.GradScaler's skip rule (the reference trains with
+  /// fp16 autocast + GradScaler, repair_reference.md section 3): a loss scale
+  /// S starts at 2^16, halves on every overflow and doubles after 2000 steps
+  /// without one; a step whose loss or parameter gradients are not finite, or
+  /// whose scaled gradients would overflow fp16 (max |g| S > 65504), is skipped.
+  /// Only the overflow rule is emulated: the arithmetic stays fp32. Off by
+  /// default (and then absent from the recipe's JSON, so cached endpoints keep
+  /// their keys).
+  bool grad_scaler = false;
   data::AugmentOptions augment;
   /// Where the numbers come from.
   std::string source;

@@ -63,11 +63,15 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
   TrainResult result;
   const auto start = Clock::now();
   int64_t it = 0;
+  // GradScaler emulation state (Recipe::grad_scaler): PyTorch's defaults.
+  constexpr double kFp16Max = 65504.0;
+  double scale = 65536.0;
+  int64_t steps_since_overflow = 0;
   for (int64_t epoch = 0; epoch < r.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     loader.new_epoch();
     double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
+    int64_t correct = 0, seen = 0, stepped = 0;
     for (int64_t b = 0; b < batches; ++b, ++it) {
       const double lr = r.schedule.lr_at(it, batches, r.epochs);
       for (auto& group : optimizer.param_groups()) {
@@ -78,22 +82,47 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       const auto logits = net.forward(batch.images);
       const auto loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
       const double loss_value = loss.item<double>();
-      RB_CHECK(std::isfinite(loss_value), kNumeric, "training diverged at epoch ", epoch + 1,
+      RB_CHECK(r.grad_scaler || std::isfinite(loss_value), kNumeric, "training diverged at epoch ", epoch + 1,
                ", iteration ", it + 1, ": the loss is ", loss_value, " (learning rate ", lr,
                "). Lower the learning rate or change the seed; deep plain ReLU MLPs with the "
                "default initialization are known to be fragile");
-      loss.backward();
+      if (r.grad_scaler) {
+        bool overflow = !std::isfinite(loss_value);
+        if (!overflow) {
+          loss.backward();
+          double max_grad = 0;
+          for (const auto& p : net.parameters()) {
+            if (p.grad().defined()) max_grad = std::max(max_grad, p.grad().abs().max().item<double>());
+          }
+          overflow = !std::isfinite(max_grad) || max_grad * scale > kFp16Max;
+        }
+        if (overflow) {
+          scale /= 2;
+          steps_since_overflow = 0;
+          ++result.skipped_steps;
+          continue;
+        }
+        if (++steps_since_overflow == 2000) {
+          scale *= 2;
+          steps_since_overflow = 0;
+        }
+      } else {
+        loss.backward();
+      }
       optimizer.step();
+      ++stepped;
       loss_sum += loss_value;
       correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
       seen += batch.labels.size(0);
       if (options.on_iteration) {
         const double elapsed = seconds_since(start);
-        options.on_iteration({epoch, r.epochs, b, batches, loss_sum / static_cast<double>(b + 1), lr,
+        options.on_iteration({epoch, r.epochs, b, batches, loss_sum / static_cast<double>(stepped), lr,
                               static_cast<double>((it + 1) * r.batch_size) / elapsed, elapsed});
       }
     }
-    EpochLog log{epoch, loss_sum / static_cast<double>(batches),
+    RB_CHECK(stepped > 0, kNumeric, "training diverged: every step of epoch ", epoch + 1,
+             " overflowed the emulated fp16 gradient range (GradScaler emulation)");
+    EpochLog log{epoch, loss_sum / static_cast<double>(stepped),
                  100.0 * static_cast<double>(correct) / static_cast<double>(seen),
                  seconds_since(epoch_start)};
     result.epochs.push_back(log);

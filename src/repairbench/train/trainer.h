@@ -45,6 +45,7 @@ struct TrainOptions {
 struct TrainResult {
   std::vector<EpochLog> epochs;
   int64_t iterations = 0;
+  int64_t skipped_steps = 0;  ///< Steps skipped by the GradScaler emulation (Recipe::grad_scaler).
   double seconds = 0;
   double images_per_second = 0;
 };
@@ -52,7 +53,9 @@ struct TrainResult {
 /// Trains `net` in place with SGD + momentum following `options.recipe`
 /// (per-iteration learning rate, drop_last shuffled batches, augmentation on
 /// the device). Deterministic on the CPU given the seeds. A non-finite loss
-/// stops training with Error(kNumeric) naming the epoch and iteration.
+/// stops training with Error(kNumeric) naming the epoch and iteration, unless
+/// the recipe emulates GradScaler, which skips such steps (and stops only
+/// when every step of an epoch is skipped).
 TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, const TrainOptions& options);
 
 }  // namespace repairbench::train
