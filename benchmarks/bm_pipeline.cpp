@@ -120,7 +120,7 @@ data::Loader stats_loader(const Family& f, const data::Dataset& d) {
 
 void BM_ActivationMatching(benchmark::State& state, const std::string& name) {
   const Family f = family(name);
-  const auto data = synthetic(f, 4000);
+  const auto data = synthetic(f, 2000);
   auto loader = stats_loader(f, data);
   torch::manual_seed(3);
   auto net = models::make_network(f.config);
@@ -143,7 +143,7 @@ void BM_ActivationMatching(benchmark::State& state, const std::string& name) {
 
 void BM_Repair(benchmark::State& state, const std::string& name) {
   const Family f = family(name);
-  const auto data = synthetic(f, 4000);
+  const auto data = synthetic(f, 2000);
   auto loader = stats_loader(f, data);
   torch::manual_seed(5);
   auto net = models::make_network(f.config);

@@ -21,6 +21,8 @@ void add_common_flags(po::options_description& options, CommonFlags& f, const st
       ("cache-dir", po::value(&f.settings.cache_dir), "trained endpoints (default <repo>/checkpoints/cache)")
       ("out-dir", po::value(&f.settings.out_dir), "report folder (default <repo>/reports/<target>)")
       ("retrain", po::bool_switch(&f.settings.retrain), "train the endpoints again even if cached")
+      ("grad-scaler", po::bool_switch(&f.settings.grad_scaler),
+       "train with the emulation of the reference's GradScaler skip rule (fp16 overflow skips a step)")
       ("epochs", po::value(&f.settings.epochs),
        "train this many epochs instead of the recipe's (warm-up scaled; default: the preset's)")
       ("smoke", po::bool_switch(&f.settings.smoke), "tiny run on synthetic data: checks the pipeline, not the paper")

@@ -70,6 +70,7 @@ SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig mod
   p.base.dataset = settings.smoke ? "synthetic-" + dataset : dataset;
   p.base.recipe = train::default_recipe(model, dataset);
   if (settings.epochs > 0) p.base.recipe = train::with_epochs(p.base.recipe, settings.epochs);
+  p.base.recipe.grad_scaler = settings.grad_scaler;
   const auto stats = pipeline::stats_defaults(model, dataset);
   p.stats = stats.loader;
   p.stats_source = stats.source;

@@ -26,6 +26,8 @@ struct TargetSettings {
   /// Train for this many epochs instead of the recipe's (train::with_epochs);
   /// 0 = the recipe's. Quick presets set it; the report records the recipe.
   int64_t epochs = 0;
+  /// Train with the GradScaler skip-rule emulation (train::Recipe::grad_scaler).
+  bool grad_scaler = false;
   /// Smoke mode: synthetic stand-ins for the data sets, tiny widths and one
   /// short epoch; checks that the pipeline runs, not the paper's numbers.
   bool smoke = false;
