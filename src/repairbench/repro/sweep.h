@@ -58,8 +58,9 @@ struct SweepPoint {
 /// for `model`'s family (train::default_recipe) and merged with the
 /// statistics the reference uses for it (pipeline::stats_defaults). The
 /// model's input shape and class count are filled in from the data set (grey
-/// images: one channel for MLPs, repeated to three for conv nets). In
-/// smoke mode: one epoch of two batches of 128, statistics on batches of 128,
+/// images: one channel for MLPs, repeated to three for conv nets). The quick
+/// preset evaluates alphas {0, 0.5, 1} only. In smoke mode: one epoch of two
+/// batches of 128, statistics on batches of 64,
 /// one statistics pass, alphas {0, 0.5, 1}.
 SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig model, const std::string& dataset,
                          const std::vector<repair::RepairMethod>& repairs);
