@@ -90,10 +90,12 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
         bool overflow = !std::isfinite(loss_value);
         if (!overflow) {
           loss.backward();
-          double max_grad = 0;
+          // One reduction and one host sync per step, not one per parameter.
+          std::vector<torch::Tensor> maxes;
           for (const auto& p : net.parameters()) {
-            if (p.grad().defined()) max_grad = std::max(max_grad, p.grad().abs().max().item<double>());
+            if (p.grad().defined()) maxes.push_back(p.grad().abs().max());
           }
+          const double max_grad = maxes.empty() ? 0.0 : torch::stack(maxes).max().item<double>();
           overflow = !std::isfinite(max_grad) || max_grad * scale > kFp16Max;
         }
         if (overflow) {
