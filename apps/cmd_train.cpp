@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -30,6 +31,8 @@ struct TrainFlags {
   std::string export_pytorch;
   int64_t max_batches = 0;
   int64_t eval_batch_size = 2000;
+  int64_t checkpoint_every = 1;
+  bool restart = false;
   bool eval_train = false;
 };
 
@@ -68,7 +71,11 @@ int run_train(int argc, char** argv) {
       ("export-pytorch", po::value(&f.export_pytorch), "also write a plain torch.save(state_dict) file here")
       ("max-batches", po::value(&f.max_batches)->default_value(0), "stop each epoch after N batches (smoke runs)")
       ("eval-batch-size", po::value(&f.eval_batch_size)->default_value(f.eval_batch_size), "evaluation batch size")
-      ("eval-train", po::bool_switch(&f.eval_train), "also evaluate on the (un-augmented) training set");
+      ("eval-train", po::bool_switch(&f.eval_train), "also evaluate on the (un-augmented) training set")
+      ("checkpoint-every", po::value(&f.checkpoint_every)->default_value(f.checkpoint_every),
+       "save the training state to <out>.state every N epochs (0: never); a rerun of a killed command "
+       "resumes from it")
+      ("restart", po::bool_switch(&f.restart), "ignore a leftover <out>.state and train from scratch");
   po::variables_map vm;
   if (!parse(argc, argv, "Trains one model and evaluates it on the test split.", description, vm)) {
     return 0;
@@ -95,6 +102,10 @@ int run_train(int argc, char** argv) {
   options.seed = f.seed;
   options.device = device;
   options.max_batches_per_epoch = f.max_batches;
+  const std::string out = f.out.empty() ? default_out(config, f.data.dataset, f.seed) : f.out;
+  options.state_path = out + ".state";
+  options.checkpoint_every = f.checkpoint_every;
+  if (f.restart) std::filesystem::remove(options.state_path);
 
   torch::manual_seed(f.seed);
   models::Network net = models::make_network(config);
@@ -106,6 +117,9 @@ int run_train(int argc, char** argv) {
             << "; seed " << f.seed << ", " << runtime.threads << " threads, BLAS core "
             << (runtime.blas_core.empty() ? "?" : runtime.blas_core) << "\n";
 
+  if (std::filesystem::exists(options.state_path)) {
+    std::cerr << "resuming from the training state " << options.state_path << " (--restart to start over)\n";
+  }
   report::TrainingProgress progress(std::cerr, isatty(fileno(stderr)) != 0);
   options.on_iteration = progress.callback();
   const train::TrainResult result = train::train(*net, splits.train, options);
@@ -136,8 +150,8 @@ int run_train(int argc, char** argv) {
     summary << std::setprecision(2) << "; train accuracy " << tr.accuracy << "% (loss "
             << std::setprecision(4) << tr.loss << ")";
   }
-  const std::string out = f.out.empty() ? default_out(config, f.data.dataset, f.seed) : f.out;
   models::save_checkpoint(out, *net, meta);
+  std::filesystem::remove(out + ".state");
   if (!f.export_pytorch.empty()) models::export_state_dict(f.export_pytorch, *net);
   std::cout << std::fixed << summary.str() << "\n"
             << "trained in " << report::ProgressBar::format_duration(result.seconds) << " ("
@@ -145,8 +159,9 @@ int run_train(int argc, char** argv) {
             << result.images_per_second << " img/s, " << result.iterations << " iterations of "
             << r.batch_size;
   if (r.grad_scaler) std::cout << ", " << result.skipped_steps << " skipped by the GradScaler emulation";
-  std::cout << ")\n"
-            << "checkpoint: " << out << "\n";
+  std::cout << ")\n";
+  if (result.resumed_epochs > 0) std::cout << "resumed after epoch " << result.resumed_epochs << "\n";
+  std::cout << "checkpoint: " << out << "\n";
   return 0;
 }
 

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <limits>
+
 #include "model_cases.h"
 #include "repairbench/core/error.h"
 #include "repairbench/metrics/evaluate.h"
@@ -7,6 +10,7 @@
 #include "repairbench/models/zoo.h"
 #include "repairbench/train/trainer.h"
 #include "synthetic.h"
+#include "temp_dir.h"
 
 namespace repairbench {
 namespace {
@@ -99,6 +103,105 @@ TEST(Trainer, ADivergingRunStopsWithANumericError) {
     EXPECT_EQ(e.kind(), ErrorKind::kNumeric);
     EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
   }
+}
+
+// A run stopped after an epoch (as by a kill: the state file is all that is
+// left) and started again ends with bitwise the weights of an uninterrupted
+// run: momenta, the data order, augmentation and the GradScaler emulation all
+// carry over.
+TEST(Trainer, ResumesFromItsStateFileBitForBit) {
+  auto data = testing::template_dataset(512, 1, 8, 4, 2);
+  data.norm.std = {0.5};  // large first-layer gradients: the GradScaler emulation skips steps
+  testing::TempDir dir;
+  struct Stop {};
+  auto run = [&](const std::string& state_path, int64_t stop_after_epoch) {
+    torch::manual_seed(3);
+    auto net = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+    auto options = quick_options(4);
+    options.recipe.augment.translate = 2;
+    options.recipe.augment.flip = true;
+    options.recipe.grad_scaler = true;
+    options.state_path = state_path;
+    options.on_epoch = [&](const train::EpochLog& log) {
+      if (log.epoch + 1 == stop_after_epoch) throw Stop{};
+    };
+    const auto result = train::train(*net, data, options);
+    return std::make_pair(models::state_dict(*net), result);
+  };
+  const auto [reference, uninterrupted] = run("", 0);
+  const std::string state = dir.file("run.state");
+  EXPECT_THROW(run(state, 1), Stop);
+  EXPECT_THROW(run(state, 3), Stop);  // resumes at epoch 2, stops again after 3
+  const auto [resumed, result] = run(state, 0);
+  EXPECT_EQ(result.resumed_epochs, 3);
+  EXPECT_EQ(result.iterations, uninterrupted.iterations);
+  EXPECT_EQ(result.skipped_steps, uninterrupted.skipped_steps);
+  EXPECT_GT(result.skipped_steps, 0);
+  ASSERT_EQ(result.epochs.size(), 4u);
+  for (size_t e = 0; e < 4; ++e) EXPECT_EQ(result.epochs[e].train_loss, uninterrupted.epochs[e].train_loss) << e;
+  ASSERT_EQ(resumed.size(), reference.size());
+  for (size_t i = 0; i < reference.size(); ++i) {
+    EXPECT_TRUE(resumed[i].second.equal(reference[i].second)) << reference[i].first;
+  }
+}
+
+// A state file from another run (here another seed) is refused, not resumed.
+TEST(Trainer, RefusesTheStateFileOfAnotherRun) {
+  const auto data = testing::template_dataset(256, 1, 8, 4, 2);
+  testing::TempDir dir;
+  const std::string state = dir.file("run.state");
+  auto options = quick_options(1);
+  options.state_path = state;
+  torch::manual_seed(0);
+  auto net = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+  train::train(*net, data, options);
+  options.recipe.epochs = 2;
+  options.seed = 6;
+  try {
+    train::train(*net, data, options);
+    FAIL() << "resumed the state of another seed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kCheckpoint);
+    EXPECT_NE(std::string(e.what()).find("belongs to another run"), std::string::npos) << e.what();
+  }
+  testing::write_bytes(state, "truncated");
+  options.seed = 5;
+  EXPECT_THROW(train::train(*net, data, options), Error);
+}
+
+// Divergence stops training with the path of the last good state in the message.
+TEST(Trainer, DivergenceKeepsTheLastGoodState) {
+  const auto data = testing::template_dataset(256, 1, 8, 4, 3);
+  testing::TempDir dir;
+  const std::string state = dir.file("run.state");
+  torch::manual_seed(0);
+  auto net = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+  auto options = quick_options(3);
+  options.state_path = state;
+  options.recipe.schedule = {train::ScheduleKind::kConstant, 0.05, 0, 0.0};
+  // After a good first epoch (its state saved), a NaN weight makes the loss NaN.
+  options.on_epoch = [&](const train::EpochLog& log) {
+    if (log.epoch == 0) {
+      torch::NoGradGuard no_grad;
+      net->parameters()[0].fill_(std::numeric_limits<float>::quiet_NaN());
+    }
+  };
+  try {
+    train::train(*net, data, options);
+    FAIL() << "a NaN weight did not stop training";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNumeric);
+    EXPECT_NE(std::string(e.what()).find("the state after epoch 1 is kept in " + state), std::string::npos)
+        << e.what();
+  }
+  ASSERT_TRUE(std::filesystem::exists(state));
+  torch::manual_seed(0);
+  auto fresh = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+  options.on_epoch = nullptr;
+  options.recipe.epochs = 3;
+  const auto result = train::train(*fresh, data, options);  // resumes from the good epoch 1
+  EXPECT_EQ(result.resumed_epochs, 1);
+  for (const auto& p : fresh->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
 }
 
 TEST(Recipe, ShortRunsKeepTheWarmupShare) {

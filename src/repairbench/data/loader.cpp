@@ -47,6 +47,16 @@ void Loader::new_epoch() {
   started_ = true;
 }
 
+torch::Tensor Loader::generator_state() const { return generator_.get_state(); }
+
+void Loader::set_generator_state(const torch::Tensor& state) {
+  RB_CHECK(state.defined() && state.scalar_type() == torch::kUInt8 && state.dim() == 1 &&
+               state.numel() == generator_state().numel(),
+           kCheckpoint, "the saved data-order generator state has the wrong shape or type (expected ",
+           generator_state().numel(), " bytes)");
+  generator_.set_state(state);
+}
+
 Batch Loader::batch(int64_t i) {
   RB_CHECK(started_, kInternal, "Loader::batch called before new_epoch");
   RB_CHECK(i >= 0 && i < num_batches(), kInternal, "batch index ", i, " out of range");

@@ -60,6 +60,12 @@ class Loader {
   const Dataset& dataset() const { return dataset_; }
   const LoaderOptions& options() const { return options_; }
 
+  /// The generator behind shuffling and augmentation, as a uint8 tensor; with
+  /// set_generator_state a resumed training run draws the same batches as an
+  /// uninterrupted one.
+  torch::Tensor generator_state() const;
+  void set_generator_state(const torch::Tensor& state);
+
  private:
   Dataset dataset_;       // images/labels moved to options_.device
   LoaderOptions options_;

@@ -102,6 +102,13 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
   torch::manual_seed(spec.seed);
   out.net = models::make_network(spec.model);
   train::TrainOptions options;
+  // A killed run leaves this behind; the next one resumes from it (the lock
+  // keeps other processes off it meanwhile). --retrain starts from scratch.
+  options.state_path = out.path + ".state";
+  if (retrain) std::filesystem::remove(options.state_path, ec);
+  if (log && std::filesystem::exists(options.state_path)) {
+    *log << "  resuming from the training state " << options.state_path << "\n";
+  }
   options.recipe = spec.recipe;
   options.seed = spec.seed;
   options.device = device;
@@ -124,6 +131,7 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
               {"test_accuracy", test.accuracy},
               {"test_loss", test.loss}};
   models::save_checkpoint(out.path, *out.net, out.meta);
+  std::filesystem::remove(options.state_path, ec);
   out.trained_now = true;
   if (log) *log << "  test accuracy " << test.accuracy << "% after " << result.seconds << " s\n";
   return out;

@@ -2,9 +2,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <sstream>
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/data/loader.h"
 
@@ -37,11 +41,106 @@ torch::optim::SGD make_optimizer(models::NetworkImpl& net, const Recipe& r) {
                            options);
 }
 
+// What a resumed run needs besides the weights and the optimizer: where the
+// loop stood and the GradScaler emulation's state (PyTorch's defaults).
+struct LoopState {
+  int64_t epochs_done = 0, iteration = 0;
+  double scale = 65536.0;
+  int64_t steps_since_overflow = 0, skipped_steps = 0;
+  double seconds = 0;  // wall time of earlier sessions
+  std::vector<EpochLog> logs;
+};
+
+// Identifies the run a state file belongs to: resuming someone else's state
+// would silently produce a model nobody asked for.
+std::string run_fingerprint(const models::NetworkImpl& net, const data::Dataset& train_set,
+                            const TrainOptions& options) {
+  return nlohmann::json{{"model", net.config()},
+                        {"dataset", train_set.name},
+                        {"images", train_set.size()},
+                        {"recipe", options.recipe},
+                        {"seed", options.seed},
+                        {"max_batches_per_epoch", options.max_batches_per_epoch}}
+      .dump();
+}
+
+void save_state(const std::string& path, const std::string& fingerprint, models::NetworkImpl& net,
+                const torch::optim::SGD& optimizer, const data::Loader& loader, const LoopState& s) {
+  torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
+  net.save(model_archive);
+  optimizer.save(optimizer_archive);
+  archive.write("fingerprint", c10::IValue(fingerprint));
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("loader_generator", loader.generator_state());
+  archive.write("counters", torch::tensor({s.epochs_done, s.iteration, s.steps_since_overflow, s.skipped_steps}));
+  archive.write("scale_seconds", torch::tensor({s.scale, s.seconds}, torch::kFloat64));
+  // (epochs_done, 4) float64: epoch, train loss, train accuracy, seconds.
+  std::vector<double> logs;
+  for (const auto& l : s.logs) logs.insert(logs.end(), {static_cast<double>(l.epoch), l.train_loss, l.train_accuracy, l.seconds});
+  archive.write("epoch_logs", torch::tensor(logs, torch::kFloat64).view({-1, 4}));
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomic(path, bytes.str());
+}
+
+LoopState load_state(const std::string& path, const std::string& fingerprint, models::NetworkImpl& net,
+                     torch::optim::SGD& optimizer, data::Loader& loader, const torch::Device& device) {
+  const std::string bytes = read_file(path);
+  LoopState s;
+  c10::IValue saved_fingerprint;
+  torch::Tensor counters, scale_seconds, logs, generator;
+  try {
+    torch::serialize::InputArchive archive, model_archive, optimizer_archive;
+    archive.load_from(bytes.data(), bytes.size(), device);
+    archive.read("fingerprint", saved_fingerprint);
+    RB_CHECK(saved_fingerprint.isString() && saved_fingerprint.toStringRef() == fingerprint, kCheckpoint,
+             "the training state ", path, " belongs to another run (model, data set, recipe or seed differ); "
+             "delete it to train from scratch");
+    archive.read("model", model_archive);
+    net.load(model_archive);
+    archive.read("optimizer", optimizer_archive);
+    optimizer.load(optimizer_archive);
+    archive.read("loader_generator", generator);
+    archive.read("counters", counters);
+    archive.read("scale_seconds", scale_seconds);
+    archive.read("epoch_logs", logs);
+  } catch (const c10::Error& e) {
+    throw Error(ErrorKind::kCheckpoint, "cannot resume from the training state " + path + ": " +
+                                            e.what_without_backtrace() + "; delete it to train from scratch");
+  }
+  RB_CHECK(counters.numel() == 4 && scale_seconds.numel() == 2 && logs.dim() == 2 && logs.size(1) == 4, kCheckpoint,
+           "the training state ", path, " is malformed; delete it to train from scratch");
+  loader.set_generator_state(generator.cpu());
+  const auto c = counters.cpu().to(torch::kInt64);
+  s.epochs_done = c[0].item<int64_t>();
+  s.iteration = c[1].item<int64_t>();
+  s.steps_since_overflow = c[2].item<int64_t>();
+  s.skipped_steps = c[3].item<int64_t>();
+  s.scale = scale_seconds[0].item<double>();
+  s.seconds = scale_seconds[1].item<double>();
+  const auto l = logs.cpu().contiguous();
+  RB_CHECK(l.size(0) == s.epochs_done, kCheckpoint, "the training state ", path, " is malformed (", l.size(0),
+           " epoch logs for ", s.epochs_done, " epochs); delete it to train from scratch");
+  for (int64_t e = 0; e < l.size(0); ++e) {
+    s.logs.push_back({static_cast<int64_t>(l[e][0].item<double>()), l[e][1].item<double>(), l[e][2].item<double>(),
+                      l[e][3].item<double>()});
+  }
+  return s;
+}
+
+// Appended to a divergence error: where the last good state is.
+std::string kept_state_note(const TrainOptions& options, const LoopState& state) {
+  if (options.state_path.empty() || state.epochs_done == 0) return "";
+  return "; the state after epoch " + std::to_string(state.epochs_done) + " is kept in " + options.state_path;
+}
+
 }  // namespace
 
 TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, const TrainOptions& options) {
   const Recipe& r = options.recipe;
   RB_CHECK(r.epochs > 0, kUsage, "epochs must be positive, got ", r.epochs);
+  RB_CHECK(options.checkpoint_every > 0, kUsage, "checkpoint_every must be positive, got ", options.checkpoint_every);
   data::LoaderOptions loader_options;
   loader_options.batch_size = r.batch_size;
   loader_options.shuffle = true;
@@ -60,14 +159,20 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
   auto optimizer = make_optimizer(net, r);
   const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(r.label_smoothing);
 
+  const std::string fingerprint = options.state_path.empty() ? "" : run_fingerprint(net, train_set, options);
+  LoopState state;
+  if (!options.state_path.empty() && std::filesystem::exists(options.state_path)) {
+    state = load_state(options.state_path, fingerprint, net, optimizer, loader, options.device);
+    net.train();
+  }
   TrainResult result;
+  result.resumed_epochs = state.epochs_done;
+  result.epochs = state.logs;
   const auto start = Clock::now();
-  int64_t it = 0;
-  // GradScaler emulation state (Recipe::grad_scaler): PyTorch's defaults.
+  const int64_t first_iteration = state.iteration;
+  int64_t it = state.iteration;
   constexpr double kFp16Max = 65504.0;
-  double scale = 65536.0;
-  int64_t steps_since_overflow = 0;
-  for (int64_t epoch = 0; epoch < r.epochs; ++epoch) {
+  for (int64_t epoch = state.epochs_done; epoch < r.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     loader.new_epoch();
     double loss_sum = 0;
@@ -82,10 +187,14 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       const auto logits = net.forward(batch.images);
       const auto loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
       const double loss_value = loss.item<double>();
-      RB_CHECK(r.grad_scaler || std::isfinite(loss_value), kNumeric, "training diverged at epoch ", epoch + 1,
-               ", iteration ", it + 1, ": the loss is ", loss_value, " (learning rate ", lr,
-               "). Lower the learning rate or change the seed; deep plain ReLU MLPs with the "
-               "default initialization are known to be fragile");
+      if (!r.grad_scaler && !std::isfinite(loss_value)) {
+        throw Error(ErrorKind::kNumeric,
+                    "training diverged at epoch " + std::to_string(epoch + 1) + ", iteration " +
+                        std::to_string(it + 1) + ": the loss is " + std::to_string(loss_value) +
+                        " (learning rate " + std::to_string(lr) +
+                        "). Lower the learning rate or change the seed; deep plain ReLU MLPs with the "
+                        "default initialization are known to be fragile" + kept_state_note(options, state));
+      }
       if (r.grad_scaler) {
         bool overflow = !std::isfinite(loss_value);
         if (!overflow) {
@@ -96,17 +205,17 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
             if (p.grad().defined()) maxes.push_back(p.grad().abs().max());
           }
           const double max_grad = maxes.empty() ? 0.0 : torch::stack(maxes).max().item<double>();
-          overflow = !std::isfinite(max_grad) || max_grad * scale > kFp16Max;
+          overflow = !std::isfinite(max_grad) || max_grad * state.scale > kFp16Max;
         }
         if (overflow) {
-          scale /= 2;
-          steps_since_overflow = 0;
-          ++result.skipped_steps;
+          state.scale /= 2;
+          state.steps_since_overflow = 0;
+          ++state.skipped_steps;
           continue;
         }
-        if (++steps_since_overflow == 2000) {
-          scale *= 2;
-          steps_since_overflow = 0;
+        if (++state.steps_since_overflow == 2000) {
+          state.scale *= 2;
+          state.steps_since_overflow = 0;
         }
       } else {
         loss.backward();
@@ -119,20 +228,35 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       if (options.on_iteration) {
         const double elapsed = seconds_since(start);
         options.on_iteration({epoch, r.epochs, b, batches, loss_sum / static_cast<double>(stepped), lr,
-                              static_cast<double>((it + 1) * r.batch_size) / elapsed, elapsed});
+                              static_cast<double>((it + 1 - first_iteration) * r.batch_size) / elapsed,
+                              state.seconds + elapsed});
       }
     }
-    RB_CHECK(stepped > 0, kNumeric, "training diverged: every step of epoch ", epoch + 1,
-             " overflowed the emulated fp16 gradient range (GradScaler emulation)");
+    if (stepped == 0) {
+      throw Error(ErrorKind::kNumeric, "training diverged: every step of epoch " + std::to_string(epoch + 1) +
+                                           " overflowed the emulated fp16 gradient range (GradScaler emulation)" +
+                                           kept_state_note(options, state));
+    }
     EpochLog log{epoch, loss_sum / static_cast<double>(stepped),
                  100.0 * static_cast<double>(correct) / static_cast<double>(seen),
                  seconds_since(epoch_start)};
     result.epochs.push_back(log);
+    if (!options.state_path.empty() && (epoch + 1) % options.checkpoint_every == 0) {
+      state.epochs_done = epoch + 1;
+      state.iteration = it;
+      state.logs = result.epochs;
+      const double session = seconds_since(start);
+      state.seconds += session;
+      save_state(options.state_path, fingerprint, net, optimizer, loader, state);
+      state.seconds -= session;
+    }
     if (options.on_epoch) options.on_epoch(log);
   }
   result.iterations = it;
-  result.seconds = seconds_since(start);
-  result.images_per_second = static_cast<double>(it * r.batch_size) / result.seconds;
+  result.skipped_steps = state.skipped_steps;
+  result.seconds = state.seconds + seconds_since(start);
+  result.images_per_second =
+      static_cast<double>((it - first_iteration) * r.batch_size) / std::max(seconds_since(start), 1e-9);
   net.eval();
   return result;
 }

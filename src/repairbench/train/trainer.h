@@ -40,13 +40,23 @@ struct TrainOptions {
   int64_t max_batches_per_epoch = 0;
   std::function<void(const TrainProgress&)> on_iteration;
   std::function<void(const EpochLog&)> on_epoch;
+  /// Training-state file for crash safety: weights, SGD momenta, the data-order
+  /// generator, the GradScaler emulation and the epoch logs, written atomically
+  /// after every `checkpoint_every` epochs. "" = none. When the file exists,
+  /// train() resumes from it (it must come from the same model, data set,
+  /// recipe and seed); on the CPU the final weights are then bitwise those of
+  /// an uninterrupted run. The caller removes it once the final model is
+  /// stored: a leftover file means the run did not finish.
+  std::string state_path;
+  int64_t checkpoint_every = 1;
 };
 
 struct TrainResult {
   std::vector<EpochLog> epochs;
   int64_t iterations = 0;
   int64_t skipped_steps = 0;  ///< Steps skipped by the GradScaler emulation (Recipe::grad_scaler).
-  double seconds = 0;
+  int64_t resumed_epochs = 0; ///< Epochs restored from TrainOptions::state_path (0 = a fresh start).
+  double seconds = 0;         ///< Training wall time, earlier sessions of a resumed run included.
   double images_per_second = 0;
 };
 
@@ -55,7 +65,8 @@ struct TrainResult {
 /// the device). Deterministic on the CPU given the seeds. A non-finite loss
 /// stops training with Error(kNumeric) naming the epoch and iteration, unless
 /// the recipe emulates GradScaler, which skips such steps (and stops only
-/// when every step of an epoch is skipped).
+/// when every step of an epoch is skipped). A stopped run leaves its last
+/// state file in place, and the error says where.
 TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, const TrainOptions& options);
 
 }  // namespace repairbench::train

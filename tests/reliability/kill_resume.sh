@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Crash safety (issue #6): `repairbench train` killed with SIGKILL at random
+# moments and rerun with the same command ends with weights bitwise equal to an
+# uninterrupted run (CPU). Real Fashion-MNIST, a small MLP with the GradScaler
+# emulation, 12 epochs of 4 batches, a training state written after every epoch.
+set -euo pipefail
+bin="$1"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export REPAIRBENCH_DATA="$work/empty-data-dir"   # Fashion-MNIST from Debian's package
+
+fail() { echo "kill_resume: FAIL: $*" >&2; exit 1; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# The same command every time, as a user would rerun it; only the folder differs
+# between the reference and the killed run (the exported file names its folder stem).
+command_in() {
+  mkdir -p "$work/$1"
+  cmd=("$bin" train --width 128 --depth 3 --epochs 12 --batch-size 500 --max-batches 4 --seed 4 --grad-scaler
+       --out "$work/$1/model.pt" --export-pytorch "$work/$1/weights.pt")
+}
+
+start=$(now_ms)
+command_in reference
+"${cmd[@]}" > "$work/reference.log" 2>&1 || { cat "$work/reference.log"; fail "uninterrupted run failed"; }
+duration=$(( $(now_ms) - start ))
+
+# Three kills, each at a random moment between 30 % and 90 % of an
+# uninterrupted run's wall time (start-up included), then a run left to finish.
+command_in killed
+for attempt in 1 2 3; do
+  "${cmd[@]}" > "$work/attempt$attempt.log" 2>&1 &
+  pid=$!
+  delay=$(( duration * (30 + RANDOM % 61) / 100 ))
+  sleep "$(( delay / 1000 )).$(printf '%03d' $(( delay % 1000 )))"
+  kill -KILL "$pid" 2> /dev/null || true
+  wait "$pid" 2> /dev/null || true
+done
+"${cmd[@]}" > "$work/final.log" 2>&1 || { cat "$work/final.log"; fail "the rerun after the kills failed"; }
+[ ! -e "$work/killed/model.pt.state" ] || fail "the training state was left behind after a finished run"
+cmp -s "$work/reference/weights.pt" "$work/killed/weights.pt" \
+  || fail "weights after the kills differ from the uninterrupted run"
+resumes=$(grep -l "resuming from the training state" "$work"/attempt*.log "$work/final.log" | wc -l)
+[ "$resumes" -gt 0 ] || fail "no rerun found a training state to resume (run took ${duration} ms; kills too early?)"
+echo "kill_resume: ok: 3 SIGKILLs in a ${duration} ms run, ${resumes} rerun(s) resumed;" \
+     "final weights bitwise equal to the uninterrupted run ($(grep '^resumed' "$work/final.log" || echo 'last rerun started fresh'))"

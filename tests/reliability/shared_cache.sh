@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Issue #6, cache lock and determinism, on a small target (mlp_datasets --smoke:
+# 8 endpoints on synthetic data):
+# 1. three processes that need the same endpoints start at once on one cache:
+#    every endpoint is trained exactly once and the others load it;
+# 2. the same command with training redone in a fresh cache gives a report with
+#    the same numbers (repairbench compare at tolerance 0), so do the three.
+set -euo pipefail
+cli="$1"
+target="$2"   # repro_mlp_datasets
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "shared_cache: FAIL: $*" >&2; exit 1; }
+
+for run in 1 2 3; do
+  "$target" --smoke --cache-dir "$work/cache" --out-dir "$work/run$run" > "$work/run$run.log" 2>&1 &
+  pids[$run]=$!
+done
+for run in 1 2 3; do
+  wait "${pids[$run]}" || { cat "$work/run$run.log"; fail "concurrent run $run failed"; }
+done
+"$target" --smoke --retrain --cache-dir "$work/fresh-cache" --out-dir "$work/fresh" > "$work/fresh.log" 2>&1 \
+  || { cat "$work/fresh.log"; fail "the run with a fresh cache failed"; }
+
+endpoints=$(grep -c "^  training" "$work/fresh.log")
+[ "$endpoints" -ge 2 ] || fail "the fresh run trained $endpoints endpoints"
+trained=$(cat "$work"/run?.log | grep -c "^  training" || true)
+loaded=$(cat "$work"/run?.log | grep -c "^  loaded" || true)
+[ "$trained" -eq "$endpoints" ] || fail "$trained trainings by three concurrent runs for $endpoints endpoints"
+[ "$loaded" -eq $(( 2 * endpoints )) ] || fail "$loaded loads by three concurrent runs, expected $(( 2 * endpoints ))"
+leftovers=$(find "$work/cache" -name '*.state' -o -name '*.tmp*' | wc -l)
+[ "$leftovers" -eq 0 ] || fail "$leftovers training states or temporary files left in the cache"
+
+for run in run1 run2 run3 fresh; do
+  "$cli" check-report "$work/$run/report.json" > /dev/null || fail "$run's report fails its schema"
+done
+for run in run2 run3 fresh; do
+  "$cli" compare "$work/run1/report.json" "$work/$run/report.json" --tolerance 0 > "$work/compare.txt" \
+    || { cat "$work/compare.txt"; fail "run1 and $run report different numbers"; }
+done
+echo "shared_cache: ok: 3 concurrent runs trained each of $endpoints endpoints once ($loaded loads);" \
+     "a retrained run's report has the same numbers"
