@@ -45,6 +45,7 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
   RB_CHECK(f.settings.preset == "paper" || f.settings.preset == "quick", kUsage, "--preset must be paper or quick");
   RB_CHECK(f.settings.epochs >= 0, kUsage, "--epochs must be positive");
   RB_CHECK(f.settings.pairs >= 1 && f.settings.pairs <= 100, kUsage, "--pairs must be in 1..100");
+  if (f.settings.preset == "quick" && f.settings.epochs == 0) f.settings.epochs = f.quick_epochs;
   const std::string root = REPAIRBENCH_SOURCE_DIR;
   if (f.settings.data_dir.empty()) f.settings.data_dir = data::default_data_dir();
   if (f.settings.cache_dir.empty()) f.settings.cache_dir = root + "/checkpoints/cache";

@@ -21,6 +21,9 @@ struct CommonFlags {
   repro::TargetSettings settings;
   std::string device = "cpu";
   bool fail_on_mismatch = false;
+  /// Epochs the quick preset trains when --epochs is not given (0: the
+  /// recipe's); set by the target before parse_target_flags.
+  int64_t quick_epochs = 0;
 };
 
 void add_common_flags(po::options_description& options, CommonFlags& flags, const std::string& target);

@@ -31,6 +31,7 @@ constexpr const char* kGapCause =
 
 int body(int argc, char** argv) {
   CommonFlags flags;
+  flags.quick_epochs = 2;
   int64_t width = 4;
   double fraction = 0.8;
   po::options_description options("cifar100_split");
@@ -45,7 +46,6 @@ int body(int argc, char** argv) {
   }
   auto& s = flags.settings;
   RB_CHECK(fraction > 0 && fraction < 1, kUsage, "--fraction must be in (0, 1)");
-  if (s.preset != "paper" && s.epochs == 0) s.epochs = 2;
   repro::require_datasets(s, {"cifar100"});
   const auto reference = report::load_paper_reference("cifar100_split");
   const auto splits = repro::target_data(s, "cifar100");

@@ -98,8 +98,8 @@ int body(int argc, char** argv) {
   std::vector<repro::SweepPoint> points;
   for (const auto& name : names) {
     const auto config = imagenet_config(name, s.smoke);
-    repro::SweepPoint p = repro::trained_point(s, config, "imagenet", {repair::RepairMethod::kResetBn, repair::RepairMethod::kBlocks});
-    p.base.model = config;  // trained_point's CIFAR-sized defaults do not apply to ImageNet
+    repro::SweepPoint p = repro::trained_point_for(s, config, "imagenet",
+                                                   {repair::RepairMethod::kResetBn, repair::RepairMethod::kBlocks});
     p.label = name;
     p.group = "imagenet";
     p.coords = {{"dataset", "imagenet"}, {"model", name}};

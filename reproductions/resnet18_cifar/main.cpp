@@ -21,6 +21,7 @@ constexpr const char* kGapCause =
 
 int body(int argc, char** argv) {
   CommonFlags flags;
+  flags.quick_epochs = 2;
   int64_t alphas = 0;
   po::options_description options("resnet18_cifar");
   add_common_flags(options, flags, "resnet18_cifar");
@@ -32,7 +33,6 @@ int body(int argc, char** argv) {
   }
   auto& s = flags.settings;
   const bool paper_preset = s.preset == "paper";
-  if (!paper_preset && s.epochs == 0) s.epochs = 2;
   if (alphas == 0) alphas = paper_preset ? 101 : 11;
   RB_CHECK(alphas >= 3 && alphas % 2 == 1, kUsage, "--alphas must be odd and >= 3 (alpha 0.5 must be on the grid)");
   repro::require_datasets(s, {"cifar10"});

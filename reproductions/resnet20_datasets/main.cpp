@@ -19,6 +19,7 @@ constexpr const char* kGapCause =
 
 int body(int argc, char** argv) {
   CommonFlags flags;
+  flags.quick_epochs = 2;
   std::string datasets_flag, widths_flag;
   po::options_description options("resnet20_datasets");
   add_common_flags(options, flags, "resnet20_datasets");
@@ -32,7 +33,6 @@ int body(int argc, char** argv) {
   }
   auto& s = flags.settings;
   const bool paper_preset = s.preset == "paper";
-  if (!paper_preset && s.epochs == 0) s.epochs = 2;
   const auto datasets = split(!datasets_flag.empty() ? datasets_flag : (paper_preset ? "mnist,fashion-mnist,svhn" : "fashion-mnist"));
   const auto widths = parse_int_list(
       !widths_flag.empty() ? widths_flag : (s.smoke || !paper_preset ? "1" : "1,2,4,8,16"), "--widths");

@@ -23,6 +23,7 @@ constexpr const char* kGapCause =
 
 int body(int argc, char** argv) {
   CommonFlags flags;
+  flags.quick_epochs = 2;
   std::string models_flag;
   po::options_description options("vgg_cifar");
   add_common_flags(options, flags, "vgg_cifar");
@@ -36,7 +37,6 @@ int body(int argc, char** argv) {
   }
   auto& s = flags.settings;
   const bool paper_preset = s.preset == "paper";
-  if (!paper_preset && s.epochs == 0) s.epochs = 2;
   // Smoke: one BN VGG and the demo cover both corrections.
   const auto names = split(!models_flag.empty() ? models_flag
                                                 : (s.smoke ? "vgg11,demo" : (paper_preset ? "vgg11,vgg13,vgg16,vgg19,demo" : "demo")));

@@ -39,27 +39,19 @@ EvalResult run(const data::Dataset& dataset, int64_t batch_size, int64_t channel
 
 EvalResult evaluate(models::NetworkImpl& net, const data::Dataset& dataset, int64_t batch_size,
                     const torch::Device& device, bool flip_tta) {
-  const bool was_training = net.is_training();
-  net.eval();
-  const auto result = run(dataset, batch_size, net.config().in_channels, device, [&](const torch::Tensor& x) {
+  const models::ModeScope eval_mode(net, false);
+  return run(dataset, batch_size, net.config().in_channels, device, [&](const torch::Tensor& x) {
     if (!flip_tta) return net.forward(x);
     return 0.5 * (net.forward(x) + net.forward(x.flip({3})));  // flip the width axis of (B, C, H, W)
   });
-  net.train(was_training);
-  return result;
 }
 
 EvalResult evaluate_ensemble(models::NetworkImpl& net0, models::NetworkImpl& net1, double alpha,
                              const data::Dataset& dataset, int64_t batch_size, const torch::Device& device) {
-  const bool was_training0 = net0.is_training(), was_training1 = net1.is_training();
-  net0.eval();
-  net1.eval();
-  const auto result = run(dataset, batch_size, net0.config().in_channels, device, [&](const torch::Tensor& x) {
+  const models::ModeScope eval_mode0(net0, false), eval_mode1(net1, false);
+  return run(dataset, batch_size, net0.config().in_channels, device, [&](const torch::Tensor& x) {
     return (1.0 - alpha) * net0.forward(x) + alpha * net1.forward(x);
   });
-  net0.train(was_training0);
-  net1.train(was_training1);
-  return result;
 }
 
 }  // namespace repairbench::metrics

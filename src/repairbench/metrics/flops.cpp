@@ -34,10 +34,8 @@ ForwardFlops forward_flops(models::NetworkImpl& net, const std::vector<int64_t>&
   {
     models::ProbeScope scope(net, &probe);
     torch::NoGradGuard no_grad;
-    const bool was_training = net.is_training();
-    net.eval();
+    const models::ModeScope eval_mode(net, false);
     net.forward(torch::zeros(input_shape));
-    net.train(was_training);
   }
   ForwardFlops out;
   double total = 0;

@@ -106,4 +106,18 @@ class ProbeScope {
   ActivationProbe* previous_;
 };
 
+/// Puts the network in train (`training`) or eval mode for the lifetime of the
+/// scope and restores the mode it had, also when the forward pass throws.
+class ModeScope {
+ public:
+  ModeScope(NetworkImpl& net, bool training) : net_(net), was_training_(net.is_training()) { net_.train(training); }
+  ~ModeScope() { net_.train(was_training_); }
+  ModeScope(const ModeScope&) = delete;
+  ModeScope& operator=(const ModeScope&) = delete;
+
+ private:
+  NetworkImpl& net_;
+  bool was_training_;
+};
+
 }  // namespace repairbench::models

@@ -66,6 +66,11 @@ SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig mod
   model.in_channels = grey && model.family == "mlp" ? 1 : 3;
   model.image_size = grey ? 28 : 32;
   model.num_classes = dataset == "cifar100" ? 100 : 10;
+  return trained_point_for(settings, model, dataset, repairs);
+}
+
+SweepPoint trained_point_for(const TargetSettings& settings, const models::ModelConfig& model,
+                             const std::string& dataset, const std::vector<repair::RepairMethod>& repairs) {
   SweepPoint p;
   p.dataset = dataset;
   p.base.model = model;

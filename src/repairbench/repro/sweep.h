@@ -65,6 +65,11 @@ struct SweepPoint {
 SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig model, const std::string& dataset,
                          const std::vector<repair::RepairMethod>& repairs);
 
+/// trained_point for a model whose input shape and class count are already
+/// set (ImageNet-sized models, say): the same recipe, statistics and presets.
+SweepPoint trained_point_for(const TargetSettings& settings, const models::ModelConfig& model,
+                             const std::string& dataset, const std::vector<repair::RepairMethod>& repairs);
+
 /// What one point measured, over its pairs.
 struct PointOutcome {
   SweepPoint point;
