@@ -1,5 +1,7 @@
 #include "repairbench/report/context.h"
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -64,7 +66,14 @@ nlohmann::json run_context(const std::string& device, int argc, char** argv) {
           {"device", device},
           {"cpu", cpu_model()},
           {"date", utc_now()},
-          {"command", command}};
+          {"command", command},
+          {"peak_rss_mib", peak_rss_mib()}};
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
 }  // namespace repairbench::report

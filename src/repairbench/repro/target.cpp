@@ -1,5 +1,6 @@
 #include "repairbench/repro/target.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -14,6 +15,40 @@
 
 namespace repairbench::repro {
 namespace {
+
+// Wall time of the whole run: the report is written at its end.
+const auto kProcessStart = std::chrono::steady_clock::now();
+
+// Sums the stage times the results record (endpoints trained by this run,
+// alignment passes, REPAIR endpoint statistics, interpolation curves) into
+// `stages`, walking the results' JSON.
+void add_stage_seconds(const nlohmann::json& j, nlohmann::json& stages) {
+  if (j.is_array()) {
+    for (const auto& item : j) add_stage_seconds(item, stages);
+    return;
+  }
+  if (!j.is_object()) return;
+  auto add = [&](const char* stage, const nlohmann::json& seconds) {
+    if (seconds.is_number()) stages[stage] = stages.value(stage, 0.0) + seconds.get<double>();
+  };
+  if (j.value("trained_now", false)) add("training", j.value("train_seconds", nlohmann::json()));
+  if (j.contains("points") && j.contains("seconds")) add("curves", j["seconds"]);
+  for (const auto& [key, value] : j.items()) {
+    if (key == "alignment" && value.is_object()) add("alignment", value.value("seconds", nlohmann::json()));
+    if (key == "endpoint_statistics" && value.is_object()) {
+      add("repair_statistics", value.value("seconds", nlohmann::json()));
+    }
+    add_stage_seconds(value, stages);
+  }
+}
+
+// The folder holding every target's report folder: the parent of out_dir
+// ("reports" for reports/<target>, "." for a bare relative folder name).
+std::string reports_root(const TargetSettings& settings) {
+  auto dir = std::filesystem::absolute(settings.out_dir).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "reports/x/" names the folder x
+  return dir.parent_path().string();
+}
 
 std::string html_escape(const std::string& text) {
   std::string out;
@@ -61,7 +96,7 @@ double midpoint_accuracy(const pipeline::Curve& curve) {
   RB_FAIL(kInternal, "curve ", curve.name, " has no point at alpha 0.5");
 }
 
-std::string write_target_report(const TargetSettings& settings, nlohmann::json report, int argc, char** argv) {
+std::string write_target_report(const TargetSettings& settings, nlohmann::json& report, int argc, char** argv) {
   nlohmann::json context = report::run_context(settings.device.str(), argc, argv);
   context["target"] = settings.target;
   context["preset"] = settings.preset;
@@ -71,12 +106,16 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json r
   for (int64_t k = 0; k < settings.pairs; ++k) seeds.push_back({2 * k + 1, 2 * k + 2});
   context["seeds"] = seeds;
   context["endpoint_cache"] = settings.cache_dir;
+  nlohmann::json stages = nlohmann::json::object();
+  add_stage_seconds(report.value("results", nlohmann::json()), stages);
+  stages["total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - kProcessStart).count();
+  context["stage_seconds"] = stages;
   report["format_version"] = 1;
   report["kind"] = "reproduction";
   report["context"] = context;
   const std::string path = settings.out_dir + "/report.json";
   write_file_atomic(path, report.dump(1) + "\n");
-  write_reports_index(std::filesystem::path(settings.out_dir).parent_path().string());
+  write_reports_index(reports_root(settings));
   return path;
 }
 
@@ -101,7 +140,15 @@ int finish_target(const TargetSettings& settings, nlohmann::json report, const s
   for (const auto& p : report.value("plots", nlohmann::json::array())) {
     std::cout << " " << settings.out_dir << "/" << p.get<std::string>();
   }
-  std::cout << "\nindex: " << std::filesystem::path(settings.out_dir).parent_path().string() << "/index.html\n";
+  std::cout << "\nindex: " << reports_root(settings) << "/index.html\n";
+  const auto& context = report["context"];
+  std::cout << std::setprecision(1) << "time:";
+  for (const char* stage : {"training", "alignment", "repair_statistics", "curves", "total"}) {
+    if (context["stage_seconds"].contains(stage)) {
+      std::cout << " " << stage << " " << context["stage_seconds"][stage].get<double>() << " s";
+    }
+  }
+  std::cout << "; peak memory " << std::setprecision(0) << context["peak_rss_mib"].get<double>() << " MiB\n";
   return (fail_on_mismatch && verdict.result == "fail") ? 1 : 0;
 }
 

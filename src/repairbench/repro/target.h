@@ -50,10 +50,11 @@ void require_datasets(const TargetSettings& settings, const std::vector<std::str
 double midpoint_accuracy(const pipeline::Curve& curve);
 
 /// The report every target writes: format_version, kind "reproduction",
-/// context (with preset, seeds and stage times), settings, results, paper,
-/// verdict and plots. Writes <out_dir>/report.json atomically and refreshes
+/// context (with preset, seeds, stage times summed from the results and peak
+/// memory), settings, results, paper, verdict and plots. Adds the context to
+/// `report`, writes <out_dir>/report.json atomically and refreshes
 /// <reports root>/index.html. Returns the report path.
-std::string write_target_report(const TargetSettings& settings, nlohmann::json report, int argc, char** argv);
+std::string write_target_report(const TargetSettings& settings, nlohmann::json& report, int argc, char** argv);
 
 /// How a target's run ends: builds the verdict from `checks` ("paper-numbers"
 /// for the paper preset, "qualitative" otherwise), adds `findings` (gaps to
