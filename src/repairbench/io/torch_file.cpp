@@ -96,7 +96,16 @@ PyValue read_torch_bytes(const std::string& bytes, const std::string& name_for_e
   return unpickle(zip.read(*program), resolve, name);
 }
 
-PyValue read_torch_file(const std::string& path) { return read_torch_bytes(read_file(path), path); }
+PyValue read_torch_file(const std::string& path) {
+  // A checkpoint that is not there is the user's checkpoint problem, not an
+  // I/O failure, and a directory would otherwise read as an empty file.
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  RB_CHECK(std::filesystem::exists(status), kCheckpoint, "checkpoint ", path, " does not exist");
+  RB_CHECK(!std::filesystem::is_directory(status), kCheckpoint, "checkpoint ", path,
+           " is a directory, not a file");
+  return read_torch_bytes(read_file(path), path);
+}
 
 std::string torch_file_bytes(const PyValue& value, const std::string& stem) {
   RB_CHECK(!stem.empty() && stem.find('/') == std::string::npos, kUsage,

@@ -11,9 +11,9 @@ namespace repairbench::io {
 /// a dict of such plus plain values. Tensors come back as contiguous CPU
 /// tensors. Throws Error(kIo) when the file cannot be read, and
 /// Error(kCheckpoint) with a message naming the file and the remedy when it
-/// is empty, truncated, corrupt, not a zip, in the legacy (pre-1.6) format,
-/// a TorchScript archive, big-endian, uses an unsupported dtype, or holds a
-/// whole pickled model instead of a state_dict.
+/// does not exist, is a directory, is empty, truncated, corrupt, not a zip, in
+/// the legacy (pre-1.6) format, a TorchScript archive, big-endian, uses an
+/// unsupported dtype, or holds a whole pickled model instead of a state_dict.
 PyValue read_torch_file(const std::string& path);
 
 /// read_torch_file() on bytes already in memory; `name_for_errors` stands for

@@ -23,6 +23,18 @@ io::PyValue state_to_py(const StateDict& state) {
   return io::PyValue::ordered_dict(std::move(entries));
 }
 
+// A NaN or Inf weight (a diverged run, a damaged file) would load and then
+// produce a number: refuse it here, naming the entry and the first bad value.
+void check_finite(const torch::Tensor& t, const std::string& key, const std::string& path) {
+  if (!t.is_floating_point()) return;
+  const torch::Tensor bad = torch::logical_not(torch::isfinite(t)).flatten();
+  if (!bad.any().item<bool>()) return;
+  const int64_t at = bad.to(torch::kUInt8).argmax().item<int64_t>();
+  RB_FAIL(kCheckpoint, path, ": entry '", key, "' holds ", bad.sum().item<int64_t>(),
+          " non-finite value(s), the first ", t.flatten()[at].item<double>(), " at flat index ", at,
+          "; the run that wrote it diverged or the file is damaged");
+}
+
 StateDict py_to_state(const io::PyValue& value, const std::string& path) {
   RB_CHECK(value.kind() == io::PyValue::Kind::kDict, kCheckpoint, path,
            " does not hold a state_dict (a dict of tensors) but a ",
@@ -33,6 +45,7 @@ StateDict py_to_state(const io::PyValue& value, const std::string& path) {
              ": a state_dict key is not a string");
     RB_CHECK(tensor.kind() == io::PyValue::Kind::kTensor, kCheckpoint, path, ": entry '",
              key.as_string(), "' is a ", io::PyValue::kind_name(tensor.kind()), ", not a tensor");
+    check_finite(tensor.as_tensor(), key.as_string(), path);
     state.emplace_back(key.as_string(), tensor.as_tensor());
   }
   return state;
@@ -104,6 +117,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     RB_FAIL(kCheckpoint, path, ": invalid model description: ", e.what());
   }
   checkpoint.meta = parse_json_entry(root, "meta", path);
+  RB_CHECK(checkpoint.meta.is_object(), kCheckpoint, path,
+           ": checkpoint entry 'meta' is not a JSON object but ", checkpoint.meta.type_name());
   const io::PyValue* state = root.find("state_dict");
   RB_CHECK(state != nullptr, kCheckpoint, path, ": checkpoint has no state_dict entry");
   checkpoint.state = py_to_state(*state, path);
@@ -146,7 +161,8 @@ Network load_network(const std::string& path, const ModelConfig* config, const s
     Checkpoint checkpoint = load_checkpoint(path);
     if (config != nullptr) {
       RB_CHECK(*config == checkpoint.config, kCheckpoint, path, " holds ", checkpoint.config.describe(),
-               " but ", config->describe(), " was requested");
+               " but ", config->describe(), " was requested (",
+               config_difference(checkpoint.config, *config), ")");
     }
     Network net = make_network(checkpoint.config);
     load_state_dict(*net, checkpoint.state, path);

@@ -48,6 +48,22 @@ bool ModelConfig::operator==(const ModelConfig& o) const {
          num_classes == o.num_classes && junctures == o.junctures;
 }
 
+std::string config_difference(const ModelConfig& a, const ModelConfig& b) {
+  std::ostringstream out;
+  auto field = [&](bool differs, const char* name, const auto& x, const auto& y) {
+    if (differs) out << (out.tellp() > 0 ? ", " : "") << name << " " << x << " vs " << y;
+  };
+  field(a.family != b.family, "family", a.family, b.family);
+  field(a.width != b.width, "width", a.width, b.width);
+  field(a.family == "mlp" && b.family == "mlp" && a.depth != b.depth, "depth", a.depth, b.depth);
+  field(a.norm != b.norm, "norm", to_string(a.norm), to_string(b.norm));
+  field(a.in_channels != b.in_channels, "in_channels", a.in_channels, b.in_channels);
+  field(a.image_size != b.image_size, "image_size", a.image_size, b.image_size);
+  field(a.num_classes != b.num_classes, "num_classes", a.num_classes, b.num_classes);
+  field(a.junctures != b.junctures, "junctures", a.junctures, b.junctures);
+  return out.str();
+}
+
 void validate(const ModelConfig& c) {
   const bool known = c.family == "mlp" || is_vgg(c.family) || c.family == "resnet20" ||
                      c.family == "resnet18" || is_imagenet_resnet(c.family);
@@ -86,14 +102,22 @@ void to_json(nlohmann::json& j, const ModelConfig& c) {
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
   RB_CHECK(j.is_object(), kUsage, "model config must be a JSON object");
+  // nlohmann converts a float to int64_t by a cast: 1.5 would become 1 and
+  // 1e300 is undefined behaviour, so sizes must be written as integers.
+  auto integer = [&](const char* key) {
+    const nlohmann::json& v = j.at(key);
+    RB_CHECK(v.is_number_integer(), kUsage, "invalid model config: '", key,
+             "' must be an integer, got ", v.dump());
+    return v.get<int64_t>();
+  };
   try {
     c.family = j.at("family").get<std::string>();
-    c.width = j.at("width").get<int64_t>();
-    c.depth = j.value("depth", int64_t{0});
+    c.width = integer("width");
+    c.depth = j.contains("depth") ? integer("depth") : 0;
     c.norm = parse_norm(j.value("norm", std::string("none")));
-    c.in_channels = j.at("in_channels").get<int64_t>();
-    c.image_size = j.at("image_size").get<int64_t>();
-    c.num_classes = j.at("num_classes").get<int64_t>();
+    c.in_channels = integer("in_channels");
+    c.image_size = integer("image_size");
+    c.num_classes = integer("num_classes");
     c.junctures = j.value("junctures", false);
   } catch (const nlohmann::json::exception& e) {
     RB_FAIL(kUsage, "invalid model config: ", e.what());

@@ -44,8 +44,13 @@ struct ModelConfig {
   bool operator!=(const ModelConfig& other) const { return !(*this == other); }
 };
 
+/// What differs between two configs, field by field, e.g. "width 128 vs 64,
+/// depth 10 vs 2"; "" when they are equal (operator==).
+std::string config_difference(const ModelConfig& a, const ModelConfig& b);
+
 void to_json(nlohmann::json& j, const ModelConfig& config);
-/// Throws Error(kUsage) on missing/invalid fields.
+/// Throws Error(kUsage) on missing/invalid fields; numeric fields must be
+/// JSON integers (1.5 or 1e300 is refused, not truncated).
 void from_json(const nlohmann::json& j, ModelConfig& config);
 
 /// Checks that the combination of fields is buildable; throws Error(kUsage)
