@@ -6,22 +6,10 @@
 
 #include "cli_common.h"
 #include "commands.h"
-#include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/report/report_check.h"
 
 namespace repairbench::cli {
-namespace {
-
-nlohmann::json load_report(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    RB_FAIL(kIo, path, " is not valid JSON: ", e.what());
-  }
-}
-
-}  // namespace
 
 int run_check_report(int argc, char** argv) {
   std::string path;
@@ -40,7 +28,7 @@ int run_check_report(int argc, char** argv) {
   } catch (const po::error& e) {
     RB_FAIL(kUsage, e.what(), " (see --help)");
   }
-  const auto problems = report::check_report(load_report(path), std::filesystem::path(path).parent_path().string());
+  const auto problems = report::check_report(report::load_report(path), std::filesystem::path(path).parent_path().string());
   if (problems.empty()) {
     std::cout << path << ": ok\n";
     return 0;
@@ -72,7 +60,7 @@ int run_compare(int argc, char** argv) {
   } catch (const po::error& e) {
     RB_FAIL(kUsage, e.what(), " (see --help)");
   }
-  const auto changes = report::compare_reports(load_report(old_path), load_report(new_path), tolerance);
+  const auto changes = report::compare_reports(report::load_report(old_path), report::load_report(new_path), tolerance);
   size_t significant = 0;
   for (const auto& c : changes) {
     if (!c.significant) continue;

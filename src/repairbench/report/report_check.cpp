@@ -3,8 +3,17 @@
 #include <filesystem>
 #include <sstream>
 
+#include "repairbench/core/atomic_file.h"
+#include "repairbench/core/error.h"
+
 namespace repairbench::report {
 namespace {
+
+// The string under `key`, or "" when `j` is not an object or the value is not
+// a string: a malformed report is a list of problems, not a JSON type error.
+std::string text_at(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
 
 bool skipped_key(const std::string& key) {
   auto ends_with = [&](const std::string& suffix) {
@@ -46,6 +55,20 @@ void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string
 
 }  // namespace
 
+nlohmann::json load_report(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  RB_CHECK(std::filesystem::exists(status), kIo, "report ", path, " does not exist");
+  RB_CHECK(!std::filesystem::is_directory(status), kIo, "report ", path, " is a directory, not a file");
+  // nlohmann's parser also refuses NaN, Infinity and numbers that overflow a
+  // double (1e999), so every number of a report that loads is finite.
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    RB_FAIL(kIo, path, " is not valid JSON: ", e.what());
+  }
+}
+
 std::vector<std::string> check_report(const nlohmann::json& r, const std::string& dir) {
   std::vector<std::string> problems;
   auto require = [&](bool ok, const std::string& what) {
@@ -53,8 +76,8 @@ std::vector<std::string> check_report(const nlohmann::json& r, const std::string
     return ok;
   };
   if (!require(r.is_object(), "the report is not a JSON object")) return problems;
-  require(r.value("format_version", 0) == 1, "format_version is not 1");
-  const std::string kind = r.value("kind", "");
+  require(r.contains("format_version") && r["format_version"] == 1, "format_version is not 1");
+  const std::string kind = text_at(r, "kind");
   require(kind == "merge" || kind == "reproduction", "kind is neither merge nor reproduction");
   if (require(r.contains("context") && r["context"].is_object(), "no context block")) {
     for (const char* key : {"git_commit", "torch_version", "device", "threads", "date", "command"}) {
@@ -71,7 +94,7 @@ std::vector<std::string> check_report(const nlohmann::json& r, const std::string
   if (kind != "reproduction") return problems;
   if (require(r.contains("verdict") && r["verdict"].is_object(), "no verdict")) {
     const auto& v = r["verdict"];
-    const std::string result = v.value("result", "");
+    const std::string result = text_at(v, "result");
     require(result == "pass" || result == "fail" || result == "no-reference", "verdict result is not pass/fail/no-reference");
     require(v.contains("mode"), "verdict lacks its mode");
     if (require(v.contains("checks") && v["checks"].is_array(), "verdict lacks its checks")) {
@@ -79,7 +102,7 @@ std::vector<std::string> check_report(const nlohmann::json& r, const std::string
         for (const char* key : {"metric", "ours", "rule", "threshold", "reason", "pass"}) {
           require(c.contains(key), std::string("a verdict check lacks ") + key);
         }
-        require(!c.value("reason", "").empty(), "a verdict check does not say why its tolerance is what it is");
+        require(!text_at(c, "reason").empty(), "a verdict check does not say why its tolerance is what it is");
       }
     }
   }
@@ -96,8 +119,8 @@ std::vector<Change> compare_reports(const nlohmann::json& old_report, const nloh
                                     double tolerance) {
   std::vector<Change> out;
   for (const char* part : {"results", "verdict"}) {
-    const auto a = old_report.value(part, nlohmann::json());
-    const auto b = new_report.value(part, nlohmann::json());
+    const auto a = old_report.is_object() ? old_report.value(part, nlohmann::json()) : nlohmann::json();
+    const auto b = new_report.is_object() ? new_report.value(part, nlohmann::json()) : nlohmann::json();
     compare(a, b, std::string("/") + part, tolerance, out);
   }
   return out;

@@ -7,6 +7,11 @@
 
 namespace repairbench::report {
 
+/// Reads a JSON report from `path`. Throws Error(kIo) naming the file when it
+/// is missing, a directory, or not valid JSON (NaN, Infinity and numbers that
+/// overflow a double, such as 1e999, are not).
+nlohmann::json load_report(const std::string& path);
+
 /// Checks a report against the schema every repairbench report follows
 /// (format_version 1; kind "merge" or "reproduction"; a context block with the
 /// commit, LibTorch version, device, threads and date; settings; results;
