@@ -76,7 +76,8 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
 Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1,
                           const WeightMatchingOptions& options) {
   RB_CHECK(net0.config() == net1.config(), kUsage, "cannot align ", net1.config().describe(), " to ",
-           net0.config().describe(), ": the two networks must have the same architecture");
+           net0.config().describe(), ": ", models::config_difference(net1.config(), net0.config()),
+           "; the two networks must have the same architecture");
   RB_CHECK(options.max_iterations > 0, kUsage, "max_iterations must be positive");
   const auto start = std::chrono::steady_clock::now();
   const auto spec = net0.permutation_spec();

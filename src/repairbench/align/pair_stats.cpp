@@ -230,7 +230,8 @@ std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::Net
                                           data::Loader& loader, const PairStatsRequest& request,
                                           PassCounter* counter) {
   RB_CHECK(net0.config() == net1.config(), kUsage, "cannot compare ", net0.config().describe(), " with ",
-           net1.config().describe(), ": the two networks must have the same architecture");
+           net1.config().describe(), ": ", models::config_difference(net0.config(), net1.config()),
+           "; the two networks must have the same architecture");
   RB_CHECK(!request.points.empty(), kUsage, "no statistics points requested");
   std::map<int64_t, size_t> slots;
   std::vector<Accumulator> acc(request.points.size());

@@ -61,7 +61,8 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
                   const data::Dataset& test, const data::Dataset* train, const MergeOptions& options,
                   const torch::Device& device) {
   RB_CHECK(net0.config() == net1.config(), kUsage, "cannot merge ", net0.config().describe(), " with ",
-           net1.config().describe(), ": the two models must have the same architecture and width");
+           net1.config().describe(), ": ", models::config_difference(net0.config(), net1.config()),
+           "; the two models must have the same architecture and width");
   RB_CHECK(!options.alphas.empty(), kUsage, "empty alpha grid");
   const auto start = Clock::now();
   MergeResult result;
