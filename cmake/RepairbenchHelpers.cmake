@@ -21,4 +21,8 @@ function(repairbench_add_test name)
     DISCOVERY_TIMEOUT 120
     PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 600
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  # `make test-asan` builds just these rather than every app and reproduction.
+  if("unit" IN_LIST ARG_LABELS)
+    add_dependencies(repairbench_unit_tests ${name})
+  endif()
 endfunction()

