@@ -49,6 +49,16 @@ models::ModelConfig model_config(const ModelFlags& flags, const data::Dataset& d
   return c;
 }
 
+void check_model_fits(const models::ModelConfig& c, const data::Dataset& d, const std::string& path) {
+  RB_CHECK(c.num_classes == d.num_classes, kCheckpoint, path, " holds ", c.describe(), " with ", c.num_classes,
+           " classes, but ", d.name, " has ", d.num_classes);
+  RB_CHECK(c.family != "mlp" || (c.in_channels == d.channels() && c.image_size == d.height() &&
+                                 c.image_size == d.width()),
+           kCheckpoint, path, " holds ", c.describe(), " for ", c.in_channels, "x", c.image_size, "x",
+           c.image_size, " inputs, but ", d.name, " has ", d.channels(), "x", d.height(), "x", d.width(),
+           " images");
+}
+
 torch::Device parse_device(const std::string& text) {
   if (text == "cpu") return torch::kCPU;
   RB_CHECK(text.rfind("cuda", 0) == 0, kUsage, "unknown device '", text, "'; expected cpu, cuda or cuda:N");

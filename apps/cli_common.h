@@ -37,6 +37,12 @@ void add_run_flags(po::options_description& options, std::string& device, uint64
 /// are repeated to RGB, as the reference stores them).
 models::ModelConfig model_config(const ModelFlags& flags, const data::Dataset& dataset);
 
+/// Checks that a loaded model (from `path`) can run on `dataset`: the same
+/// number of classes and, for an MLP, the same input size (convolutional nets
+/// pool to any size). Throws Error(kCheckpoint) saying what differs, instead
+/// of a tensor shape error in the first forward pass.
+void check_model_fits(const models::ModelConfig& config, const data::Dataset& dataset, const std::string& path);
+
 /// "cpu", "cuda" or "cuda:N"; throws Error(kUsage) when CUDA is not available.
 torch::Device parse_device(const std::string& text);
 

@@ -42,6 +42,7 @@ int run_eval(int argc, char** argv) {
     const models::ModelConfig config = model_config(model, dataset);
     net = models::load_network(checkpoint, &config, strip_prefix);
   }
+  check_model_fits(net->config(), dataset, checkpoint);
   net->to(device);
   const auto result = metrics::evaluate(*net, dataset, batch_size, device);
   std::cout << std::fixed << std::setprecision(2) << net->config().describe() << " on "

@@ -85,14 +85,20 @@ int run_merge(int argc, char** argv) {
   // The data set defaults to the one model A was trained on.
   if (vm["dataset"].defaulted() && models::is_repairbench_checkpoint(a_path)) {
     const auto meta = models::load_checkpoint(a_path).meta;
-    if (meta.contains("dataset")) data_flags.dataset = meta.at("dataset").get<std::string>();
+    if (meta.contains("dataset")) {
+      RB_CHECK(meta.at("dataset").is_string(), kCheckpoint, a_path, ": meta entry 'dataset' is ",
+               meta.at("dataset").dump(), ", not a data set name");
+      data_flags.dataset = meta.at("dataset").get<std::string>();
+    }
   }
   const data::DatasetSplits splits = data::load_dataset(data_flags.dataset, data_dir(data_flags));
   const bool flags_given = !vm["model"].defaulted() || !vm["width"].defaulted();
   models::Network a = load(a_path, model, splits.train, strip_prefix, flags_given);
   models::Network b = load(b_path, model, splits.train, strip_prefix, flags_given);
+  check_model_fits(a->config(), splits.train, a_path);
+  check_model_fits(b->config(), splits.train, b_path);
   RB_CHECK(a->config() == b->config(), kUsage, "cannot merge ", a_path, " (", a->config().describe(), ") with ",
-           b_path, " (", b->config().describe(), "): they differ in architecture or width");
+           b_path, " (", b->config().describe(), "): ", models::config_difference(a->config(), b->config()));
 
   pipeline::StatsDefaults defaults = pipeline::stats_defaults(a->config(), data_flags.dataset);
   data::LoaderOptions loader_options = defaults.loader;

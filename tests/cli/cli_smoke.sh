@@ -58,7 +58,43 @@ printf 'not a checkpoint' > "$work/garbage.pt"
 expect_exit 4 "$bin" eval --checkpoint "$work/garbage.pt"
 "$bin" train --width 32 --depth 2 --epochs 1 --max-batches 1 --out "$work/wide.pt" > /dev/null 2>&1
 expect_exit 2 "$bin" merge --a "$work/m1.pt" --b "$work/wide.pt" --alphas 0.5
-grep -q "width" "$work/err.log" || fail "merging different widths does not say what differs"
+grep -q "width 16 vs 32" "$work/err.log" || fail "merging different widths does not say what differs"
+# Model flags that do not fit the checkpoints: refused, saying what differs.
+expect_exit 4 "$bin" merge --a "$work/m1.pt" --b "$work/m2.pt" --width 32 --depth 2 --alphas 0.5
+grep -q "m1.pt .*(width 16 vs 32)" "$work/err.log" || fail "a checkpoint of another width was not refused by name"
+expect_exit 4 "$bin" eval --checkpoint "$work/m1.state_dict.pt" --model mlp --width 32 --depth 2
+grep -q "m1.state_dict.pt does not fit the model: shape mismatch" "$work/err.log" \
+  || fail "a state_dict of another width does not say which shapes differ"
+# Damaged checkpoints: exit 4, the line names the file and the problem.
+head -c 2000 "$work/m1.pt" > "$work/cut.pt"
+expect_exit 4 "$bin" eval --checkpoint "$work/cut.pt"
+grep -q "cut.pt.*truncated" "$work/err.log" || fail "a truncated checkpoint is not named"
+/usr/bin/python3 - "$work/m1.state_dict.pt" "$work/nan.pt" <<'PY'
+import sys, torch
+state = torch.load(sys.argv[1])
+state["fc1.weight"][0, 0] = float("nan")
+torch.save(state, sys.argv[2])
+PY
+expect_exit 4 "$bin" eval --checkpoint "$work/nan.pt" --model mlp --width 16 --depth 2
+grep -q "nan.pt: entry 'fc1.weight' holds 1 non-finite" "$work/err.log" || fail "NaN weights were not refused"
+# Damaged data files: exit 3, the line names the file. An IDX header that
+# promises 60000 images of 28x28 with no pixels after it:
+mkdir -p "$work/bad-data/mnist"
+printf '\0\0\010\003\0\0\352\140\0\0\0\034\0\0\0\034' > "$work/bad-data/mnist/train-images-idx3-ubyte"
+for f in train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  : > "$work/bad-data/mnist/$f"
+done
+expect_exit 3 "$bin" eval --checkpoint "$work/m1.pt" --dataset mnist --data-dir "$work/bad-data"
+grep -q "bad-data/mnist/train-images-idx3-ubyte has IDX dims (60000, 28, 28)" "$work/err.log" \
+  || fail "a truncated IDX file is not named"
+# A CIFAR-10 test batch whose one record has label 10.
+c10="$work/bad-data/cifar10/cifar-10-batches-bin"
+mkdir -p "$c10"
+record() { printf "\\$(printf %03o "$1")"; head -c 3072 /dev/zero; }
+for i in 1 2 3 4 5; do record 1 > "$c10/data_batch_$i.bin"; done
+record 10 > "$c10/test_batch.bin"
+expect_exit 3 "$bin" eval --checkpoint "$work/m1.pt" --dataset cifar10 --data-dir "$work/bad-data"
+grep -q "test_batch.bin has label 10 in record 0" "$work/err.log" || fail "an out-of-range CIFAR label is not named"
 # A reproduction target whose data set is absent stops at once, naming it.
 expect_exit 3 "$target" --datasets cifar10 --data-dir "$work/nowhere" --cache-dir "$work/cache" --out-dir "$work/r"
 grep -q "cifar10" "$work/err.log" || fail "missing data set message does not name the data set"
@@ -66,4 +102,13 @@ grep -q "cifar10" "$work/err.log" || fail "missing data set message does not nam
 # compare: a report against itself has no changes; check-report accepts a merge report.
 "$bin" compare "$work/report.json" "$work/report.json" | grep -q "0 change(s)" || fail "compare of identical reports"
 "$bin" check-report "$work/report.json" > /dev/null || fail "check-report rejects a merge report"
+# Bad reports: a number that overflows a double (exit 6) and wrongly typed fields (exit 2).
+printf '{"results": {"barrier": 1e999}}' > "$work/overflow.json"
+expect_exit 6 "$bin" compare "$work/overflow.json" "$work/report.json"
+grep -q "overflow.json is not valid JSON: .*number overflow" "$work/err.log" \
+  || fail "a report with an overflowing number is not refused by name"
+printf '{"format_version": "1", "kind": 3}' > "$work/typed.json"
+expect_exit 2 "$bin" check-report "$work/typed.json"
+grep -q "typed.json does not follow the report schema: format_version is not 1" "$work/err.log" \
+  || fail "a wrongly typed report is not refused by name"
 echo "cli_smoke: OK"
