@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.h"
 #include "repairbench/core/error.h"
 
 namespace repairbench::data::test {
@@ -18,23 +19,7 @@ namespace repairbench::data::test {
 /// Success when `fn` throws Error(kData) whose message contains every needle.
 inline ::testing::AssertionResult throws_data_error(const std::function<void()>& fn,
                                                     const std::vector<std::string>& needles) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::kData) {
-      return ::testing::AssertionFailure()
-             << "kind " << static_cast<int>(e.kind()) << ": " << e.what();
-    }
-    for (const std::string& needle : needles) {
-      if (std::string(e.what()).find(needle) == std::string::npos) {
-        return ::testing::AssertionFailure() << "message lacks '" << needle << "': " << e.what();
-      }
-    }
-    return ::testing::AssertionSuccess();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "not a repairbench::Error: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "no exception";
+  return repairbench::testing::throws_error(ErrorKind::kData, fn, needles);
 }
 
 /// An IDX file: zero, zero, element type, dim count, big-endian dims, payload.

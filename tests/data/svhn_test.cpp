@@ -1,9 +1,9 @@
 #include "repairbench/data/svhn.h"
 
 #include <gtest/gtest.h>
-#include <matio.h>
 
 #include "data_test_util.h"
+#include "mat_test_util.h"
 #include "repairbench/core/atomic_file.h"
 #include "temp_dir.h"
 
@@ -12,55 +12,10 @@ namespace {
 
 using repairbench::testing::TempDir;
 using repairbench::testing::write_bytes;
+using test::MatVarSpec;
+using test::SvhnFile;
 using test::throws_data_error;
-
-// X(h, w, c, n) = (h + 3 w + 50 c + 7 n) % 256, so every axis is visible.
-uint8_t x_value(int64_t h, int64_t w, int64_t c, int64_t n) {
-  return static_cast<uint8_t>((h + 3 * w + 50 * c + 7 * n) % 256);
-}
-
-struct MatVarSpec {
-  std::string name;
-  matio_classes class_type;
-  matio_types data_type;
-  std::vector<size_t> dims;
-  void* data;
-};
-
-void write_mat(const std::string& path, const std::vector<MatVarSpec>& vars,
-               matio_compression compression = MAT_COMPRESSION_NONE) {
-  mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
-  ASSERT_NE(mat, nullptr) << path;
-  for (const MatVarSpec& v : vars) {
-    std::vector<size_t> dims = v.dims;
-    matvar_t* var = Mat_VarCreate(v.name.c_str(), v.class_type, v.data_type,
-                                  static_cast<int>(dims.size()), dims.data(), v.data, 0);
-    ASSERT_NE(var, nullptr);
-    ASSERT_EQ(Mat_VarWrite(mat, var, compression), 0);
-    Mat_VarFree(var);
-  }
-  Mat_Close(mat);
-}
-
-// A well-formed SVHN file of `n` images with labels 1..10 cycling, X column-major.
-struct SvhnFile {
-  explicit SvhnFile(int64_t count) : n(count), x(static_cast<size_t>(3072 * count)), y(count) {
-    size_t i = 0;
-    for (int64_t img = 0; img < n; ++img) {
-      for (int64_t c = 0; c < 3; ++c) {
-        for (int64_t w = 0; w < 32; ++w) {
-          for (int64_t h = 0; h < 32; ++h) x[i++] = x_value(h, w, c, img);
-        }
-      }
-      y[static_cast<size_t>(img)] = static_cast<double>(img % 10 + 1);
-    }
-  }
-  MatVarSpec x_var() { return {"X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 3, size_t(n)}, x.data()}; }
-  MatVarSpec y_var() { return {"y", MAT_C_DOUBLE, MAT_T_DOUBLE, {size_t(n), 1}, y.data()}; }
-  int64_t n;
-  std::vector<uint8_t> x;
-  std::vector<double> y;
-};
+using test::write_mat;
 
 void expect_images(const Dataset& d, int64_t n) {
   ASSERT_EQ(d.images.sizes(), (std::vector<int64_t>{n, 3, 32, 32}));
@@ -79,7 +34,7 @@ TEST(Svhn, ReadsColumnMajorImagesAndMapsLabelTenToZero) {
   const Dataset d = read_svhn_mat(dir.file("train_32x32.mat"));
   EXPECT_EQ(d.name, "svhn");
   expect_images(d, 12);
-  EXPECT_EQ(d.images[2][1][5][9].item<int>(), x_value(5, 9, 1, 2));
+  EXPECT_EQ(d.images[2][1][5][9].item<int>(), test::svhn_x_value(5, 9, 1, 2));
   EXPECT_TRUE(
       torch::equal(d.labels, torch::tensor({1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2}, torch::kInt64)));
 }

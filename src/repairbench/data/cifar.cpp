@@ -15,8 +15,8 @@ constexpr int64_t kCifarImageBytes = 3 * 32 * 32;
 // The size of a CIFAR file in records of `record` bytes, checked.
 int64_t record_count(const std::string& path, int64_t record) {
   namespace fs = std::filesystem;
+  check_input_file(path, "CIFAR file");
   std::error_code ec;
-  RB_CHECK(fs::is_regular_file(path, ec), kData, "CIFAR file ", path, " does not exist");
   const auto size = static_cast<int64_t>(fs::file_size(path, ec));
   RB_CHECK(!ec, kData, "cannot stat ", path, ": ", ec.message());
   RB_CHECK(size > 0 && size % record == 0, kData, path, " has ", size,

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "repairbench/core/error.h"
 
@@ -17,6 +18,15 @@ Normalization scaled(std::vector<double> mean01, std::vector<double> std01) {
 }
 
 }  // namespace
+
+void check_input_file(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  RB_CHECK(fs::exists(status), kData, what, " ", path, " does not exist");
+  RB_CHECK(!fs::is_directory(status), kData, what, " ", path, " is a directory, not a file");
+  RB_CHECK(fs::is_regular_file(status), kData, what, " ", path, " is not a regular file");
+}
 
 Normalization normalization_for(const std::string& name) {
   // repair_reference.md section 3, "Normalisation constants" (0..255 scale).

@@ -46,6 +46,11 @@ Normalization normalization_for(const std::string& name);
 /// Throws Error(kData).
 void validate(const Dataset& dataset, const std::string& origin);
 
+/// Checks that `path` is a regular file before a reader opens it, so that a
+/// missing file and a directory in its place each get their own message;
+/// `what` names the format ("IDX file", ...). Throws Error(kData).
+void check_input_file(const std::string& path, const std::string& what);
+
 /// The rows of `dataset` at `indices` ((K) int64), in that order.
 Dataset subset(const Dataset& dataset, const torch::Tensor& indices);
 

@@ -44,7 +44,15 @@ class GzReader {
         const char* why = gzerror(file_, &code);
         RB_FAIL(kData, path_, " is corrupt or truncated (gzip: ", why, ")");
       }
-      if (got == 0) break;
+      if (got == 0) {
+        // zlib reports a stream that stops early (even one missing only its
+        // CRC trailer, so unchecked) as a plain end of file.
+        int code = Z_OK;
+        gzerror(file_, &code);
+        RB_CHECK(code != Z_BUF_ERROR, kData, path_,
+                 " is truncated: its gzip stream ends before its end marker");
+        break;
+      }
       done += static_cast<uint64_t>(got);
     }
     return done;
@@ -69,8 +77,8 @@ std::string dims_text(const std::vector<int64_t>& dims) {
 
 torch::Tensor read_idx(const std::string& path) {
   namespace fs = std::filesystem;
+  check_input_file(path, "IDX file");
   std::error_code ec;
-  RB_CHECK(fs::is_regular_file(path, ec), kData, "IDX file ", path, " does not exist");
   const uint64_t file_size = fs::file_size(path, ec);
   RB_CHECK(!ec, kData, "cannot stat ", path, ": ", ec.message());
 

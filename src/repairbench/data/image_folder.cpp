@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -48,9 +50,25 @@ std::vector<Entry> list_images(const std::string& root, const std::vector<std::s
   return entries;
 }
 
+// libjpeg only warns about a JPEG that ends early, and OpenCV then returns the
+// image with its missing part filled in, so a truncated file would load. A
+// whole JPEG has an end-of-image marker (FF D9) after its last start-of-scan
+// marker (FF DA); the entropy-coded data between them holds neither, as it
+// stuffs every FF byte as FF 00. Bytes after the end marker are allowed.
+bool truncated_jpeg(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() < 2 || bytes.compare(0, 2, "\xFF\xD8") != 0) return false;
+  const size_t scan = bytes.rfind("\xFF\xDA");
+  return scan == std::string::npos || bytes.find("\xFF\xD9", scan) == std::string::npos;
+}
+
 // Decodes one image into `out`, a (3, size, size) uint8 RGB buffer; returns
 // "" or the error. OpenCV only: no torch op may run here (see the caller).
 std::string decode_into(const std::string& path, int size, double crop_ratio, uint8_t* out) {
+  if (truncated_jpeg(path)) {
+    return "the JPEG file " + path + " is truncated: no end-of-image marker after its image data";
+  }
   const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
   if (bgr.empty()) return "OpenCV cannot decode the image file " + path;
   const int short_side = std::min(bgr.rows, bgr.cols);
@@ -72,7 +90,8 @@ std::string decode_into(const std::string& path, int size, double crop_ratio, ui
 
 std::vector<std::string> image_folder_classes(const std::string& root) {
   std::error_code ec;
-  RB_CHECK(fs::is_directory(root, ec), kData, "image folder ", root, " does not exist");
+  RB_CHECK(fs::exists(root, ec), kData, "image folder ", root, " does not exist");
+  RB_CHECK(fs::is_directory(root, ec), kData, "image folder ", root, " is not a directory");
   std::vector<std::string> classes;
   fs::directory_iterator items(root, ec);
   RB_CHECK(!ec, kData, "cannot list ", root, ": ", ec.message());
@@ -125,6 +144,10 @@ Dataset read_image_folder(const std::string& root, const ImageFolderOptions& opt
       try {
         errors[i] =
             decode_into(entries[i].path, size, options.crop_ratio, pixels + i * image_bytes);
+      } catch (const cv::Exception& e) {
+        // what() spans lines (source file, line, function); err is the reason.
+        errors[i] = "cannot decode the image file " + entries[i].path + ": " + e.err +
+                    " (OpenCV, in " + e.func + ")";
       } catch (const std::exception& e) {
         errors[i] = "cannot decode the image file " + entries[i].path + ": " + e.what();
       }

