@@ -12,6 +12,7 @@
 #include "repairbench/core/error.h"
 #include "repairbench/core/runtime.h"
 #include "repairbench/data/registry.h"
+#include "repairbench/dist/dist.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/checkpoint.h"
 #include "repairbench/models/zoo.h"
@@ -33,6 +34,7 @@ struct TrainFlags {
   int64_t eval_batch_size = 2000;
   int64_t checkpoint_every = 1;
   bool restart = false;
+  std::string dist_backend = "gloo";
   bool eval_train = false;
 };
 
@@ -75,7 +77,9 @@ int run_train(int argc, char** argv) {
       ("checkpoint-every", po::value(&f.checkpoint_every)->default_value(f.checkpoint_every),
        "save the training state to <out>.state every N epochs (0: never); a rerun of a killed command "
        "resumes from it")
-      ("restart", po::bool_switch(&f.restart), "ignore a leftover <out>.state and train from scratch");
+      ("restart", po::bool_switch(&f.restart), "ignore a leftover <out>.state and train from scratch")
+      ("dist-backend", po::value(&f.dist_backend)->default_value(f.dist_backend),
+       "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
   po::variables_map vm;
   if (!parse(argc, argv, "Trains one model and evaluates it on the test split.", description, vm)) {
     return 0;
@@ -103,9 +107,17 @@ int run_train(int argc, char** argv) {
   options.device = device;
   options.max_batches_per_epoch = f.max_batches;
   const std::string out = f.out.empty() ? default_out(config, f.data.dataset, f.seed) : f.out;
-  options.state_path = out + ".state";
-  options.checkpoint_every = f.checkpoint_every;
-  if (f.restart) std::filesystem::remove(options.state_path);
+  if (f.checkpoint_every > 0) {
+    options.state_path = out + ".state";
+    options.checkpoint_every = f.checkpoint_every;
+  }
+  // Launched by torchrun or srun: data-parallel over every rank of the job;
+  // rank 0 alone writes the state, the checkpoint and the summary.
+  const dist::JobInfo job = dist::job_from_environment();
+  options.group = dist::Group::connect(job, f.dist_backend);
+  const bool lead = job.rank == 0;
+  if (lead && (f.restart || options.state_path.empty())) std::filesystem::remove(out + ".state");
+  if (!lead) std::cerr.setstate(std::ios::failbit);
 
   torch::manual_seed(f.seed);
   models::Network net = models::make_network(config);
@@ -117,13 +129,18 @@ int run_train(int argc, char** argv) {
             << "; seed " << f.seed << ", " << runtime.threads << " threads, BLAS core "
             << (runtime.blas_core.empty() ? "?" : runtime.blas_core) << "\n";
 
-  if (std::filesystem::exists(options.state_path)) {
+  if (job.world_size > 1) {
+    std::cerr << "data-parallel over " << job.world_size << " processes (" << job.launcher << ", "
+              << f.dist_backend << "): " << r.batch_size / job.world_size << " images of each batch per rank\n";
+  }
+  if (!options.state_path.empty() && std::filesystem::exists(options.state_path)) {
     std::cerr << "resuming from the training state " << options.state_path << " (--restart to start over)\n";
   }
   report::TrainingProgress progress(std::cerr, isatty(fileno(stderr)) != 0);
   options.on_iteration = progress.callback();
   const train::TrainResult result = train::train(*net, splits.train, options);
   progress.finish();
+  if (!lead) return 0;
 
   const auto test = metrics::evaluate(*net, splits.test, f.eval_batch_size, device);
   nlohmann::json meta = {{"dataset", f.data.dataset},

@@ -12,6 +12,7 @@ packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libmatio-dev zlib1g-dev    # SVHN .mat files, gzip'd IDX files
   libgtest-dev libbenchmark-dev
+  libgloo-dev                # headers behind LibTorch's c10d Gloo process group (data-parallel training)
   python3-torch python3-scipy  # fixture scripts and side-by-side checks against PyTorch/scipy
   dataset-fashion-mnist      # the default data set (/usr/share/datasets/fashion-mnist)
 )

@@ -11,6 +11,11 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options)
     : options_(std::move(options)), generator_(at::make_generator<at::CPUGeneratorImpl>(options_.seed)) {
   RB_CHECK(options_.batch_size > 0, kUsage, "batch size must be positive, got ", options_.batch_size);
   RB_CHECK(dataset.size() > 0, kUsage, "data set ", dataset.name, " is empty");
+  RB_CHECK(options_.shard_count >= 1 && options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
+           kUsage, "shard ", options_.shard_rank, " of ", options_.shard_count, " does not exist");
+  RB_CHECK(options_.shard_count == 1 || (options_.drop_last && options_.batch_size % options_.shard_count == 0),
+           kUsage, "a batch of ", options_.batch_size, " cannot be split evenly over ", options_.shard_count,
+           " processes (sharded loading needs drop_last and a batch size divisible by the process count)");
   RB_CHECK(!options_.drop_last || dataset.size() >= options_.batch_size, kUsage, "data set ",
            dataset.name, " has ", dataset.size(), " images, fewer than one batch of ",
            options_.batch_size, " (with drop_last)");
@@ -67,8 +72,14 @@ Batch Loader::batch(int64_t i) {
   auto images = dataset_.images.index_select(0, index).to(torch::kFloat32);  // (B, C, H, W), 0..255
   if (options_.channels == 3 && images.size(1) == 1) images = images.expand({-1, 3, -1, -1});
   if (options_.augment.any()) images = augment(images, options_.augment, fill_, generator_);
+  auto labels = dataset_.labels.index_select(0, index);
+  if (options_.shard_count > 1) {
+    const int64_t share = options_.batch_size / options_.shard_count;
+    images = images.slice(0, options_.shard_rank * share, (options_.shard_rank + 1) * share);
+    labels = labels.slice(0, options_.shard_rank * share, (options_.shard_rank + 1) * share);
+  }
   images = (images - mean_.view({1, -1, 1, 1})) / std_.view({1, -1, 1, 1});
-  return {images.contiguous(), dataset_.labels.index_select(0, index)};
+  return {images.contiguous(), labels};
 }
 
 }  // namespace repairbench::data

@@ -24,6 +24,11 @@ struct LoaderOptions {
   /// when it wants 3 (the reference stores grey images as RGB). 0 = as stored.
   int64_t channels = 0;
   torch::Device device = torch::kCPU;
+  /// Data-parallel training: batch(i) returns rows [rank * B / count,
+  /// (rank + 1) * B / count) of the global batch of size B = batch_size, after
+  /// the whole batch's augmentation, so the ranks together see exactly the
+  /// batches (and random augmentations) of one process. B must divide evenly.
+  int64_t shard_rank = 0, shard_count = 1;
 };
 
 /// One batch: images normalized with the data set's constants.

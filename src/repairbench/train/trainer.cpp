@@ -129,6 +129,17 @@ LoopState load_state(const std::string& path, const std::string& fingerprint, mo
   return s;
 }
 
+// Data-parallel training: the mean of every rank's gradients, as one flat
+// all-reduce (a single bucket, after the backward pass).
+void average_gradients(models::NetworkImpl& net, const TrainOptions& options) {
+  if (!options.group || options.group->size() == 1) return;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : net.parameters()) {
+    if (p.grad().defined()) grads.push_back(p.mutable_grad());
+  }
+  options.group->allreduce_mean(grads);
+}
+
 // Appended to a divergence error: where the last good state is.
 std::string kept_state_note(const TrainOptions& options, const LoopState& state) {
   if (options.state_path.empty() || state.epochs_done == 0) return "";
@@ -149,6 +160,11 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
   loader_options.seed = options.seed;
   loader_options.channels = net.config().in_channels;
   loader_options.device = options.device;
+  const bool parallel = options.group && options.group->size() > 1;
+  if (parallel) {
+    loader_options.shard_rank = options.group->rank();
+    loader_options.shard_count = options.group->size();
+  }
   data::Loader loader(train_set, loader_options);
 
   int64_t batches = loader.num_batches();
@@ -156,6 +172,14 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
 
   net.to(options.device);
   net.train();
+  if (parallel) {
+    std::vector<torch::Tensor> weights;
+    torch::NoGradGuard no_grad;
+    for (const auto& t : net.parameters()) weights.push_back(t.data());
+    for (const auto& t : net.buffers()) weights.push_back(t);
+    options.group->broadcast_from_root(weights);
+  }
+  const bool writes_state = !options.state_path.empty() && (!options.group || options.group->rank() == 0);
   auto optimizer = make_optimizer(net, r);
   const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(r.label_smoothing);
 
@@ -186,7 +210,12 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       optimizer.zero_grad();
       const auto logits = net.forward(batch.images);
       const auto loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
-      const double loss_value = loss.item<double>();
+      double loss_value = loss.item<double>();
+      if (parallel) {  // every rank decides on divergence and overflow from the same global loss
+        auto global = torch::tensor({loss_value}, torch::kFloat64);
+        options.group->allreduce_sum(global);
+        loss_value = global.item<double>() / static_cast<double>(options.group->size());
+      }
       if (!r.grad_scaler && !std::isfinite(loss_value)) {
         throw Error(ErrorKind::kNumeric,
                     "training diverged at epoch " + std::to_string(epoch + 1) + ", iteration " +
@@ -199,6 +228,7 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
         bool overflow = !std::isfinite(loss_value);
         if (!overflow) {
           loss.backward();
+          average_gradients(net, options);
           // One reduction and one host sync per step, not one per parameter.
           std::vector<torch::Tensor> maxes;
           for (const auto& p : net.parameters()) {
@@ -219,6 +249,7 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
         }
       } else {
         loss.backward();
+        average_gradients(net, options);
       }
       optimizer.step();
       ++stepped;
@@ -237,11 +268,17 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
                                            " overflowed the emulated fp16 gradient range (GradScaler emulation)" +
                                            kept_state_note(options, state));
     }
+    if (parallel) {
+      auto counts = torch::tensor({correct, seen}, torch::kInt64);
+      options.group->allreduce_sum(counts);
+      correct = counts[0].item<int64_t>();
+      seen = counts[1].item<int64_t>();
+    }
     EpochLog log{epoch, loss_sum / static_cast<double>(stepped),
                  100.0 * static_cast<double>(correct) / static_cast<double>(seen),
                  seconds_since(epoch_start)};
     result.epochs.push_back(log);
-    if (!options.state_path.empty() && (epoch + 1) % options.checkpoint_every == 0) {
+    if (writes_state && (epoch + 1) % options.checkpoint_every == 0) {
       state.epochs_done = epoch + 1;
       state.iteration = it;
       state.logs = result.epochs;

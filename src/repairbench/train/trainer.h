@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "repairbench/data/dataset.h"
+#include "repairbench/dist/dist.h"
 #include "repairbench/models/network.h"
 #include "repairbench/train/recipe.h"
 
@@ -49,6 +50,14 @@ struct TrainOptions {
   /// stored: a leftover file means the run did not finish.
   std::string state_path;
   int64_t checkpoint_every = 1;
+  /// Data-parallel training (null: one process). Every rank starts from rank
+  /// 0's weights, computes its 1/size share of each global batch of
+  /// recipe.batch_size (data::LoaderOptions::shard_rank), and the gradients are
+  /// averaged over ranks in one flat all-reduce per step, so the ranks take the
+  /// steps of one process with the same global batch up to float summation
+  /// order. BatchNorm statistics stay per rank (no SyncBatchNorm), as in
+  /// PyTorch's DistributedDataParallel. Only rank 0 writes the state file.
+  std::shared_ptr<dist::Group> group;
 };
 
 struct TrainResult {
