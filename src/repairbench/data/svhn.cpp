@@ -2,8 +2,12 @@
 
 #include <matio.h>
 
+#include <array>
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <string_view>
 
 #include "repairbench/core/error.h"
 
@@ -19,7 +23,50 @@ struct VarFreer {
 using MatFile = std::unique_ptr<mat_t, MatCloser>;
 using MatVar = std::unique_ptr<matvar_t, VarFreer>;
 
+std::string dims_text(const matvar_t* var) {
+  std::string text;
+  for (int i = 0; i < var->rank; ++i) text += (i ? "x" : "") + std::to_string(var->dims[i]);
+  return text;
+}
+
+// matio allocates a variable's data as its header's dims say before reading
+// it, so a corrupt header could make it ask for terabytes (found by fuzzing).
+// The header alone (Mat_VarReadInfo reads no data) is checked against what
+// the file can hold first; a compressed (MAT 7) variable can unpack to at
+// most about 1032 times its size, deflate's limit.
+void check_var_size(mat_t* mat, const char* name, const std::string& path) {
+  constexpr uint64_t kMaxDeflateRatio = 1032;
+  const MatVar info(Mat_VarReadInfo(mat, name));
+  RB_CHECK(info != nullptr, kData, path, " has no readable variable '", name,
+           "' (truncated, or not an SVHN cropped-digits file?)");
+  uint64_t bytes = Mat_SizeOfClass(info->class_type);
+  bool overflow = false;
+  for (int i = 0; i < info->rank; ++i) {
+    overflow = overflow || __builtin_mul_overflow(bytes, uint64_t{info->dims[i]}, &bytes);
+  }
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::file_size(path, ec);
+  RB_CHECK(!ec, kData, "cannot stat ", path, ": ", ec.message());
+  RB_CHECK(!overflow && bytes <= kMaxDeflateRatio * file_size, kData, "variable '", name, "' in ",
+           path, " claims dims ", dims_text(info.get()), ", more data than the ", file_size,
+           "-byte file can hold (corrupt header)");
+}
+
+// SVHN ships MAT v5 files: a 128-byte header whose text starts "MATLAB".
+// Anything else is refused before Mat_Open, which would otherwise retry it as
+// a headerless MAT v4 file and allocate whatever name length its first bytes
+// spell (1.6 GB for an 89-byte fuzz input).
+void check_mat_header(const std::string& path) {
+  constexpr std::streamsize kHeaderSize = 128;
+  std::ifstream in(path, std::ios::binary);
+  std::array<char, kHeaderSize> header{};
+  in.read(header.data(), kHeaderSize);
+  RB_CHECK(in.gcount() == kHeaderSize && std::string_view(header.data(), 6) == "MATLAB", kData,
+           path, " is not a MATLAB v5 .mat file (no 128-byte header starting with \"MATLAB\")");
+}
+
 MatVar read_var(mat_t* mat, const char* name, const std::string& path) {
+  check_var_size(mat, name, path);
   MatVar var(Mat_VarRead(mat, name));
   RB_CHECK(var != nullptr, kData, path, " has no readable variable '", name,
            "' (truncated, or not an SVHN cropped-digits file?)");
@@ -28,20 +75,45 @@ MatVar read_var(mat_t* mat, const char* name, const std::string& path) {
   return var;
 }
 
-std::string dims_text(const matvar_t* var) {
-  std::string text;
-  for (int i = 0; i < var->rank; ++i) text += (i ? "x" : "") + std::to_string(var->dims[i]);
-  return text;
+// matio reads a variable whose data the file cuts short without an error,
+// leaving the rest of its buffer as it was, so a truncated file would give
+// made-up pixels or labels. A MAT v5 file is a 128-byte header, then
+// top-level data elements, each an 8-byte tag (type, byte count) and its
+// bytes: every element must fit in the file.
+void check_v5_complete(const std::string& path) {
+  constexpr uint32_t kCompressed = 15;  // miCOMPRESSED: its bytes are not padded to 8
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  RB_CHECK(!ec, kData, "cannot stat ", path, ": ", ec.message());
+  char header[128] = {};
+  RB_CHECK(size >= sizeof header, kData, path, " is truncated inside its 128-byte MAT header");
+  std::ifstream in(path, std::ios::binary);
+  in.read(header, sizeof header);
+  const bool swapped = header[126] == 'M' && header[127] == 'I';
+  uint64_t pos = sizeof header;
+  // Fewer than 8 bytes after the last element can only be padding.
+  while (pos + 8 <= size) {
+    uint32_t tag[2] = {};
+    in.seekg(static_cast<std::streamoff>(pos));
+    in.read(reinterpret_cast<char*>(tag), sizeof tag);
+    for (uint32_t& word : tag) word = swapped ? __builtin_bswap32(word) : word;
+    // A small element keeps its byte count in the type word's upper half and
+    // its data inside the tag.
+    const uint64_t length = (tag[0] >> 16) != 0 ? 0 : tag[1];
+    RB_CHECK(length <= size - pos - 8, kData, path, " is truncated: a data element at byte ", pos,
+             " needs ", length, " bytes, the file has ", size - pos - 8, " after its tag");
+    pos += 8 + (tag[0] == kCompressed ? length : (length + 7) / 8 * 8);
+  }
 }
 
 }  // namespace
 
 Dataset read_svhn_mat(const std::string& path) {
-  std::error_code ec;
-  RB_CHECK(std::filesystem::is_regular_file(path, ec), kData, "SVHN file ", path,
-           " does not exist");
+  check_input_file(path, "SVHN file");
+  check_mat_header(path);
   MatFile mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   RB_CHECK(mat != nullptr, kData, path, " is not a readable MATLAB .mat file");
+  if (Mat_GetVersion(mat.get()) == MAT_FT_MAT5) check_v5_complete(path);
 
   const MatVar x = read_var(mat.get(), "X", path);
   RB_CHECK(x->class_type == MAT_C_UINT8 && x->data_type == MAT_T_UINT8, kData, "X in ", path,
