@@ -437,13 +437,13 @@ TEST(BadInput, SvhnMat) {
          write_bytes(d + "/svhn.mat", "");
          return d + "/svhn.mat";
        },
-       "no readable variable 'X'"},
+       "is not a MATLAB v5 .mat file"},
       {"text, not a MAT file",
        [](const std::string& d) {
          write_bytes(d + "/svhn.mat", std::string(300, 'j'));
          return d + "/svhn.mat";
        },
-       "not a readable MATLAB .mat file"},
+       "is not a MATLAB v5 .mat file"},
       {"cut in half",
        [](const std::string& d) {
          const std::string good = read_file(d + "/svhn.mat");
