@@ -467,6 +467,13 @@ TEST(BadInput, SvhnMat) {
          return d + "/svhn.mat";
        },
        "is truncated: a data element at byte"},
+      {"compressed variable whose header matio would allocate 2.55 GB for (fuzz finding)",
+       [](const std::string& d) {
+         write_bytes(d + "/svhn.mat", read_file(std::string(REPAIRBENCH_SOURCE_DIR) +
+                                                "/tests/fuzz/regressions/svhn/oom-matio-readinfo-compressed-header"));
+         return d + "/svhn.mat";
+       },
+       "has a corrupt compressed variable at byte 997"},
       {"absurd image count in the header",
        [](const std::string& d) {
          return patch_file(d + "/svhn.mat", int32_dims({32, 32, 3, 4}),

@@ -50,7 +50,7 @@ std::vector<std::string> target_names() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Readers, FuzzRegression, ::testing::ValuesIn(target_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& target) { return target.param; });
 
 }  // namespace
 }  // namespace repairbench::fuzz

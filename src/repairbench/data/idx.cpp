@@ -14,10 +14,6 @@ namespace repairbench::data {
 namespace {
 
 constexpr uint8_t kUnsignedByte = 0x08;
-// Deflate never compresses better than about 1032:1, so a gzip'd file of S
-// bytes cannot hold more than this many times S: a bound on what a (possibly
-// corrupt) header may make us allocate.
-constexpr uint64_t kMaxDeflateRatio = 1032;
 constexpr uint64_t kReadChunk = uint64_t{1} << 30;  // gzread takes an unsigned int length
 
 class GzReader {

@@ -1,7 +1,9 @@
 #include "repairbench/data/svhn.h"
 
 #include <matio.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -35,7 +37,6 @@ std::string dims_text(const matvar_t* var) {
 // the file can hold first; a compressed (MAT 7) variable can unpack to at
 // most about 1032 times its size, deflate's limit.
 void check_var_size(mat_t* mat, const char* name, const std::string& path) {
-  constexpr uint64_t kMaxDeflateRatio = 1032;
   const MatVar info(Mat_VarReadInfo(mat, name));
   RB_CHECK(info != nullptr, kData, path, " has no readable variable '", name,
            "' (truncated, or not an SVHN cropped-digits file?)");
@@ -75,6 +76,47 @@ MatVar read_var(mat_t* mat, const char* name, const std::string& path) {
   return var;
 }
 
+// matio's Mat_VarReadInfo inflates the start of a compressed variable and
+// allocates the rank and name lengths its sub-element tags claim, before any
+// check (2.55 GB for a 1,050-byte fuzz input). The start of every compressed
+// element is inflated here first and must be the layout MATLAB writes: a
+// miMATRIX tag, an 8-byte miUINT32 array-flags element, a miINT32 dims
+// element of rank 2..32, and a miINT8 name of at most kMaxName bytes.
+void check_compressed_header(std::ifstream& in, uint64_t pos, uint64_t length, bool swapped,
+                             const std::string& path) {
+  constexpr uint32_t kMatrix = 14, kUInt32 = 6, kInt32 = 5, kInt8 = 1;
+  constexpr uint32_t kMaxRank = 32, kMaxName = 4096;
+  std::string compressed(std::min<uint64_t>(length, 4096), '\0');
+  in.seekg(static_cast<std::streamoff>(pos));
+  in.read(compressed.data(), static_cast<std::streamsize>(compressed.size()));
+  // Matrix tag (2 words), flags tag and data (4), dims tag (2), up to kMaxRank
+  // dims, name tag (2).
+  std::array<uint32_t, 10 + kMaxRank> words{};
+  z_stream z{};
+  RB_CHECK(inflateInit(&z) == Z_OK, kInternal, "zlib inflateInit failed");
+  z.next_in = reinterpret_cast<Bytef*>(compressed.data());
+  z.avail_in = static_cast<uInt>(compressed.size());
+  z.next_out = reinterpret_cast<Bytef*>(words.data());
+  z.avail_out = sizeof words;
+  const int status = inflate(&z, Z_SYNC_FLUSH);
+  inflateEnd(&z);
+  const uint64_t inflated = sizeof words - z.avail_out;
+  for (uint32_t& word : words) word = swapped ? __builtin_bswap32(word) : word;
+  const uint32_t dims_bytes = words[7];
+  const bool matrix = (status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR) && inflated >= 32 &&
+                      words[0] == kMatrix && words[2] == kUInt32 && words[3] == 8 && words[6] == kInt32 &&
+                      dims_bytes % 4 == 0 && dims_bytes >= 8 && dims_bytes <= 4 * kMaxRank;
+  RB_CHECK(matrix, kData, path, " has a corrupt compressed variable at byte ", pos - 8,
+           " (its array flags or dimensions are not a MATLAB matrix header)");
+  const size_t name_word = (32 + (dims_bytes + 7) / 8 * 8) / 4;
+  RB_CHECK(inflated >= 4 * name_word + 8, kData, path, " has a corrupt compressed variable at byte ", pos - 8,
+           " (it ends inside its header)");
+  const uint32_t name_tag = words[name_word];
+  const uint32_t name_bytes = (name_tag >> 16) != 0 ? (name_tag >> 16) : words[name_word + 1];
+  RB_CHECK((name_tag & 0xffff) == kInt8 && name_bytes <= kMaxName, kData, path,
+           " has a corrupt compressed variable at byte ", pos - 8, " (a name of ", name_bytes, " bytes)");
+}
+
 // matio reads a variable whose data the file cuts short without an error,
 // leaving the rest of its buffer as it was, so a truncated file would give
 // made-up pixels or labels. A MAT v5 file is a 128-byte header, then
@@ -102,6 +144,7 @@ void check_v5_complete(const std::string& path) {
     const uint64_t length = (tag[0] >> 16) != 0 ? 0 : tag[1];
     RB_CHECK(length <= size - pos - 8, kData, path, " is truncated: a data element at byte ", pos,
              " needs ", length, " bytes, the file has ", size - pos - 8, " after its tag");
+    if (tag[0] == kCompressed) check_compressed_header(in, pos + 8, length, swapped, path);
     pos += 8 + (tag[0] == kCompressed ? length : (length + 7) / 8 * 8);
   }
 }
