@@ -473,7 +473,14 @@ TEST(BadInput, SvhnMat) {
                                                 "/tests/fuzz/regressions/svhn/oom-matio-readinfo-compressed-header"));
          return d + "/svhn.mat";
        },
-       "has a corrupt compressed variable at byte 997"},
+       "has a corrupt variable at byte 997"},
+      {"variable whose dims tag claims 1.8 GB of dims (fuzz finding)",
+       [](const std::string& d) {
+         write_bytes(d + "/svhn.mat", read_file(std::string(REPAIRBENCH_SOURCE_DIR) +
+                                                "/tests/fuzz/regressions/svhn/oom-matio-readinfo-plain-dims"));
+         return d + "/svhn.mat";
+       },
+       "has a corrupt variable at byte 128"},
       {"absurd image count in the header",
        [](const std::string& d) {
          return patch_file(d + "/svhn.mat", int32_dims({32, 32, 3, 4}),
