@@ -481,6 +481,13 @@ TEST(BadInput, SvhnMat) {
          return d + "/svhn.mat";
        },
        "has a corrupt variable at byte 128"},
+      {"a cell array of 67 million cells (fuzz finding)",
+       [](const std::string& d) {
+         write_bytes(d + "/svhn.mat", read_file(std::string(REPAIRBENCH_SOURCE_DIR) +
+                                                "/tests/fuzz/regressions/svhn/oom-matio-readinfo-cell-array"));
+         return d + "/svhn.mat";
+       },
+       "has a variable of MATLAB class 1 at byte 128"},
       {"absurd image count in the header",
        [](const std::string& d) {
          return patch_file(d + "/svhn.mat", int32_dims({32, 32, 3, 4}),

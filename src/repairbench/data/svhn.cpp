@@ -95,6 +95,12 @@ void check_matrix_start(const MatrixStart& words, uint64_t available, uint64_t p
                       words[6] == kInt32 && dims_bytes % 4 == 0 && dims_bytes >= 8 && dims_bytes <= 4 * kMaxRank;
   RB_CHECK(matrix, kData, path, " has a corrupt variable at byte ", pos,
            " (its array flags or dimensions are not a MATLAB matrix header)");
+  // Cells and structs make matio allocate a pointer per element before any
+  // data is read (3.2 GB for a fuzz input); SVHN files hold numeric arrays
+  // only: classes 6..15 are double, single and the integer types.
+  const uint32_t array_class = words[4] & 0xff;
+  RB_CHECK(array_class >= 6 && array_class <= 15, kData, path, " has a variable of MATLAB class ", array_class,
+           " at byte ", pos, "; an SVHN file holds numeric arrays only");
   const size_t name_word = (32 + (dims_bytes + 7) / 8 * 8) / 4;
   RB_CHECK(available >= 4 * name_word + 8, kData, path, " has a corrupt variable at byte ", pos,
            " (it ends inside its header)");
