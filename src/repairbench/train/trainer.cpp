@@ -187,7 +187,6 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
   LoopState state;
   if (!options.state_path.empty() && std::filesystem::exists(options.state_path)) {
     state = load_state(options.state_path, fingerprint, net, optimizer, loader, options.device);
-    net.train();
   }
   TrainResult result;
   result.resumed_epochs = state.epochs_done;
@@ -224,11 +223,12 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
                         "). Lower the learning rate or change the seed; deep plain ReLU MLPs with the "
                         "default initialization are known to be fragile" + kept_state_note(options, state));
       }
-      if (r.grad_scaler) {
-        bool overflow = !std::isfinite(loss_value);
-        if (!overflow) {
-          loss.backward();
-          average_gradients(net, options);
+      // A non-finite loss gets this far only under the GradScaler emulation.
+      bool overflow = !std::isfinite(loss_value);
+      if (!overflow) {
+        loss.backward();
+        average_gradients(net, options);
+        if (r.grad_scaler) {
           // One reduction and one host sync per step, not one per parameter.
           std::vector<torch::Tensor> maxes;
           for (const auto& p : net.parameters()) {
@@ -237,6 +237,8 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
           const double max_grad = maxes.empty() ? 0.0 : torch::stack(maxes).max().item<double>();
           overflow = !std::isfinite(max_grad) || max_grad * state.scale > kFp16Max;
         }
+      }
+      if (r.grad_scaler) {
         if (overflow) {
           state.scale /= 2;
           state.steps_since_overflow = 0;
@@ -247,9 +249,6 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
           state.scale *= 2;
           state.steps_since_overflow = 0;
         }
-      } else {
-        loss.backward();
-        average_gradients(net, options);
       }
       optimizer.step();
       ++stepped;
@@ -279,13 +278,12 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
                  seconds_since(epoch_start)};
     result.epochs.push_back(log);
     if (writes_state && (epoch + 1) % options.checkpoint_every == 0) {
-      state.epochs_done = epoch + 1;
-      state.iteration = it;
-      state.logs = result.epochs;
-      const double session = seconds_since(start);
-      state.seconds += session;
-      save_state(options.state_path, fingerprint, net, optimizer, loader, state);
-      state.seconds -= session;
+      state.epochs_done = epoch + 1;  // also what a divergence error names as kept
+      LoopState saved = state;
+      saved.iteration = it;
+      saved.logs = result.epochs;
+      saved.seconds += seconds_since(start);
+      save_state(options.state_path, fingerprint, net, optimizer, loader, saved);
     }
     if (options.on_epoch) options.on_epoch(log);
   }
