@@ -112,17 +112,20 @@ int run_train(int argc, char** argv) {
     options.checkpoint_every = f.checkpoint_every;
   }
   // Launched by torchrun or srun: data-parallel over every rank of the job;
-  // rank 0 alone writes the state, the checkpoint and the summary.
+  // rank 0 alone writes the state, the checkpoint and the summary, and other
+  // ranks print only their errors. Rank 0 drops a stale state before it joins
+  // the group, so no rank can find it once training starts.
   const dist::JobInfo job = dist::job_from_environment();
-  options.group = dist::Group::connect(job, f.dist_backend);
   const bool lead = job.rank == 0;
   if (lead && (f.restart || options.state_path.empty())) std::filesystem::remove(out + ".state");
-  if (!lead) std::cerr.setstate(std::ios::failbit);
+  options.group = dist::Group::connect(job, f.dist_backend);
+  std::ostream quiet(nullptr);
+  std::ostream& log = lead ? std::cerr : quiet;
 
   torch::manual_seed(f.seed);
   models::Network net = models::make_network(config);
   const RuntimeInfo runtime = runtime_info();
-  std::cerr << "training " << config.describe() << " on " << f.data.dataset << " ("
+  log << "training " << config.describe() << " on " << f.data.dataset << " ("
             << splits.train.size() << " images) with recipe " << r.name << ": batch " << r.batch_size
             << ", " << r.epochs << " epochs, " << train::to_string(r.schedule.kind) << " lr "
             << r.schedule.peak_lr << ", wd " << r.weight_decay << ", augment " << r.augment.describe()
@@ -130,13 +133,13 @@ int run_train(int argc, char** argv) {
             << (runtime.blas_core.empty() ? "?" : runtime.blas_core) << "\n";
 
   if (job.world_size > 1) {
-    std::cerr << "data-parallel over " << job.world_size << " processes (" << job.launcher << ", "
+    log << "data-parallel over " << job.world_size << " processes (" << job.launcher << ", "
               << f.dist_backend << "): " << r.batch_size / job.world_size << " images of each batch per rank\n";
   }
   if (!options.state_path.empty() && std::filesystem::exists(options.state_path)) {
-    std::cerr << "resuming from the training state " << options.state_path << " (--restart to start over)\n";
+    log << "resuming from the training state " << options.state_path << " (--restart to start over)\n";
   }
-  report::TrainingProgress progress(std::cerr, isatty(fileno(stderr)) != 0);
+  report::TrainingProgress progress(log, lead && isatty(fileno(stderr)) != 0);
   options.on_iteration = progress.callback();
   const train::TrainResult result = train::train(*net, splits.train, options);
   progress.finish();
