@@ -425,6 +425,15 @@ std::string int32_dims(const std::vector<int32_t>& dims) {
   return bytes;
 }
 
+// An input fuzz_svhn found, as kept in tests/fuzz/regressions/svhn/.
+std::function<std::string(const std::string&)> svhn_fuzz_regression(const std::string& name) {
+  return [name](const std::string& dir) {
+    write_bytes(dir + "/svhn.mat",
+                read_file(std::string(REPAIRBENCH_SOURCE_DIR) + "/tests/fuzz/regressions/svhn/" + name));
+    return dir + "/svhn.mat";
+  };
+}
+
 TEST(BadInput, SvhnMat) {
   static std::vector<double> x_double(kCifarPixels * 4, 1.0);
   static std::vector<uint8_t> y_bytes(4, 1);
@@ -468,25 +477,13 @@ TEST(BadInput, SvhnMat) {
        },
        "is truncated: a data element at byte"},
       {"compressed variable whose header matio would allocate 2.55 GB for (fuzz finding)",
-       [](const std::string& d) {
-         write_bytes(d + "/svhn.mat", read_file(std::string(REPAIRBENCH_SOURCE_DIR) +
-                                                "/tests/fuzz/regressions/svhn/oom-matio-readinfo-compressed-header"));
-         return d + "/svhn.mat";
-       },
+       svhn_fuzz_regression("oom-matio-readinfo-compressed-header"),
        "has a corrupt variable at byte 997"},
       {"variable whose dims tag claims 1.8 GB of dims (fuzz finding)",
-       [](const std::string& d) {
-         write_bytes(d + "/svhn.mat", read_file(std::string(REPAIRBENCH_SOURCE_DIR) +
-                                                "/tests/fuzz/regressions/svhn/oom-matio-readinfo-plain-dims"));
-         return d + "/svhn.mat";
-       },
+       svhn_fuzz_regression("oom-matio-readinfo-plain-dims"),
        "has a corrupt variable at byte 128"},
       {"a cell array of 67 million cells (fuzz finding)",
-       [](const std::string& d) {
-         write_bytes(d + "/svhn.mat", read_file(std::string(REPAIRBENCH_SOURCE_DIR) +
-                                                "/tests/fuzz/regressions/svhn/oom-matio-readinfo-cell-array"));
-         return d + "/svhn.mat";
-       },
+       svhn_fuzz_regression("oom-matio-readinfo-cell-array"),
        "has a variable of MATLAB class 1 at byte 128"},
       {"absurd image count in the header",
        [](const std::string& d) {
