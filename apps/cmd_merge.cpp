@@ -9,6 +9,7 @@
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/data/registry.h"
+#include "repairbench/dist/dist.h"
 #include "repairbench/interp/interpolate.h"
 #include "repairbench/models/checkpoint.h"
 #include "repairbench/pipeline/defaults.h"
@@ -43,7 +44,7 @@ int run_merge(int argc, char** argv) {
   ModelFlags model;
   DataFlags data_flags;
   std::string device_name = "cpu", a_path, b_path, match = "activation", repairs = "repair", alphas = "0:1:11";
-  std::string out, strip_prefix, std_estimate, stats_augment;
+  std::string out, strip_prefix, std_estimate, stats_augment, dist_backend = "gloo";
   std::vector<std::string> match_points;
   uint64_t seed = 0;
   int64_t eval_batch_size = 2000, stats_batch_size = 0, endpoint_epochs = 0, merged_epochs = 0;
@@ -71,7 +72,9 @@ int run_merge(int argc, char** argv) {
       ("no-variance-ratios", po::bool_switch(&no_variance), "skip the per-layer variance ratios")
       ("repair-stats-unaligned-b", po::bool_switch(&unaligned_quirk),
        "reproduce Permute-Datasets-MLP.ipynb's quirk: REPAIR statistics of B taken before alignment")
-      ("strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)");
+      ("strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)")
+      ("dist-backend", po::value(&dist_backend)->default_value(dist_backend),
+       "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
   add_model_flags(description, model);
   add_data_flags(description, data_flags);
   add_run_flags(description, device_name, seed);
@@ -132,10 +135,23 @@ int run_merge(int argc, char** argv) {
   options.variance_ratios = !no_variance;
   options.repair_stats_from_unaligned_b = unaligned_quirk;
 
-  std::cerr << "merging " << a->config().describe() << " on " << data_flags.dataset << ": match " << match
-            << ", repair " << repairs << ", " << options.alphas.size() << " alphas; statistics data: batch "
-            << loader_options.batch_size << ", augment " << loader_options.augment.describe() << " ("
-            << defaults.source << ")\n";
+  // Launched by torchrun or srun: every statistics pass and evaluation is
+  // shared over the ranks (each computes 1/N of the batches) and all-reduced;
+  // rank 0 alone prints and writes the report.
+  const dist::JobInfo job = dist::job_from_environment();
+  const auto group = dist::Group::connect(job, dist_backend);
+  options.group = group.get();
+  std::ostream quiet(nullptr);
+  std::ostream& log = job.rank == 0 ? std::cerr : quiet;
+  std::ostream& table = job.rank == 0 ? std::cout : quiet;
+
+  log << "merging " << a->config().describe() << " on " << data_flags.dataset << ": match " << match << ", repair "
+      << repairs << ", " << options.alphas.size() << " alphas; statistics data: batch " << loader_options.batch_size
+      << ", augment " << loader_options.augment.describe() << " (" << defaults.source << ")\n";
+  if (job.world_size > 1) {
+    log << "data-parallel statistics and evaluation over " << job.world_size << " processes (" << job.launcher
+        << ", " << dist_backend << ")\n";
+  }
   const auto result = pipeline::merge(*a, *b, stats_loader, splits.test, eval_train ? &splits.train : nullptr,
                                       options, device);
 
@@ -143,8 +159,8 @@ int run_merge(int argc, char** argv) {
   if (a->config().family == "mlp" && a->config().norm == models::Norm::kNone) {
     paper = report::paper_mlp_point(data_flags.dataset, a->config().width, a->config().depth);
   }
-  std::cout << report::merge_table(result, paper);
-  if (!out.empty()) {
+  table << report::merge_table(result, paper);
+  if (!out.empty() && job.rank == 0) {
     nlohmann::json settings = {{"model_a", a_path},
                                {"model_b", b_path},
                                {"model", a->config()},
@@ -169,7 +185,7 @@ int run_merge(int argc, char** argv) {
                              {"results", report::merge_results_json(result)}};
     if (paper) report["paper"] = *paper;
     write_file_atomic(out, report.dump(1) + "\n");
-    std::cout << "report: " << out << "\n";
+    table << "report: " << out << "\n";
   }
   return 0;
 }

@@ -50,6 +50,7 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
   // One statistics slot per distinct matching point.
   PairStatsRequest request;
   request.epochs = options.epochs;
+  request.group = options.group;
   std::vector<size_t> slot_of_group;
   for (const auto& g : spec.groups) {
     const int64_t p = net0.point_index(g.match_point);

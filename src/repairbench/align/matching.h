@@ -36,6 +36,9 @@ struct ActivationMatchingOptions {
   /// instead of the reference's layer3[1] (pitfall 7).
   std::map<std::string, std::string> match_points;
   int64_t epochs = 1;
+  /// Data-parallel correlation pass (PairStatsRequest::group): every rank gets
+  /// the same permutations. Null: one process. Not owned.
+  dist::Group* group = nullptr;
 };
 
 /// Activation matching (repair_reference.md 2a): correlations of both models'

@@ -70,6 +70,14 @@ struct Accumulator {
     ++sums.batches;
   }
 
+  // Every sum this accumulator holds, for an all-reduce in place.
+  void tensors(std::vector<torch::Tensor>& out) {
+    for (torch::Tensor* t : {&sums.mean0, &sums.mean1, &sums.var0, &sums.var1, &sums.std0, &sums.std1, &sums.sq0,
+                             &sums.sq1, &sums.cross_cov, &sums.outer}) {
+      if (t->defined()) out.push_back(*t);
+    }
+  }
+
   PairStats finish() const {
     RB_CHECK(sums.batches > 0, kInternal, "no batches reached a statistics point");
     const double n = static_cast<double>(sums.batches);
@@ -146,6 +154,24 @@ class SingleProbe : public models::ActivationProbe {
     ++batches;
     return x;
   }
+  // Sums (and batch counts) of every point over the ranks of a split pass.
+  void reduce(dist::Group& group) {
+    std::vector<torch::Tensor> tensors;
+    std::vector<double> counts;
+    for (auto& [point, entry] : sums_) {
+      auto& [mean, var, batches] = entry;
+      RB_CHECK(mean.defined(), kInternal, "no batches of this rank reached statistics point ", point);
+      tensors.push_back(mean);
+      tensors.push_back(var);
+      counts.push_back(static_cast<double>(batches));
+    }
+    tensors.push_back(torch::tensor(counts, torch::kFloat64));
+    group.allreduce_sum(tensors);
+    size_t i = 0;
+    for (auto& [point, entry] : sums_) {
+      std::get<2>(entry) = static_cast<int64_t>(tensors.back()[static_cast<int64_t>(i++)].item<double>());
+    }
+  }
   ChannelStats result(int64_t point) const {
     const auto& [mean, var, batches] = sums_.at(point);
     RB_CHECK(batches > 0, kInternal, "no batches reached statistics point ", point);
@@ -157,22 +183,55 @@ class SingleProbe : public models::ActivationProbe {
   models::ActivationProbe* inner_;
 };
 
+// Sums and batch counts of every accumulator over the ranks of a split pass,
+// in one collective for the float64 sums.
+void reduce(std::vector<Accumulator>& acc, dist::Group& group) {
+  std::vector<torch::Tensor> tensors;
+  std::vector<double> counts;
+  for (auto& a : acc) {
+    RB_CHECK(a.sums.batches > 0, kInternal, "no batches of this rank reached a statistics point");
+    a.tensors(tensors);
+    counts.push_back(static_cast<double>(a.sums.batches));
+  }
+  tensors.push_back(torch::tensor(counts, torch::kFloat64));
+  group.allreduce_sum(tensors);
+  for (size_t i = 0; i < acc.size(); ++i) {
+    acc[i].sums.batches = static_cast<int64_t>(tensors.back()[static_cast<int64_t>(i)].item<double>());
+  }
+}
+
 }  // namespace
 
+dist::PassShare for_each_batch_share(data::Loader& loader, dist::Group* group,
+                                     const std::function<void(const data::Batch&)>& step) {
+  loader.new_epoch();
+  const dist::PassShare share = dist::share_pass(group, loader.num_batches());
+  for (int64_t i = 0; i < loader.num_batches(); ++i) {
+    if (share.owns(i)) {
+      step(loader.batch(i));
+    } else {
+      loader.skip(i);
+    }
+  }
+  return share;
+}
+
 std::vector<ChannelStats> collect_channel_stats(models::NetworkImpl& net, data::Loader& loader,
-                                                const std::vector<int64_t>& points, PassCounter* counter) {
+                                                const std::vector<int64_t>& points, PassCounter* counter,
+                                                dist::Group* group) {
   SingleProbe probe(points, net.probe());
   const bool was_training = net.is_training();
   net.eval();
   {
     torch::NoGradGuard no_grad;
     models::ProbeScope scope(net, &probe);
-    loader.new_epoch();
-    for (int64_t i = 0; i < loader.num_batches(); ++i) {
-      net.forward(loader.batch(i).images);
-      if (counter != nullptr) ++counter->forward_batches;
+    const auto share =
+        for_each_batch_share(loader, group, [&](const data::Batch& batch) { net.forward(batch.images); });
+    if (share.split()) probe.reduce(*group);
+    if (counter != nullptr) {
+      counter->forward_batches += loader.num_batches();
+      ++counter->data_passes;
     }
-    if (counter != nullptr) ++counter->data_passes;
   }
   net.train(was_training);
   std::vector<ChannelStats> out;
@@ -270,17 +329,19 @@ std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::Net
     torch::NoGradGuard no_grad;
     models::ProbeScope scope0(*a, &capture);
     models::ProbeScope scope1(*b, &pair);
+    bool split = false;
     for (int64_t epoch = 0; epoch < request.epochs; ++epoch) {
-      loader.new_epoch();
-      for (int64_t i = 0; i < loader.num_batches(); ++i) {
-        const auto batch = loader.batch(i);
+      split = for_each_batch_share(loader, request.group, [&](const data::Batch& batch) {
         a->forward(batch.images);
         b->forward(batch.images);
         capture.captured.clear();
-        if (counter != nullptr) counter->forward_batches += 2;
+      }).split();
+      if (counter != nullptr) {
+        counter->forward_batches += 2 * loader.num_batches();
+        ++counter->data_passes;
       }
-      if (counter != nullptr) ++counter->data_passes;
     }
+    if (split) reduce(acc, *request.group);
   }
   net0.train(was_training0);
   net1.train(was_training1);

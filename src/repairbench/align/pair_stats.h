@@ -3,10 +3,12 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <vector>
 
 #include "repairbench/data/loader.h"
+#include "repairbench/dist/dist.h"
 #include "repairbench/models/network.h"
 
 namespace repairbench::align {
@@ -52,14 +54,26 @@ struct PairStatsRequest {
   /// reference's REPAIR statistics pass (pitfall 3). Works on copies: the
   /// networks passed in are not modified. Otherwise both run in eval mode.
   bool train_mode_bn_reset = false;
+  /// Data-parallel: each rank computes its share of every epoch's batches
+  /// (dist::share_pass) and the per-batch sums and batch counts are
+  /// all-reduced, so every rank ends with one process's statistics (up to
+  /// float64 summation order). Null: one process. Not owned.
+  dist::Group* group = nullptr;
 };
 
 /// Counts forward passes, so reports (and tests) can state how many passes
-/// over the data a procedure made.
+/// over the data a procedure made. A data-parallel pass counts the batches of
+/// the whole job, whichever rank computed them.
 struct PassCounter {
   int64_t data_passes = 0;      ///< Full passes over a loader.
   int64_t forward_batches = 0;  ///< Network forward calls (one net, one batch).
 };
+
+/// Draws the next epoch of `loader` and runs `step` on this rank's share of
+/// its batches (all of them without a group), skipping the others with
+/// Loader::skip. Returns the share, which says whether to all-reduce.
+dist::PassShare for_each_batch_share(data::Loader& loader, dist::Group* group,
+                                     const std::function<void(const data::Batch&)>& step);
 
 /// Collects PairStats for every requested point in `epochs` passes over
 /// `loader`, running both networks on every batch (the single pass the
@@ -72,12 +86,13 @@ std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::Net
 /// Mean and unbiased variance ((C) float64 each), averaged over batches, of one
 /// network's activations at `points`, with the network in eval mode. A probe
 /// already installed on `net` stays in effect (it is part of what is measured).
+/// With `group`, data-parallel as in PairStatsRequest::group.
 struct ChannelStats {
   torch::Tensor mean, var;
 };
 std::vector<ChannelStats> collect_channel_stats(models::NetworkImpl& net, data::Loader& loader,
                                                 const std::vector<int64_t>& points,
-                                                PassCounter* counter = nullptr);
+                                                PassCounter* counter = nullptr, dist::Group* group = nullptr);
 
 /// A deep copy of a network (same config, cloned state).
 models::Network copy_network(models::NetworkImpl& net);

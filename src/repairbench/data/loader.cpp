@@ -82,4 +82,10 @@ Batch Loader::batch(int64_t i) {
   return {images.contiguous(), labels};
 }
 
+void Loader::skip(int64_t i) {
+  // The augmentation's draws depend on the batch's shape alone, but drawing
+  // them through the same code keeps that true whatever augment() does.
+  if (options_.augment.any()) batch(i);
+}
+
 }  // namespace repairbench::data

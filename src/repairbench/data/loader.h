@@ -61,6 +61,11 @@ class Loader {
   void new_epoch();
   /// Batch `i` of the current epoch, 0 <= i < num_batches().
   Batch batch(int64_t i);
+  /// Passes over batch `i` without returning it, leaving the generator where
+  /// batch(i) would: a data-parallel pass that leaves batch i to another rank
+  /// still draws the same augmentations for its own later batches. Without
+  /// augmentation this costs nothing.
+  void skip(int64_t i);
 
   const Dataset& dataset() const { return dataset_; }
   const LoaderOptions& options() const { return options_; }

@@ -109,18 +109,27 @@ void Group::allreduce_sum(torch::Tensor& tensor) {
   impl_->group->allreduce(tensors)->wait();
 }
 
-void Group::allreduce_mean(std::vector<torch::Tensor>& tensors) {
+void Group::allreduce_sum(std::vector<torch::Tensor>& tensors) {
   if (size_ == 1 || tensors.empty()) return;
   std::vector<torch::Tensor> flat_parts;
-  for (const auto& t : tensors) flat_parts.push_back(t.reshape({-1}));
+  for (const auto& t : tensors) {
+    RB_CHECK(t.scalar_type() == tensors.front().scalar_type(), kInternal,
+             "allreduce_sum over tensors of different dtypes");
+    flat_parts.push_back(t.reshape({-1}));
+  }
   auto flat = torch::cat(flat_parts);
   allreduce_sum(flat);
-  flat.div_(static_cast<double>(size_));
   int64_t offset = 0;
   for (auto& t : tensors) {
     t.copy_(flat.slice(0, offset, offset + t.numel()).view_as(t));
     offset += t.numel();
   }
+}
+
+void Group::allreduce_mean(std::vector<torch::Tensor>& tensors) {
+  if (size_ == 1 || tensors.empty()) return;
+  allreduce_sum(tensors);
+  for (auto& t : tensors) t.div_(static_cast<double>(size_));
 }
 
 void Group::broadcast_from_root(std::vector<torch::Tensor>& tensors) {
@@ -134,6 +143,11 @@ void Group::broadcast_from_root(std::vector<torch::Tensor>& tensors) {
 void Group::barrier() {
   if (size_ == 1) return;
   impl_->group->barrier()->wait();
+}
+
+PassShare share_pass(const Group* group, int64_t num_batches) {
+  if (group == nullptr || group->size() == 1 || num_batches < group->size()) return {};
+  return {group->rank(), group->size()};
 }
 
 }  // namespace repairbench::dist

@@ -42,6 +42,9 @@ class Group {
 
   /// In place: every rank ends with the elementwise sum over ranks.
   void allreduce_sum(torch::Tensor& tensor);
+  /// In place: the elementwise sum over ranks of each tensor, reduced as one
+  /// flat buffer. Tensors: one dtype, contiguous, on one device.
+  void allreduce_sum(std::vector<torch::Tensor>& tensors);
   /// In place: the mean over ranks of each tensor, reduced as one flat buffer
   /// (one collective per call instead of one per tensor). Tensors: float32,
   /// contiguous, on one device.
@@ -56,5 +59,17 @@ class Group {
   int64_t rank_ = 0, size_ = 1;
   std::unique_ptr<Impl> impl_;
 };
+
+/// Which batches of one pass over `num_batches` batches this rank computes in
+/// a data-parallel statistics or evaluation pass: batch i on rank i % size, so
+/// the ranks' per-batch statistics together are exactly one process's, and
+/// their sums are all-reduced afterwards. A pass with fewer batches than
+/// ranks is not split: every rank computes all of it and nothing is reduced.
+struct PassShare {
+  int64_t rank = 0, size = 1;  ///< size 1: this rank computes every batch.
+  bool split() const { return size > 1; }
+  bool owns(int64_t batch) const { return batch % size == rank; }
+};
+PassShare share_pass(const Group* group, int64_t num_batches);
 
 }  // namespace repairbench::dist

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "repairbench/data/dataset.h"
+#include "repairbench/dist/dist.h"
 #include "repairbench/models/network.h"
 
 namespace repairbench::metrics {
@@ -21,9 +22,11 @@ struct EvalResult {
 /// flag afterwards. Grey data is repeated to 3 channels when the model's
 /// config asks for 3 input channels. With `flip_tta` the logits are the mean
 /// of the image's and its mirror image's (the ImageNet notebooks' flip-TTA,
-/// repair_reference.md 2d).
+/// repair_reference.md 2d). With `group`, data-parallel: each rank evaluates
+/// its share of the batches (dist::share_pass) and the counts and loss sums
+/// are all-reduced, so every rank gets one process's result.
 EvalResult evaluate(models::NetworkImpl& net, const data::Dataset& dataset, int64_t batch_size,
-                    const torch::Device& device, bool flip_tta = false);
+                    const torch::Device& device, bool flip_tta = false, dist::Group* group = nullptr);
 
 /// The output ensemble of two models at weight `alpha`: logits
 /// (1 - alpha) net0(x) + alpha net1(x), evaluated like `evaluate` (the

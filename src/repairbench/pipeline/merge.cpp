@@ -69,7 +69,7 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   net0.to(device);
   net1.to(device);
   auto eval = [&](models::NetworkImpl& net, const data::Dataset& d) {
-    return metrics::evaluate(net, d, options.eval_batch_size, device, options.flip_tta);
+    return metrics::evaluate(net, d, options.eval_batch_size, device, options.flip_tta, options.group);
   };
   result.endpoint0_test = eval(net0, test);
   result.endpoint1_test = eval(net1, test);
@@ -80,8 +80,10 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
 
   const auto align_start = Clock::now();
   if (options.match == "activation") {
+    align::ActivationMatchingOptions activation = options.activation;
+    activation.group = options.group;
     result.alignment = align::activation_matching(
-        net0, net1, options.match_loader != nullptr ? *options.match_loader : stats_loader, options.activation);
+        net0, net1, options.match_loader != nullptr ? *options.match_loader : stats_loader, activation);
   } else if (options.match == "weight") {
     result.alignment = align::weight_matching(net0, net1, options.weight);
   } else {
@@ -116,8 +118,8 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   if (!stat_points.empty()) {
     models::NetworkImpl& stats_b = options.repair_stats_from_unaligned_b ? net1 : *aligned;
     const bool cross = std::count(options.repairs.begin(), options.repairs.end(), repair::RepairMethod::kClosedForm) > 0;
-    endpoints =
-        repair::endpoint_stats(net0, stats_b, stats_loader, stat_points, options.repair.endpoint_epochs, cross);
+    endpoints = repair::endpoint_stats(net0, stats_b, stats_loader, stat_points, options.repair.endpoint_epochs,
+                                       cross, options.group);
   }
   result.endpoint_stats_passes = endpoints.passes;
   result.seconds_endpoint_stats = seconds_since(stats_start);
@@ -140,6 +142,7 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
       if (c > 0) {
         repair::RepairOptions ro = options.repair;
         ro.method = options.repairs[c - 1];
+        ro.group = options.group;
         const auto repaired = repair::repair(*merged, endpoints, alpha, stats_loader, ro);
         if (!repaired.unfused.empty()) {
           wrapper = std::make_unique<repair::CorrectionProbe>(repaired.unfused, ro.bn_eps);
@@ -152,7 +155,7 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
       if (train != nullptr) point.train = eval(*merged, *train);
       curve.points.push_back(point);
       if (!ratio_indices.empty() && std::abs(alpha - 0.5) < 1e-9) {
-        const auto stats = align::collect_channel_stats(*merged, stats_loader, ratio_indices);
+        const auto stats = align::collect_channel_stats(*merged, stats_loader, ratio_indices, nullptr, options.group);
         for (size_t i = 0; i < stats.size(); ++i) {
           const double ratio = std_ratio(stats[i], repair::targets(endpoints.at(ratio_indices[i]), 0.5));
           if (c == 0) result.variance_ratios[i].before = ratio;

@@ -37,6 +37,12 @@ struct MergeOptions {
   /// model as loaded, before alignment, so channel i's target mixes model 0's
   /// channel i with an unrelated channel of model 1. Off by default.
   bool repair_stats_from_unaligned_b = false;
+  /// Data-parallel: every statistics pass (activation matching, endpoint and
+  /// merged-net statistics, variance ratios) and every evaluation is shared
+  /// over the group's ranks and all-reduced, so each rank computes 1/N of the
+  /// batches and all end with one process's result. Overrides the group of
+  /// `activation` and `repair`. Null: one process. Not owned.
+  dist::Group* group = nullptr;
 };
 
 /// Accuracy and loss at one alpha.

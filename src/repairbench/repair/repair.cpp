@@ -38,6 +38,7 @@ class ResetProbe : public models::ActivationProbe {
                              momentum, eps_, /*cudnn_enabled=*/true);
   }
   const std::map<int64_t, Slot>& slots() const { return slots_; }
+  std::map<int64_t, Slot>& slots() { return slots_; }
 
  private:
   std::map<int64_t, Slot> slots_;
@@ -65,18 +66,68 @@ torch::Tensor scale_from(const Targets& t, double target_std_eps) {
   return (t.std * t.std + target_std_eps).sqrt();
 }
 
-int64_t reset_bn_pass(models::NetworkImpl& merged, data::Loader& loader, int64_t epochs,
-                      models::ActivationProbe* probe, align::PassCounter& passes) {
+// One running average with its batch count, as BatchNorm with momentum=None
+// keeps it: the mean of the per-batch values over `batches` batches.
+struct RunningAverage {
+  torch::Tensor mean, var;  // (C), updated in place
+  int64_t* batches_count = nullptr;
+  torch::Tensor batches_tensor;  // BatchNorm's num_batches_tracked, when it is one
+};
+
+// Combines every rank's running averages into the average over all ranks'
+// batches: sum_r k_r avg_r / sum_r k_r, in float64 and one collective.
+void reduce_running_averages(std::vector<RunningAverage>& averages, dist::Group& group) {
+  std::vector<torch::Tensor> weighted;
+  std::vector<double> counts;
+  for (const auto& a : averages) {
+    const double k = a.batches_count != nullptr ? static_cast<double>(*a.batches_count)
+                                                : a.batches_tensor.item<double>();
+    weighted.push_back(a.mean.to(torch::kFloat64) * k);
+    weighted.push_back(a.var.to(torch::kFloat64) * k);
+    counts.push_back(k);
+  }
+  weighted.push_back(torch::tensor(counts, torch::kFloat64));
+  group.allreduce_sum(weighted);
+  const auto totals = weighted.back();
+  for (size_t i = 0; i < averages.size(); ++i) {
+    auto& a = averages[i];
+    const double k = totals[static_cast<int64_t>(i)].item<double>();
+    a.mean.copy_(weighted[2 * i] / k);
+    a.var.copy_(weighted[2 * i + 1] / k);
+    if (a.batches_count != nullptr) *a.batches_count = static_cast<int64_t>(k);
+    else a.batches_tensor.fill_(static_cast<int64_t>(k));
+  }
+}
+
+int64_t reset_bn_pass(models::NetworkImpl& merged, data::Loader& loader, int64_t epochs, ResetProbe* probe,
+                      align::PassCounter& passes, dist::Group* group) {
   const int64_t reset = align::reset_batch_norms(merged);  // also puts it in train mode
   torch::NoGradGuard no_grad;
   models::ProbeScope scope(merged, probe);
+  bool split = false;
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
-    loader.new_epoch();
-    for (int64_t i = 0; i < loader.num_batches(); ++i) {
-      merged.forward(loader.batch(i).images);
-      ++passes.forward_batches;
-    }
+    split = align::for_each_batch_share(loader, group, [&](const data::Batch& batch) {
+      merged.forward(batch.images);
+    }).split();
+    passes.forward_batches += loader.num_batches();
     ++passes.data_passes;
+  }
+  if (split) {
+    std::vector<RunningAverage> averages;
+    for (const auto& module : merged.modules(/*include_self=*/false)) {
+      // reset_batch_norms gave every BatchNorm running statistics.
+      if (auto* bn1 = module->as<torch::nn::BatchNorm1d>()) {
+        averages.push_back({bn1->running_mean, bn1->running_var, nullptr, bn1->num_batches_tracked});
+      } else if (auto* bn2 = module->as<torch::nn::BatchNorm2d>()) {
+        averages.push_back({bn2->running_mean, bn2->running_var, nullptr, bn2->num_batches_tracked});
+      }
+    }
+    if (probe != nullptr) {
+      for (auto& [point, slot] : probe->slots()) {
+        averages.push_back({slot.running_mean, slot.running_var, &slot.batches, {}});
+      }
+    }
+    reduce_running_averages(averages, *group);
   }
   merged.eval();
   return reset;
@@ -152,7 +203,8 @@ const align::PairStats& EndpointStats::at(int64_t point) const {
 }
 
 EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
-                             const std::vector<std::string>& points, int64_t epochs, bool cross) {
+                             const std::vector<std::string>& points, int64_t epochs, bool cross,
+                             dist::Group* group) {
   EndpointStats out;
   RB_CHECK(!points.empty(), kUsage, net0.config().describe(), " has no points to REPAIR");
   align::PairStatsRequest request;
@@ -160,6 +212,7 @@ EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net
   request.epochs = epochs;
   request.train_mode_bn_reset = true;
   request.cross = cross;
+  request.group = group;
   out.points = request.points;
   out.stats = align::collect_pair_stats(net0, net1, loader, request, &out.passes);
   return out;
@@ -180,7 +233,8 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
       merged.eval();
       break;
     case RepairMethod::kResetBn:
-      result.batch_norms_reset = reset_bn_pass(merged, loader, options.merged_epochs, nullptr, result.passes);
+      result.batch_norms_reset =
+          reset_bn_pass(merged, loader, options.merged_epochs, nullptr, result.passes, options.group);
       RB_CHECK(result.batch_norms_reset > 0, kUsage, merged.config().describe(),
                " has no BatchNorm layers to reset; use --repair repair for norm-free or LayerNorm nets");
       break;
@@ -196,7 +250,8 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
                         torch::ones({c}, f32), 0};
       }
       ResetProbe probe(std::move(slots), options.bn_eps);
-      result.batch_norms_reset = reset_bn_pass(merged, loader, options.merged_epochs, &probe, result.passes);
+      result.batch_norms_reset =
+          reset_bn_pass(merged, loader, options.merged_epochs, &probe, result.passes, options.group);
       for (const auto& [point, slot] : probe.slots()) {
         result.corrections.push_back({point, slot.weight, slot.bias, slot.running_mean, slot.running_var});
       }

@@ -47,6 +47,12 @@ struct RepairOptions {
   double target_std_eps = 0.0;
   /// BatchNorm's eps, used to normalize in the merged pass and to fuse (1e-5).
   double bn_eps = 1e-5;
+  /// Data-parallel merged pass: each rank runs its share of the batches and
+  /// the re-estimated statistics (BatchNorm running averages, REPAIR's) are
+  /// combined over the ranks, weighted by their batch counts, so every rank
+  /// ends with one process's correction (up to float32 rounding of the
+  /// running averages). Null: one process. Not owned.
+  dist::Group* group = nullptr;
 };
 
 /// Where a method corrects a network by default. kForward and kClosedForm:
@@ -72,8 +78,10 @@ struct EndpointStats {
 /// with the endpoints in train mode and their own BatchNorms re-estimated
 /// (pitfall 3), in `epochs` passes. `net1` must already be aligned to `net0`.
 /// `cross` also gathers the endpoints' per-channel covariance (closed form).
+/// With `group`, data-parallel as in align::PairStatsRequest::group.
 EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
-                             const std::vector<std::string>& points, int64_t epochs, bool cross = false);
+                             const std::vector<std::string>& points, int64_t epochs, bool cross = false,
+                             dist::Group* group = nullptr);
 
 /// The points `options` corrects on `net`: options.points, or the method's defaults.
 std::vector<std::string> repair_points(const models::NetworkImpl& net, const RepairOptions& options);
