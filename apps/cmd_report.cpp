@@ -1,5 +1,11 @@
-// `repairbench check-report` and `repairbench compare`: schema checks and
-// regression diffs of JSON reports.
+// `repairbench check-report`, `repairbench compare` and `repairbench report
+// merge`: schema checks, regression diffs and collating a sharded sweep.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -8,6 +14,9 @@
 #include "commands.h"
 #include "repairbench/core/error.h"
 #include "repairbench/report/report_check.h"
+#include "repairbench/repro/sweep.h"
+
+extern char** environ;
 
 namespace repairbench::cli {
 
@@ -72,6 +81,63 @@ int run_compare(int argc, char** argv) {
   std::cout << significant << " change(s) beyond tolerance " << tolerance << ", " << changes.size() - significant
             << " within it\n";
   return significant == 0 ? 0 : 1;
+}
+
+int run_report(int argc, char** argv) {
+  std::string action, shards_dir, binary;
+  po::options_description description("repairbench report merge");
+  description.add_options()("help,h", "show this help")
+      ("action", po::value(&action)->required(), "merge")
+      ("shards", po::value(&shards_dir)->required(), "the shards' folder, <out-dir>/shards of the target")
+      ("binary", po::value(&binary), "the target's executable (default: the one that ran the shards)");
+  po::positional_options_description positional;
+  positional.add("action", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(description).positional(positional).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "Collates the shard reports of a sharded reproduction (--shard k/n) into the target's report "
+                   "and plots,\nby running the target with the shards' arguments and --collate.\n\n"
+                << description << "\n";
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    RB_FAIL(kUsage, e.what(), " (see --help)");
+  }
+  RB_CHECK(action == "merge", kUsage, "unknown report action '", action, "'; expected merge");
+  const auto shards = repro::load_shard_reports(shards_dir);
+  const auto& first = shards.front();
+  const std::string out_dir = first.at("out_dir").get<std::string>();
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  RB_CHECK(fs::equivalent(shards_dir, out_dir + "/shards", ec), kUsage, "the shards were written to ", out_dir,
+           "/shards, not ", shards_dir, "; collate them where they were written (the target reads them from its "
+           "--out-dir)");
+  if (binary.empty()) binary = first.at("binary").get<std::string>();
+  RB_CHECK(::access(binary.c_str(), X_OK) == 0, kUsage, "cannot run the target's executable ", binary,
+           "; give it with --binary");
+  std::vector<std::string> args = {binary};
+  for (const auto& a : first.at("arguments")) args.push_back(a.get<std::string>());
+  args.push_back("--collate");
+  size_t runs = 0;
+  for (const auto& shard : shards) runs += shard.at("runs").size();
+  std::cerr << "collating " << shards.size() << " shard(s) of " << first.at("target").get<std::string>() << " ("
+            << runs << " run(s)):";
+  for (const auto& a : args) std::cerr << " " << a;
+  std::cerr << "\n";
+  std::vector<char*> child_argv;
+  for (auto& a : args) child_argv.push_back(a.data());
+  child_argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, binary.c_str(), nullptr, nullptr, child_argv.data(), environ);
+  RB_CHECK(spawned == 0, kIo, "could not start ", binary, ": ", std::strerror(spawned));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    RB_CHECK(errno == EINTR, kIo, "waiting for ", binary, " failed: ", std::strerror(errno));
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  RB_FAIL(kInternal, binary, " was killed by signal ", WTERMSIG(status));
 }
 
 }  // namespace repairbench::cli

@@ -9,5 +9,6 @@ int run_eval(int argc, char** argv);
 int run_merge(int argc, char** argv);
 int run_check_report(int argc, char** argv);
 int run_compare(int argc, char** argv);
+int run_report(int argc, char** argv);
 
 }  // namespace repairbench::cli

@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  merge   align model B to model A, interpolate, REPAIR; curves, barriers, JSON report\n"
     "  compare show what changed between two reports (exit 1 beyond --tolerance)\n"
     "  check-report  check a report against the report schema\n"
+    "  report merge  collate the shard reports of a sharded reproduction (--shard k/n) into its report\n"
     "\n"
     "`repairbench <command> --help` lists every option of a command.";
 
@@ -35,6 +36,7 @@ int dispatch(int argc, char** argv) {
   if (command == "merge") return repairbench::cli::run_merge(argc - 1, argv + 1);
   if (command == "compare") return repairbench::cli::run_compare(argc - 1, argv + 1);
   if (command == "check-report") return repairbench::cli::run_check_report(argc - 1, argv + 1);
+  if (command == "report") return repairbench::cli::run_report(argc - 1, argv + 1);
   RB_FAIL(kUsage, "unknown command '", command, "'; run repairbench --help");
 }
 

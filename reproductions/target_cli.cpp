@@ -2,6 +2,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -27,6 +28,11 @@ void add_common_flags(po::options_description& options, CommonFlags& f, const st
        "train this many epochs instead of the recipe's (warm-up scaled; default: the preset's)")
       ("smoke", po::bool_switch(&f.settings.smoke), "tiny run on synthetic data: checks the pipeline, not the paper")
       ("device", po::value(&f.device)->default_value(f.device), "cpu | cuda | cuda:N")
+      ("shard", po::value(&f.shard),
+       "k/n: compute only the k-th of n interleaved shares of the runs (point x pair) and write them to "
+       "<out-dir>/shards; `repairbench report merge` then writes the report")
+      ("collate", po::bool_switch(&f.settings.collate),
+       "write the report from the shard reports in <out-dir>/shards (what `repairbench report merge` runs)")
       ("fail-on-mismatch", po::bool_switch(&f.fail_on_mismatch), "exit 1 when the verdict is fail");
 }
 
@@ -46,6 +52,34 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
   RB_CHECK(f.settings.epochs >= 0, kUsage, "--epochs must be positive");
   RB_CHECK(f.settings.pairs >= 1 && f.settings.pairs <= 100, kUsage, "--pairs must be in 1..100");
   if (f.settings.preset == "quick" && f.settings.epochs == 0) f.settings.epochs = f.quick_epochs;
+  if (!f.shard.empty()) {
+    const auto slash = f.shard.find('/');
+    size_t used_k = 0, used_n = 0;
+    int64_t k = 0, n = 0;
+    try {
+      k = std::stoll(f.shard.substr(0, slash), &used_k);
+      n = std::stoll(f.shard.substr(slash + 1), &used_n);
+    } catch (const std::exception&) {
+      used_k = 0;
+    }
+    RB_CHECK(slash != std::string::npos && used_k == slash && used_n == f.shard.size() - slash - 1 && n >= 1 &&
+                 k >= 1 && k <= n,
+             kUsage, "--shard wants k/n with 1 <= k <= n, e.g. 2/3; got '", f.shard, "'");
+    RB_CHECK(!f.settings.collate, kUsage, "--collate reads the shards' results; give it without --shard");
+    f.settings.shard_index = k - 1;
+    f.settings.shard_count = n;
+  }
+  // The arguments that define the sweep: everything but the sharding flags,
+  // which differ between the shards and the collating run.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--collate" || arg.rfind("--shard=", 0) == 0) continue;
+    if (arg == "--shard") {
+      ++i;
+      continue;
+    }
+    f.settings.arguments.push_back(arg);
+  }
   const std::string root = REPAIRBENCH_SOURCE_DIR;
   if (f.settings.data_dir.empty()) f.settings.data_dir = data::default_data_dir();
   if (f.settings.cache_dir.empty()) f.settings.cache_dir = root + "/checkpoints/cache";
@@ -122,6 +156,11 @@ int run_target(int argc, char** argv, int (*body)(int, char**)) {
   init_runtime(argc, argv);
   try {
     return body(argc, argv);
+  } catch (const repro::ShardFinished& done) {
+    std::cout << "shard done: " << done.runs << " run(s) in " << done.path
+              << "; when every shard is done: repairbench report merge --shards "
+              << std::filesystem::path(done.path).parent_path().string() << "\n";
+    return 0;
   } catch (const Error& e) {
     std::cerr << argv[0] << ": error: " << e.what() << "\n";
     return exit_code(e.kind());

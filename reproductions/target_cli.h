@@ -24,6 +24,7 @@ struct CommonFlags {
   /// Epochs the quick preset trains when --epochs is not given (0: the
   /// recipe's); set by the target before parse_target_flags.
   int64_t quick_epochs = 0;
+  std::string shard;  ///< --shard k/n as given.
 };
 
 void add_common_flags(po::options_description& options, CommonFlags& flags, const std::string& target);

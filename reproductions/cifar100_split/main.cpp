@@ -90,10 +90,12 @@ int body(int argc, char** argv) {
   std::vector<double> ensemble_mid, merged_mid = o.midpoint("reset-bn"), ends = o.endpoint_accuracy();
   nlohmann::json ensembles = nlohmann::json::array();
   for (int64_t k = 0; k < s.pairs; ++k) {
+    // A run collated from shards holds no networks: they come from the cache.
+    const auto pair = s.collate ? p.endpoints(k) : std::make_pair(o.endpoints[2 * k], o.endpoints[2 * k + 1]);
     nlohmann::json curve = nlohmann::json::array();
     for (double alpha : p.merge.alphas) {
-      const auto r = metrics::evaluate_ensemble(*o.endpoints[2 * k].net, *o.endpoints[2 * k + 1].net, alpha,
-                                                splits.test, p.merge.eval_batch_size, s.device);
+      const auto r = metrics::evaluate_ensemble(*pair.first.net, *pair.second.net, alpha, splits.test,
+                                                p.merge.eval_batch_size, s.device);
       curve.push_back({{"alpha", alpha}, {"test_accuracy", r.accuracy}, {"test_loss", r.loss}});
       if (std::abs(alpha - 0.5) < 1e-9) ensemble_mid.push_back(r.accuracy);
     }

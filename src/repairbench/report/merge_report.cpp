@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "repairbench/core/error.h"
 #include "repairbench/repair/repair.h"
 
 namespace repairbench::report {
@@ -34,7 +35,107 @@ nlohmann::json optional_json(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+metrics::EvalResult eval_from(const nlohmann::json& j) {
+  metrics::EvalResult r;
+  r.accuracy = j.at("accuracy").get<double>();
+  r.loss = j.at("loss").get<double>();
+  r.count = j.at("count").get<int64_t>();
+  return r;
+}
+
+metrics::Barrier barrier_from(const nlohmann::json& j) {
+  metrics::Barrier b;
+  b.max = j.at("max").get<double>();
+  b.alpha_at_max = j.at("alpha_at_max").get<double>();
+  if (!j.at("midpoint").is_null()) b.midpoint = j.at("midpoint").get<double>();
+  return b;
+}
+
+pipeline::MergeResult merge_result_from(const nlohmann::json& j, const nlohmann::json& permutations) {
+  pipeline::MergeResult r;
+  const auto& a = j.at("alignment");
+  r.alignment.method = a.at("method").get<std::string>();
+  r.alignment.passes.data_passes = a.at("data_passes").get<int64_t>();
+  r.alignment.passes.forward_batches = a.at("forward_batches").get<int64_t>();
+  r.alignment.iterations = a.at("weight_matching_iterations").get<int64_t>();
+  r.seconds_alignment = a.at("seconds").get<double>();
+  const auto& groups = a.at("groups");
+  RB_CHECK(permutations.is_array() && permutations.size() == groups.size(), kIo, "the stored permutations (",
+           permutations.size(), ") do not match the alignment's ", groups.size(), " groups");
+  for (size_t g = 0; g < groups.size(); ++g) {
+    r.alignment.groups.push_back(groups[g].at("name").get<std::string>());
+    r.alignment.perms.push_back(torch::tensor(permutations[g].get<std::vector<int64_t>>(), torch::kInt64));
+    RB_CHECK(r.alignment.perms.back().size(0) == groups[g].at("size").get<int64_t>(), kIo, "group ",
+             r.alignment.groups.back(), ": the stored permutation's size differs from the alignment's");
+    if (groups[g].contains("mean_correlation_aligned")) {
+      r.alignment.correlation_before.push_back(groups[g].at("mean_correlation_identity").get<double>());
+      r.alignment.correlation_after.push_back(groups[g].at("mean_correlation_aligned").get<double>());
+    }
+  }
+  r.alignment.seconds = r.seconds_alignment;
+  const auto& ends = j.at("endpoints");
+  r.endpoint0_test = eval_from(ends.at("model_a").at("test"));
+  r.endpoint1_test = eval_from(ends.at("model_b").at("test"));
+  if (ends.at("model_a").contains("train")) {
+    r.endpoint0_train = eval_from(ends.at("model_a").at("train"));
+    r.endpoint1_train = eval_from(ends.at("model_b").at("train"));
+  }
+  const auto& stats = j.at("endpoint_statistics");
+  r.endpoint_stats_passes.data_passes = stats.at("data_passes").get<int64_t>();
+  r.endpoint_stats_passes.forward_batches = stats.at("forward_batches").get<int64_t>();
+  r.seconds_endpoint_stats = stats.at("seconds").get<double>();
+  for (const auto& c : j.at("curves")) {
+    pipeline::Curve curve;
+    curve.name = c.at("name").get<std::string>();
+    curve.seconds = c.at("seconds").get<double>();
+    for (const auto& p : c.at("points")) {
+      pipeline::CurvePoint point;
+      point.alpha = p.at("alpha").get<double>();
+      point.test = eval_from(p.at("test"));
+      if (p.contains("train")) point.train = eval_from(p.at("train"));
+      curve.points.push_back(point);
+    }
+    const auto& b = c.at("barriers");
+    curve.test_accuracy = barrier_from(b.at("test_accuracy"));
+    curve.test_loss = barrier_from(b.at("test_loss"));
+    if (b.contains("train_accuracy")) {
+      curve.train_accuracy = barrier_from(b.at("train_accuracy"));
+      curve.train_loss = barrier_from(b.at("train_loss"));
+    }
+    r.curves.push_back(std::move(curve));
+  }
+  RB_CHECK(!r.curves.empty(), kIo, "no curves");
+  for (const auto& v : j.at("variance_ratios")) {
+    pipeline::VarianceRatio ratio;
+    ratio.point = v.at("point").get<std::string>();
+    ratio.before = v.at("interpolated").get<double>();
+    for (size_t c = 1; c < r.curves.size(); ++c) {
+      ratio.after.push_back(v.at("corrected").at(r.curves[c].name).get<double>());
+    }
+    r.variance_ratios.push_back(std::move(ratio));
+  }
+  r.seconds_total = j.at("seconds_total").get<double>();
+  return r;
+}
+
 }  // namespace
+
+pipeline::MergeResult merge_result_from_json(const nlohmann::json& results, const nlohmann::json& permutations) {
+  try {
+    return merge_result_from(results, permutations);
+  } catch (const nlohmann::json::exception& e) {
+    RB_FAIL(kIo, "stored merge results are incomplete or mistyped (", e.what(), ")");
+  }
+}
+
+nlohmann::json permutations_json(const align::Alignment& alignment) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : alignment.perms) {
+    const auto c = p.to(torch::kCPU, torch::kInt64).contiguous();
+    out.push_back(std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()));
+  }
+  return out;
+}
 
 nlohmann::json merge_results_json(const pipeline::MergeResult& r) {
   nlohmann::json alignment = {{"method", r.alignment.method},

@@ -14,6 +14,14 @@ namespace repairbench::report {
 /// barriers and relative barrier reductions, and per-layer variance ratios.
 nlohmann::json merge_results_json(const pipeline::MergeResult& result);
 
+/// The inverse of merge_results_json, with the alignment's permutations from
+/// `permutations` (permutations_json): merge_results_json of the result gives
+/// `results` back exactly. Sharded sweeps store each run's results this way.
+/// Throws Error(kIo) naming what is missing or of the wrong type.
+pipeline::MergeResult merge_result_from_json(const nlohmann::json& results, const nlohmann::json& permutations);
+/// The alignment's permutations as arrays of int64 ([group][position]).
+nlohmann::json permutations_json(const align::Alignment& alignment);
+
 /// A plain-text table of the curves (accuracy and loss per alpha), then the
 /// barriers and reductions; `paper` (a reference.json point) adds the paper's
 /// numbers beside ours.

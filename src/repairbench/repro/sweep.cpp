@@ -1,13 +1,18 @@
 #include "repairbench/repro/sweep.h"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <set>
 #include <sstream>
 
+#include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/pipeline/defaults.h"
+#include "repairbench/report/context.h"
+#include "repairbench/report/report_check.h"
 #include "repairbench/report/merge_report.h"
 #include "repairbench/repro/plot.h"
 #include "repairbench/train/recipe.h"
@@ -136,15 +141,123 @@ std::vector<std::string> PointOutcome::curve_names() const {
   return out;
 }
 
+namespace {
+
+std::string shard_file(int64_t index, int64_t count) {
+  return "shard-" + std::to_string(index + 1) + "-of-" + std::to_string(count) + ".json";
+}
+
+nlohmann::json endpoint_record(const Endpoint& e) {
+  return {{"path", e.path}, {"trained_now", e.trained_now}, {"meta", e.meta}};
+}
+
+Endpoint endpoint_from_record(const nlohmann::json& j) {
+  Endpoint e;
+  e.path = j.at("path").get<std::string>();
+  e.trained_now = j.at("trained_now").get<bool>();
+  e.meta = j.at("meta");
+  return e;
+}
+
+// The runs of a sharded sweep by (point label, pair), read from its shard
+// reports for a collating run.
+std::map<std::pair<std::string, int64_t>, nlohmann::json> collated_runs(const TargetSettings& settings) {
+  const std::string dir = settings.out_dir + "/shards";
+  const auto shards = load_shard_reports(dir);
+  const auto& first = shards.front();
+  RB_CHECK(first.at("target") == settings.target, kUsage, "the shard reports in ", dir, " are of target ",
+           first.at("target").dump(), ", not ", settings.target);
+  RB_CHECK(first.at("arguments") == nlohmann::json(settings.arguments), kUsage, "the shards in ", dir,
+           " ran with the arguments ", first.at("arguments").dump(), ", this run has ",
+           nlohmann::json(settings.arguments).dump(), "; collate with the shards' own arguments");
+  const std::string commit = report::run_context(settings.device.str(), 0, nullptr).at("git_commit");
+  RB_CHECK(first.at("context").at("git_commit") == commit, kUsage, "the shards in ", dir, " ran at commit ",
+           first.at("context").at("git_commit").dump(), ", this build is at ", commit,
+           "; collate with the code that computed them");
+  std::map<std::pair<std::string, int64_t>, nlohmann::json> runs;
+  for (const auto& shard : shards) {
+    for (const auto& run : shard.at("runs")) {
+      runs[{run.at("point").get<std::string>(), run.at("pair").get<int64_t>()}] = run;
+    }
+  }
+  return runs;
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> load_shard_reports(const std::string& dir) {
+  namespace fs = std::filesystem;
+  RB_CHECK(fs::is_directory(dir), kUsage, "no shard reports: ", dir,
+           " is not a folder; run every shard (--shard k/n) first");
+  std::map<int64_t, std::vector<std::pair<int64_t, nlohmann::json>>> by_count;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("shard-", 0) != 0 || entry.path().extension() != ".json") continue;
+    nlohmann::json shard = report::load_report(entry.path().string());
+    RB_CHECK(shard.is_object() && shard.value("kind", "") == "shard" && shard.contains("shard") &&
+                 shard.contains("runs") && shard.contains("arguments") && shard.contains("context"),
+             kUsage, entry.path().string(), " is not a repairbench shard report");
+    const int64_t index = shard.at("shard").at("index").get<int64_t>();
+    const int64_t count = shard.at("shard").at("count").get<int64_t>();
+    RB_CHECK(name == shard_file(index - 1, count), kUsage, entry.path().string(), " holds shard ", index, "/",
+             count, "; shard reports keep the names they were written with");
+    by_count[count].emplace_back(index, std::move(shard));
+  }
+  RB_CHECK(!by_count.empty(), kUsage, "no shard reports in ", dir, "; run every shard (--shard k/n) first");
+  RB_CHECK(by_count.size() == 1, kUsage, dir, " holds shard reports of ", by_count.size(),
+           " different shardings (e.g. of ", by_count.begin()->first, " and ", by_count.rbegin()->first,
+           " shards); remove the stale ones");
+  auto& [count, shards] = *by_count.begin();
+  std::sort(shards.begin(), shards.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<nlohmann::json> out;
+  for (int64_t k = 1; k <= count; ++k) {
+    RB_CHECK(static_cast<int64_t>(out.size()) < static_cast<int64_t>(shards.size()) &&
+                 shards[out.size()].first == k,
+             kUsage, "shard ", k, " of ", count, " has no report in ", dir, " (", shard_file(k - 1, count),
+             "); run it with --shard ", k, "/", count);
+    auto& shard = shards[out.size()].second;
+    const auto& first = out.empty() ? shard : out.front();
+    RB_CHECK(shard.at("target") == first.at("target") && shard.at("arguments") == first.at("arguments") &&
+                 shard.at("context").at("git_commit") == first.at("context").at("git_commit"),
+             kUsage, "shard ", k, " of ", count, " in ", dir, " ran a different target, arguments or commit than "
+             "shard 1; rerun it with the same command");
+    out.push_back(std::move(shard));
+  }
+  return out;
+}
+
 std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points) {
+  RB_CHECK(settings.shard_count >= 1 && settings.shard_index >= 0 && settings.shard_index < settings.shard_count,
+           kUsage, "bad shard ", settings.shard_index + 1, "/", settings.shard_count);
+  const bool sharded = settings.shard_count > 1;
+  RB_CHECK(!(sharded && settings.collate), kUsage, "--collate reads the shards' results; do not give --shard with it");
+  std::map<std::pair<std::string, int64_t>, nlohmann::json> collated;
+  if (settings.collate) collated = collated_runs(settings);
+  nlohmann::json shard_runs = nlohmann::json::array();
   std::map<std::string, data::DatasetSplits> data;
   std::vector<PointOutcome> outcomes;
+  int64_t run = 0;
   for (const auto& point : points) {
-    if (!data.count(point.dataset)) data.emplace(point.dataset, target_data(settings, point.dataset));
-    const auto& splits = data.at(point.dataset);
     PointOutcome outcome{point, {}, {}, {}};
+    const int64_t first_run = run;
+    run += settings.pairs;
+    int64_t k = 0;
     try {
-      for (int64_t k = 0; k < settings.pairs; ++k) {
+      for (k = 0; k < settings.pairs; ++k) {
+        if (sharded && (first_run + k) % settings.shard_count != settings.shard_index) continue;
+        if (settings.collate) {
+          const auto it = collated.find({point.label, k});
+          RB_CHECK(it != collated.end(), kUsage, "run '", point.label, "' pair ", k + 1, " is in no shard report in ",
+                   settings.out_dir, "/shards; its shard did not finish");
+          const auto& record = it->second;
+          if (record.contains("error")) RB_FAIL(kNumeric, record.at("error").get<std::string>());
+          outcome.merges.push_back(report::merge_result_from_json(record.at("merge"), record.at("permutations")));
+          outcome.endpoints.push_back(endpoint_from_record(record.at("endpoints").at(0)));
+          outcome.endpoints.push_back(endpoint_from_record(record.at("endpoints").at(1)));
+          continue;
+        }
+        if (!data.count(point.dataset)) data.emplace(point.dataset, target_data(settings, point.dataset));
+        const auto& splits = data.at(point.dataset);
         std::cerr << settings.target << ": " << point.label << ", pair " << k + 1 << " of " << settings.pairs << "\n";
         std::pair<Endpoint, Endpoint> ends;
         if (point.endpoints) {
@@ -175,6 +288,13 @@ std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::v
                   << " alphas, statistics on batches of " << stats.batch_size << " (" << stats.augment.describe()
                   << ")\n";
         outcome.merges.push_back(pipeline::merge(*a, *b, loader, splits.test, nullptr, merge, settings.device));
+        if (sharded) {
+          shard_runs.push_back({{"point", point.label},
+                                {"pair", k},
+                                {"merge", report::merge_results_json(outcome.merges.back())},
+                                {"permutations", report::permutations_json(outcome.merges.back().alignment)},
+                                {"endpoints", {endpoint_record(ends.first), endpoint_record(ends.second)}}});
+        }
         outcome.endpoints.push_back(std::move(ends.first));
         outcome.endpoints.push_back(std::move(ends.second));
       }
@@ -184,10 +304,27 @@ std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::v
       outcome.error = e.what();
       outcome.merges.clear();
       outcome.endpoints.clear();
+      if (sharded) shard_runs.push_back({{"point", point.label}, {"pair", k}, {"error", outcome.error}});
     }
     outcomes.push_back(std::move(outcome));
   }
-  return outcomes;
+  if (!sharded) return outcomes;
+  namespace fs = std::filesystem;
+  const std::string dir = settings.out_dir + "/shards";
+  fs::create_directories(dir);
+  const nlohmann::json shard = {
+      {"format_version", 1},
+      {"kind", "shard"},
+      {"target", settings.target},
+      {"shard", {{"index", settings.shard_index + 1}, {"count", settings.shard_count}}},
+      {"binary", fs::read_symlink("/proc/self/exe").string()},
+      {"arguments", settings.arguments},
+      {"out_dir", settings.out_dir},
+      {"context", report::run_context(settings.device.str(), 0, nullptr)},
+      {"runs", shard_runs}};
+  const std::string path = dir + "/" + shard_file(settings.shard_index, settings.shard_count);
+  write_file_atomic(path, shard.dump(1) + "\n");
+  throw ShardFinished{path, static_cast<int64_t>(shard_runs.size())};
 }
 
 std::vector<Check> sweep_checks(const TargetSettings& settings, const std::vector<PointOutcome>& outcomes,

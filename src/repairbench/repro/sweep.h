@@ -100,11 +100,31 @@ struct SweepLayout {
   bool check_variance = false;
 };
 
+/// Thrown by run_sweep once a shard (TargetSettings::shard_count > 1) has
+/// written its shard report: the target has nothing more to do, and
+/// run_target turns it into one line and exit code 0.
+struct ShardFinished {
+  std::string path;  ///< The shard report.
+  int64_t runs = 0;  ///< Runs this shard computed.
+};
+
 /// Loads each data set once (its synthetic stand-in in smoke mode), trains or
 /// loads every point's endpoints and merges each pair. Progress goes to stderr.
 /// A point whose training diverges keeps its error and the sweep goes on; the
 /// verdict counts it as a failed check.
+/// Sharded (settings.shard_count > 1): computes this shard's runs, writes them
+/// with their permutations and endpoints to the shard report and throws
+/// ShardFinished. Collating (settings.collate): reads every run from the shard
+/// reports of the same arguments and commit instead (throws Error(kUsage)
+/// naming a missing run and its shard); the endpoints then carry their path
+/// and metadata but no network.
 std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points);
+
+/// The shard reports of one sharded sweep in `dir` (<out_dir>/shards): checks
+/// that they are shards 1..n of one sharding of one target, with the same
+/// arguments and from the same commit, and returns them in shard order.
+/// Throws Error(kUsage) saying which is missing or inconsistent.
+std::vector<nlohmann::json> load_shard_reports(const std::string& dir);
 
 /// The verdict's checks. Paper preset with a paper point: mean endpoint
 /// accuracy within +-1 point, uncorrected midpoint within +-5, every corrected

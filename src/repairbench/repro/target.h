@@ -32,6 +32,19 @@ struct TargetSettings {
   /// short epoch; checks that the pipeline runs, not the paper's numbers.
   bool smoke = false;
   torch::Device device = torch::kCPU;
+  /// Sharded sweep (--shard k/n, shard_index = k - 1): this process computes
+  /// only the runs (point, pair), numbered point-major, whose number modulo
+  /// shard_count is shard_index, and writes them to
+  /// <out_dir>/shards/shard-<k>-of-<n>.json instead of a report.
+  int64_t shard_index = 0, shard_count = 1;
+  /// Collate (--collate, which `repairbench report merge` runs): every run's
+  /// results are read from the shard reports in <out_dir>/shards, none is
+  /// computed, and the target's report and plots are written as an unsharded
+  /// run would.
+  bool collate = false;
+  /// The target's arguments without --shard and --collate: the shards and the
+  /// collating run must have been given the same ones.
+  std::vector<std::string> arguments;
 
   /// The paper's recipe ran unchanged (paper preset, no smoke, no --epochs),
   /// so the verdict compares numbers; otherwise the paper's qualitative claims.
