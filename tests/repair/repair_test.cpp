@@ -22,12 +22,13 @@ models::Network interpolate(models::NetworkImpl& a, models::NetworkImpl& b, doub
 }
 
 // Fixed order, no augmentation: every pass sees the same batches, so the
-// statistics REPAIR measured are exactly reproducible afterwards.
-data::Loader fixed_loader(const models::ModelConfig& c) {
+// statistics REPAIR measured are exactly reproducible afterwards. `images` in
+// batches of 128.
+data::Loader fixed_loader(const models::ModelConfig& c, int64_t images = 512) {
   data::LoaderOptions o;
   o.batch_size = 128;
   o.channels = c.in_channels;
-  return data::Loader(testing::template_dataset(512, c.in_channels, c.image_size, 10, 11), o);
+  return data::Loader(testing::template_dataset(images, c.in_channels, c.image_size, 10, 11), o);
 }
 
 torch::Tensor logits(models::NetworkImpl& net, data::Loader& loader) {
@@ -86,7 +87,7 @@ TEST(Repair, MergedChannelsGetTheTargetStatistics) {
                              make_config("resnet20", 1, "ln", 3, 32)}) {
     SCOPED_TRACE(config.describe());
     auto [a, b] = independent_pair(config);
-    auto loader = fixed_loader(config);
+    auto loader = fixed_loader(config, 256);
     repair::RepairOptions options;
     const auto endpoints = repair::endpoint_stats(*a, *b, loader, repair::repair_points(*a, options), 1);
     EXPECT_EQ(endpoints.passes.data_passes, 1);  // both endpoints in one pass
@@ -116,7 +117,8 @@ TEST(Repair, FusedNetworkEqualsTheWrappedOne) {
                              make_config("resnet20", 1, "bn", 3, 32), make_config("resnet20", 1, "ln", 3, 32)}) {
     SCOPED_TRACE(config.describe());
     auto [a, b] = independent_pair(config);
-    auto loader = fixed_loader(config);
+    // Fusing is exact whatever the statistics: one batch is enough.
+    auto loader = fixed_loader(config, 128);
     const auto endpoints = repair::endpoint_stats(
         *a, *b, loader, repair::default_repair_points(*a, repair::RepairMethod::kForward), 1, /*cross=*/true);
     for (auto method : {repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm}) {
