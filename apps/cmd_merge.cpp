@@ -44,7 +44,7 @@ int run_merge(int argc, char** argv) {
   ModelFlags model;
   DataFlags data_flags;
   std::string device_name = "cpu", a_path, b_path, match = "activation", repairs = "repair", alphas = "0:1:11";
-  std::string out, strip_prefix, std_estimate, stats_augment, dist_backend = "gloo";
+  std::string out, strip_prefix, std_estimate, stats_augment, dist_backend = "auto";
   std::vector<std::string> match_points;
   uint64_t seed = 0;
   int64_t eval_batch_size = 2000, stats_batch_size = 0, endpoint_epochs = 0, merged_epochs = 0;
@@ -74,7 +74,8 @@ int run_merge(int argc, char** argv) {
        "reproduce Permute-Datasets-MLP.ipynb's quirk: REPAIR statistics of B taken before alignment")
       ("strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)")
       ("dist-backend", po::value(&dist_backend)->default_value(dist_backend),
-       "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
+       "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): "
+       "auto (nccl on CUDA, gloo on CPU), gloo or nccl");
   add_model_flags(description, model);
   add_data_flags(description, data_flags);
   add_run_flags(description, device_name, seed);
@@ -139,6 +140,7 @@ int run_merge(int argc, char** argv) {
   // shared over the ranks (each computes 1/N of the batches) and all-reduced;
   // rank 0 alone prints and writes the report.
   const dist::JobInfo job = dist::job_from_environment();
+  dist_backend = dist::resolve_backend(dist_backend, device);
   const auto group = dist::Group::connect(job, dist_backend);
   options.group = group.get();
   std::ostream quiet(nullptr);

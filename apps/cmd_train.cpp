@@ -34,7 +34,7 @@ struct TrainFlags {
   int64_t eval_batch_size = 2000;
   int64_t checkpoint_every = 1;
   bool restart = false;
-  std::string dist_backend = "gloo";
+  std::string dist_backend = "auto";
   bool eval_train = false;
 };
 
@@ -79,7 +79,8 @@ int run_train(int argc, char** argv) {
        "resumes from it")
       ("restart", po::bool_switch(&f.restart), "ignore a leftover <out>.state and train from scratch")
       ("dist-backend", po::value(&f.dist_backend)->default_value(f.dist_backend),
-       "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
+       "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): "
+       "auto (nccl on CUDA, gloo on CPU), gloo or nccl");
   po::variables_map vm;
   if (!parse(argc, argv, "Trains one model and evaluates it on the test split.", description, vm)) {
     return 0;
@@ -118,6 +119,7 @@ int run_train(int argc, char** argv) {
   const dist::JobInfo job = dist::job_from_environment();
   const bool lead = job.rank == 0;
   if (lead && (f.restart || options.state_path.empty())) std::filesystem::remove(out + ".state");
+  f.dist_backend = dist::resolve_backend(f.dist_backend, device);
   options.group = dist::Group::connect(job, f.dist_backend);
   std::ostream quiet(nullptr);
   std::ostream& log = lead ? std::cerr : quiet;

@@ -69,8 +69,26 @@ TEST(Dist, AOneProcessGroupNeedsNoCommunication) {
   group->allreduce_mean(ts);
   EXPECT_TRUE(t.equal(torch::ones({3})));
   EXPECT_EQ(group->size(), 1);
-  EXPECT_THROW(dist::Group::connect(dist::JobInfo{}, "nccl"), Error);
   EXPECT_THROW(dist::Group::connect(dist::JobInfo{}, "mpi"), Error);
+}
+
+TEST(Dist, BackendFollowsTheDeviceAndNcclIsRefusedOnThisBuild) {
+  EXPECT_EQ(dist::resolve_backend("auto", torch::kCPU), "gloo");
+  EXPECT_EQ(dist::resolve_backend("auto", torch::Device(torch::kCUDA, 0)), "nccl");
+  EXPECT_EQ(dist::resolve_backend("gloo", torch::Device(torch::kCUDA, 0)), "gloo");
+  EXPECT_THROW(dist::resolve_backend("mpi", torch::kCPU), Error);
+  // One process needs no collectives, whatever the backend; two would need
+  // NCCL, which Debian's CPU-only LibTorch lacks (refused before connecting).
+  EXPECT_EQ(dist::Group::connect(dist::JobInfo{}, "nccl")->size(), 1);
+  dist::JobInfo two;
+  two.world_size = 2;
+  try {
+    dist::Group::connect(two, "nccl", 1);
+    ADD_FAILURE() << "a two-process NCCL group was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+    EXPECT_NE(std::string(e.what()).find("no NCCL"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -71,11 +71,18 @@ Group::Group(int64_t rank, int64_t size, std::unique_ptr<Impl> impl)
 
 Group::~Group() = default;
 
+std::string resolve_backend(const std::string& name, const torch::Device& device) {
+  if (name == "auto") return device.is_cuda() ? "nccl" : "gloo";
+  RB_CHECK(name == "gloo" || name == "nccl", kUsage, "unknown distributed backend '", name,
+           "'; use auto, gloo or nccl");
+  return name;
+}
+
 std::shared_ptr<Group> Group::connect(const JobInfo& job, const std::string& backend, double timeout_seconds) {
   RB_CHECK(backend == "gloo" || backend == "nccl", kUsage, "unknown distributed backend '", backend,
-           "'; use gloo");
-  RB_CHECK(backend == "gloo", kUsage, "this LibTorch build has no NCCL (Debian's is CPU-only); use gloo, or "
-           "build against a CUDA LibTorch");
+           "'; use gloo or nccl");
+  RB_CHECK(backend == "gloo" || job.world_size == 1, kUsage, "this LibTorch build has no NCCL (Debian's is "
+           "CPU-only); use --dist-backend gloo, or build against a CUDA LibTorch");
   auto impl = std::make_unique<Impl>();
   if (job.world_size > 1) {
     const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));

@@ -25,10 +25,16 @@ struct JobInfo {
 /// is injectable for tests. Throws Error(kUsage) for inconsistent values.
 JobInfo job_from_environment(const std::function<const char*(const char*)>& getenv = nullptr);
 
-/// A c10d process group over a TCPStore at the master's address. Gloo is the
-/// backend (this LibTorch build is CPU-only and has no NCCL); asking for
-/// "nccl" is refused with a message saying so. A world of one process makes
-/// every collective a no-op, so code paths need no special case.
+/// The backend for `name` on `device`: "auto" picks NCCL for CUDA devices and
+/// Gloo otherwise, as PyTorch recommends; "gloo" and "nccl" stay as given.
+/// Throws Error(kUsage) for other names.
+std::string resolve_backend(const std::string& name, const torch::Device& device);
+
+/// A c10d process group over a TCPStore at the master's address, with the
+/// Gloo backend. This LibTorch build is CPU-only and has no NCCL: a job of
+/// more than one process that asks for "nccl" is refused with a message
+/// saying so. A world of one process makes every collective a no-op, so code
+/// paths need no special case.
 class Group {
  public:
   /// Connects every rank of `job` (blocks until all have joined, at most
