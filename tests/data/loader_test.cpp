@@ -98,6 +98,34 @@ torch::Tensor ramp() {
   return (torch::arange(6).view({6, 1}) * 10 + torch::arange(6).view({1, 6}) + 1).to(torch::kFloat32).view({1, 1, 6, 6});
 }
 
+// A data-parallel pass skips other ranks' batches: skipping must leave the
+// generator exactly where drawing the batch would, for every augmentation
+// and for a last batch of a different size.
+TEST(Loader, SkippingABatchDrawsWhatTheBatchWould) {
+  for (const std::string augment : {"none", "flip", "translate2", "cutout2", "rrc3", "rrc3+flip+translate1+cutout2"}) {
+    SCOPED_TRACE(augment);
+    LoaderOptions o;
+    o.batch_size = 4;
+    o.shuffle = true;
+    o.seed = 9;
+    o.augment = parse_augment(augment);
+    Loader drawn(counting_dataset(10), o), skipped(counting_dataset(10), o);
+    for (int64_t epoch = 0; epoch < 2; ++epoch) {
+      drawn.new_epoch();
+      skipped.new_epoch();
+      for (int64_t i = 0; i < drawn.num_batches(); ++i) {
+        const auto batch = drawn.batch(i);
+        if (i % 2 == 0) {
+          skipped.skip(i);
+        } else {
+          EXPECT_TRUE(skipped.batch(i).images.equal(batch.images)) << "epoch " << epoch << " batch " << i;
+        }
+        EXPECT_TRUE(skipped.generator_state().equal(drawn.generator_state())) << "epoch " << epoch << " batch " << i;
+      }
+    }
+  }
+}
+
 TEST(Augment, TranslateShiftsWithZeroPadding) {
   AugmentOptions o;
   o.translate = 2;

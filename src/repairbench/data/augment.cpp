@@ -33,39 +33,21 @@ torch::Tensor crop_at(const torch::Tensor& x, const torch::Tensor& dy, const tor
   return nhwc.index({batch, rows, cols}).permute({0, 3, 1, 2}).contiguous();
 }
 
-torch::Tensor translate(const torch::Tensor& x, int64_t pad, at::Generator& gen) {
-  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
-  const auto padded = F::pad(x, F::PadFuncOptions({pad, pad, pad, pad}));  // zeros
-  const auto dy = random_offsets(n, 2 * pad, gen).to(x.device());
-  const auto dx = random_offsets(n, 2 * pad, gen).to(x.device());
-  return crop_at(padded, dy, dx, h, w);
-}
-
-torch::Tensor flip(const torch::Tensor& x, at::Generator& gen) {
-  const auto mask = (torch::rand({x.size(0)}, gen) < 0.5).to(x.device()).view({-1, 1, 1, 1});
-  return torch::where(mask, x.flip({3}), x);
-}
-
-torch::Tensor cutout(const torch::Tensor& x, int64_t size, const torch::Tensor& fill,
-                     at::Generator& gen) {
-  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
-  RB_CHECK(size <= h && size <= w, kUsage, "cutout size ", size, " exceeds the image size ", h, "x", w);
-  const auto idx = torch::TensorOptions().dtype(torch::kInt64).device(x.device());
-  const auto y0 = random_offsets(n, h - size, gen).to(x.device()).view({n, 1, 1});
-  const auto x0 = random_offsets(n, w - size, gen).to(x.device()).view({n, 1, 1});
-  const auto rows = torch::arange(h, idx).view({1, h, 1});
-  const auto cols = torch::arange(w, idx).view({1, 1, w});
-  const auto inside = (rows >= y0) & (rows < y0 + size) & (cols >= x0) & (cols < x0 + size);  // (N, H, W)
-  const auto colour = fill.to(x.device(), x.scalar_type()).view({1, -1, 1, 1});
-  return torch::where(inside.unsqueeze(1), colour, x);
-}
+// Everything augment() draws for one batch, in the order it draws it (the
+// random-resized-crop boxes, the flip mask, the translation offsets, the
+// cutout corners), each (N) on the CPU; undefined where that part is off.
+struct Draws {
+  torch::Tensor theta;   // (N, 2, 3) float32 affine maps of the crop boxes
+  torch::Tensor flip;    // (N) bool
+  torch::Tensor dy, dx;  // (N) int64 translation offsets in [0, 2 pad]
+  torch::Tensor cy, cx;  // (N) int64 cutout corners
+};
 
 // Per-sample crop boxes as torchvision's RandomResizedCrop.get_params draws
-// them (up to 10 tries, else the central crop with the ratio clamped), then one
-// batched bilinear resample with an affine grid.
-torch::Tensor resized_crop(const torch::Tensor& x, int64_t size, at::Generator& gen) {
-  const int64_t n = x.size(0);
-  const double h = static_cast<double>(x.size(2)), w = static_cast<double>(x.size(3));
+// them (up to 10 tries, else the central crop with the ratio clamped), as the
+// affine maps of a batched bilinear resample. The draws depend on the image
+// size only.
+torch::Tensor crop_boxes(int64_t n, double h, double w, at::Generator& gen) {
   const double area = h * w;
   const double log_lo = std::log(3.0 / 4.0), log_hi = std::log(4.0 / 3.0);
   auto theta = torch::zeros({n, 2, 3}, torch::kFloat32);
@@ -105,10 +87,56 @@ torch::Tensor resized_crop(const torch::Tensor& x, int64_t size, at::Generator& 
     t[i][1][1] = static_cast<float>(ch / h);
     t[i][1][2] = static_cast<float>((2 * top + ch) / h - 1);
   }
-  const auto grid = F::affine_grid(theta.to(x.device(), x.scalar_type()),
-                                   {n, x.size(1), size, size}, /*align_corners=*/false);
+  return theta;
+}
+
+Draws draw(int64_t n, int64_t h, int64_t w, const AugmentOptions& options, at::Generator& gen) {
+  Draws d;
+  if (options.resized_crop > 0) {
+    d.theta = crop_boxes(n, static_cast<double>(h), static_cast<double>(w), gen);
+    h = w = options.resized_crop;
+  }
+  if (options.flip) d.flip = torch::rand({n}, gen) < 0.5;
+  if (options.translate > 0) {
+    d.dy = random_offsets(n, 2 * options.translate, gen);
+    d.dx = random_offsets(n, 2 * options.translate, gen);
+  }
+  if (options.cutout > 0) {
+    RB_CHECK(options.cutout <= h && options.cutout <= w, kUsage, "cutout size ", options.cutout,
+             " exceeds the image size ", h, "x", w);
+    d.cy = random_offsets(n, h - options.cutout, gen);
+    d.cx = random_offsets(n, w - options.cutout, gen);
+  }
+  return d;
+}
+
+torch::Tensor resized_crop(const torch::Tensor& x, int64_t size, const torch::Tensor& theta) {
+  const auto grid = F::affine_grid(theta.to(x.device(), x.scalar_type()), {x.size(0), x.size(1), size, size},
+                                   /*align_corners=*/false);
   return F::grid_sample(x, grid,
                         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+}
+
+torch::Tensor flip(const torch::Tensor& x, const torch::Tensor& mask) {
+  return torch::where(mask.to(x.device()).view({-1, 1, 1, 1}), x.flip({3}), x);
+}
+
+torch::Tensor translate(const torch::Tensor& x, int64_t pad, const torch::Tensor& dy, const torch::Tensor& dx) {
+  const auto padded = F::pad(x, F::PadFuncOptions({pad, pad, pad, pad}));  // zeros
+  return crop_at(padded, dy.to(x.device()), dx.to(x.device()), x.size(2), x.size(3));
+}
+
+torch::Tensor cutout(const torch::Tensor& x, int64_t size, const torch::Tensor& fill, const torch::Tensor& cy,
+                     const torch::Tensor& cx) {
+  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  const auto idx = torch::TensorOptions().dtype(torch::kInt64).device(x.device());
+  const auto y0 = cy.to(x.device()).view({n, 1, 1});
+  const auto x0 = cx.to(x.device()).view({n, 1, 1});
+  const auto rows = torch::arange(h, idx).view({1, h, 1});
+  const auto cols = torch::arange(w, idx).view({1, 1, w});
+  const auto inside = (rows >= y0) & (rows < y0 + size) & (cols >= x0) & (cols < x0 + size);  // (N, H, W)
+  const auto colour = fill.to(x.device(), x.scalar_type()).view({1, -1, 1, 1});
+  return torch::where(inside.unsqueeze(1), colour, x);
 }
 
 }  // namespace
@@ -151,12 +179,18 @@ torch::Tensor augment(const torch::Tensor& x, const AugmentOptions& options, con
                       at::Generator& generator) {
   RB_CHECK(x.dim() == 4 && x.is_floating_point(), kUsage, "augment expects a float (N, C, H, W) batch");
   torch::NoGradGuard no_grad;
+  const Draws d = draw(x.size(0), x.size(2), x.size(3), options, generator);
   torch::Tensor out = x;
-  if (options.resized_crop > 0) out = resized_crop(out, options.resized_crop, generator);
-  if (options.flip) out = flip(out, generator);
-  if (options.translate > 0) out = translate(out, options.translate, generator);
-  if (options.cutout > 0) out = cutout(out, options.cutout, fill, generator);
+  if (options.resized_crop > 0) out = resized_crop(out, options.resized_crop, d.theta);
+  if (options.flip) out = flip(out, d.flip);
+  if (options.translate > 0) out = translate(out, options.translate, d.dy, d.dx);
+  if (options.cutout > 0) out = cutout(out, options.cutout, fill, d.cy, d.cx);
   return out;
+}
+
+void skip_augment(int64_t n, int64_t height, int64_t width, const AugmentOptions& options,
+                  at::Generator& generator) {
+  draw(n, height, width, options, generator);
 }
 
 }  // namespace repairbench::data

@@ -83,9 +83,12 @@ Batch Loader::batch(int64_t i) {
 }
 
 void Loader::skip(int64_t i) {
-  // The augmentation's draws depend on the batch's shape alone, but drawing
-  // them through the same code keeps that true whatever augment() does.
-  if (options_.augment.any()) batch(i);
+  RB_CHECK(started_, kInternal, "Loader::skip called before new_epoch");
+  RB_CHECK(i >= 0 && i < num_batches(), kInternal, "batch index ", i, " out of range");
+  if (!options_.augment.any()) return;
+  const int64_t begin = i * options_.batch_size;
+  const int64_t end = std::min(begin + options_.batch_size, dataset_.size());
+  skip_augment(end - begin, dataset_.images.size(2), dataset_.images.size(3), options_.augment, generator_);
 }
 
 }  // namespace repairbench::data

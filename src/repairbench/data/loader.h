@@ -63,8 +63,8 @@ class Loader {
   Batch batch(int64_t i);
   /// Passes over batch `i` without returning it, leaving the generator where
   /// batch(i) would: a data-parallel pass that leaves batch i to another rank
-  /// still draws the same augmentations for its own later batches. Without
-  /// augmentation this costs nothing.
+  /// still draws the same augmentations for its own later batches. Costs the
+  /// random numbers alone (data::skip_augment).
   void skip(int64_t i);
 
   const Dataset& dataset() const { return dataset_; }
