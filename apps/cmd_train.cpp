@@ -35,6 +35,7 @@ struct TrainFlags {
   int64_t checkpoint_every = 1;
   bool restart = false;
   std::string dist_backend = "auto";
+  double bucket_mb = 25.0;  // PyTorch DDP's bucket_cap_mb
   bool eval_train = false;
 };
 
@@ -80,7 +81,10 @@ int run_train(int argc, char** argv) {
       ("restart", po::bool_switch(&f.restart), "ignore a leftover <out>.state and train from scratch")
       ("dist-backend", po::value(&f.dist_backend)->default_value(f.dist_backend),
        "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): "
-       "auto (nccl on CUDA, gloo on CPU), gloo or nccl");
+       "auto (nccl on CUDA, gloo on CPU), gloo or nccl")
+      ("bucket-mb", po::value(&f.bucket_mb)->default_value(f.bucket_mb),
+       "data-parallel gradient buckets of this many MiB, each all-reduced as soon as backward has filled it "
+       "(a size above the model's: one all-reduce after backward)");
   po::variables_map vm;
   if (!parse(argc, argv, "Trains one model and evaluates it on the test split.", description, vm)) {
     return 0;
@@ -107,6 +111,8 @@ int run_train(int argc, char** argv) {
   options.seed = f.seed;
   options.device = device;
   options.max_batches_per_epoch = f.max_batches;
+  RB_CHECK(f.bucket_mb > 0 && f.bucket_mb <= 1 << 20, kUsage, "--bucket-mb must be in (0, 1048576], got ", f.bucket_mb);
+  options.bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(f.bucket_mb * (1 << 20)));
   const std::string out = f.out.empty() ? default_out(config, f.data.dataset, f.seed) : f.out;
   if (f.checkpoint_every > 0) {
     options.state_path = out + ".state";

@@ -34,7 +34,8 @@ two_ranks() {
   done
 }
 
-two_ranks train "${args[@]}" --seed 3 --out "$work/two/m.pt" --export-pytorch "$work/two/w.pt"
+# Small gradient buckets: several all-reduces per step, started during backward.
+two_ranks train "${args[@]}" --seed 3 --bucket-mb 0.05 --out "$work/two/m.pt" --export-pytorch "$work/two/w.pt"
 grep -q "data-parallel over 2 processes" "$work/train.rank0.log" \
   || { cat "$work/train.rank0.log"; fail "rank 0 did not run data-parallel"; }
 

@@ -225,5 +225,62 @@ TEST(DataParallelPasses, APassWithFewerBatchesThanRanksIsNotSplit) {
   }
 }
 
+// Buckets all-reduced during backward give every rank the mean of the ranks'
+// gradients, step after step; with a small bucket size the MLP is cut into
+// several buckets.
+TEST(GradientAverager, EveryRankGetsTheMeanGradientInEveryStep) {
+  const auto config = testing::make_config("mlp", 32, "none", 1, 8, 10, 3);
+  torch::manual_seed(5);
+  auto net = models::make_network(config);
+  const auto data = testing::template_dataset(64, 1, 8, 10, 3);
+  const int64_t ranks = 2, steps = 3;
+  // Each rank's own gradient in each step, computed without communication.
+  auto gradient = [&](models::NetworkImpl& n, int64_t rank, int64_t step) {
+    const auto x = data.images.slice(0, 8 * (2 * step + rank), 8 * (2 * step + rank + 1)).to(torch::kFloat32) / 255;
+    const auto y = data.labels.slice(0, 8 * (2 * step + rank), 8 * (2 * step + rank + 1));
+    torch::nn::functional::cross_entropy(n.forward(x), y).backward();
+  };
+  std::vector<std::vector<torch::Tensor>> expected(steps);
+  for (int64_t step = 0; step < steps; ++step) {
+    for (int64_t rank = 0; rank < ranks; ++rank) {
+      auto copy = align::copy_network(*net);
+      gradient(*copy, rank, step);
+      const auto params = copy->parameters();
+      for (size_t i = 0; i < params.size(); ++i) {
+        const auto g = params[i].grad() / static_cast<double>(ranks);
+        if (rank == 0) expected[step].push_back(g);
+        else expected[step][i] += g;
+      }
+    }
+  }
+  const int64_t port = free_port();
+  std::vector<std::future<int64_t>> futures;
+  for (int64_t rank = 0; rank < ranks; ++rank) {
+    futures.push_back(std::async(std::launch::async, [&, rank] {
+      dist::JobInfo job;
+      job.rank = rank;
+      job.world_size = ranks;
+      job.master_port = port;
+      auto group = dist::Group::connect(job, "gloo", 60);
+      auto copy = align::copy_network(*net);
+      dist::GradientAverager averager(group, copy->parameters(), /*bucket_bytes=*/4096);
+      for (int64_t step = 0; step < steps; ++step) {
+        for (auto& p : copy->parameters()) {
+          if (p.grad().defined()) p.mutable_grad().zero_();
+        }
+        gradient(*copy, rank, step);
+        averager.finish();
+        const auto params = copy->parameters();
+        for (size_t i = 0; i < params.size(); ++i) {
+          EXPECT_TRUE(torch::allclose(params[i].grad(), expected[step][i], 1e-5, 1e-7))
+              << "rank " << rank << " step " << step << " parameter " << i;
+        }
+      }
+      return averager.buckets();
+    }));
+  }
+  for (auto& f : futures) EXPECT_GT(f.get(), 3);
+}
+
 }  // namespace
 }  // namespace repairbench

@@ -147,9 +147,98 @@ void Group::broadcast_from_root(std::vector<torch::Tensor>& tensors) {
   }
 }
 
+std::function<void()> Group::allreduce_sum_async(torch::Tensor& tensor) {
+  if (size_ == 1) return [] {};
+  std::vector<at::Tensor> tensors{tensor};
+  auto work = impl_->group->allreduce(tensors);
+  return [work] { work->wait(); };
+}
+
 void Group::barrier() {
   if (size_ == 1) return;
   impl_->group->barrier()->wait();
+}
+
+GradientAverager::GradientAverager(std::shared_ptr<Group> group, const std::vector<torch::Tensor>& parameters,
+                                   int64_t bucket_bytes)
+    : group_(std::move(group)), parameters_(parameters), grads_(parameters.size()), bucket_of_(parameters.size()) {
+  RB_CHECK(group_ != nullptr, kInternal, "GradientAverager needs a group");
+  // Reverse registration order: the last layers' gradients come first.
+  int64_t bytes = 0;
+  for (size_t k = parameters_.size(); k-- > 0;) {
+    const auto& p = parameters_[k];
+    RB_CHECK(p.requires_grad() && p.scalar_type() == torch::kFloat32, kInternal,
+             "GradientAverager averages float32 parameters that require gradients");
+    const int64_t size = p.numel() * static_cast<int64_t>(sizeof(float));
+    if (buckets_.empty() || (bytes > 0 && bytes + size > bucket_bytes)) {
+      buckets_.emplace_back();
+      bytes = 0;
+    }
+    buckets_.back().members.push_back(k);
+    bucket_of_[k] = buckets_.size() - 1;
+    bytes += size;
+  }
+  for (size_t k = 0; k < parameters_.size(); ++k) {
+    hooks_.push_back(parameters_[k].register_hook([this, k](const torch::Tensor& grad) { on_gradient(k, grad); }));
+  }
+}
+
+GradientAverager::~GradientAverager() {
+  for (size_t k = 0; k < hooks_.size(); ++k) parameters_[k].remove_hook(hooks_[k]);
+}
+
+void GradientAverager::on_gradient(size_t index, const torch::Tensor& grad) {
+  RB_CHECK(!grads_[index].defined(), kInternal, "a parameter received two gradients in one step; call finish() "
+           "after every backward pass");
+  grads_[index] = grad;
+  ++buckets_[bucket_of_[index]].ready;
+  start_ready_buckets();
+}
+
+void GradientAverager::start_ready_buckets() {
+  while (next_to_start_ < buckets_.size()) {
+    Bucket& b = buckets_[next_to_start_];
+    if (b.ready < static_cast<int64_t>(b.members.size())) return;
+    std::vector<torch::Tensor> parts;
+    for (size_t k : b.members) parts.push_back(grads_[k].reshape({-1}));
+    b.flat = torch::cat(parts);
+    b.wait = group_->allreduce_sum_async(b.flat);
+    ++next_to_start_;
+  }
+}
+
+void GradientAverager::finish() {
+  // Parameters backward left without a gradient count as zeros on this rank,
+  // so every rank still starts every bucket.
+  for (auto& b : buckets_) {
+    for (size_t k : b.members) {
+      if (!grads_[k].defined()) {
+        grads_[k] = torch::zeros_like(parameters_[k]);
+        ++b.ready;
+      }
+    }
+  }
+  start_ready_buckets();
+  const double scale = 1.0 / static_cast<double>(group_->size());
+  for (auto& b : buckets_) {
+    b.wait();
+    b.flat.mul_(scale);
+    int64_t offset = 0;
+    for (size_t k : b.members) {
+      auto& p = parameters_[k];
+      const auto averaged = b.flat.slice(0, offset, offset + p.numel()).view_as(p);
+      if (p.grad().defined()) {
+        p.mutable_grad().copy_(averaged);
+      } else {
+        p.mutable_grad() = averaged.clone();
+      }
+      offset += p.numel();
+    }
+    b.ready = 0;
+    b.wait = nullptr;
+  }
+  std::fill(grads_.begin(), grads_.end(), torch::Tensor());
+  next_to_start_ = 0;
 }
 
 PassShare share_pass(const Group* group, int64_t num_batches) {

@@ -59,11 +59,62 @@ class Group {
   void broadcast_from_root(std::vector<torch::Tensor>& tensors);
   void barrier();
 
+  /// Starts an in-place sum over ranks of `tensor` and returns at once; the
+  /// returned function waits for it. Collectives must be started in the same
+  /// order on every rank.
+  std::function<void()> allreduce_sum_async(torch::Tensor& tensor);
+
  private:
   struct Impl;
   Group(int64_t rank, int64_t size, std::unique_ptr<Impl> impl);
   int64_t rank_ = 0, size_ = 1;
   std::unique_ptr<Impl> impl_;
+};
+
+/// Averages gradients over a group's ranks while the backward pass is still
+/// running, as PyTorch's DistributedDataParallel does: the parameters are cut
+/// into buckets of about `bucket_bytes`, in reverse registration order (the
+/// order backward produces their gradients), and an autograd hook on every
+/// parameter starts a bucket's all-reduce as soon as the bucket's last
+/// gradient exists, so communication overlaps the rest of the backward pass.
+/// Buckets are started strictly in order, so every rank issues the same
+/// collectives in the same order. Call finish() after backward(): it waits for
+/// every bucket and writes the averages into the parameters' .grad.
+///
+/// Usage:
+///   GradientAverager averager(group, net.parameters());
+///   optimizer.zero_grad(); loss.backward(); averager.finish(); optimizer.step();
+class GradientAverager {
+ public:
+  GradientAverager(std::shared_ptr<Group> group, const std::vector<torch::Tensor>& parameters,
+                   int64_t bucket_bytes = int64_t{25} << 20);
+  ~GradientAverager();
+  GradientAverager(const GradientAverager&) = delete;
+  GradientAverager& operator=(const GradientAverager&) = delete;
+
+  /// Waits for this step's all-reduces (starting any bucket whose gradients
+  /// backward did not produce, with zeros for them) and sets every
+  /// parameter's .grad to the mean over ranks.
+  void finish();
+  int64_t buckets() const { return static_cast<int64_t>(buckets_.size()); }
+
+ private:
+  struct Bucket {
+    std::vector<size_t> members;  // indices into parameters_
+    torch::Tensor flat;           // (sum of numels) float32, reduced in place
+    std::function<void()> wait;   // set once started
+    int64_t ready = 0;
+  };
+  void on_gradient(size_t index, const torch::Tensor& grad);
+  void start_ready_buckets();
+
+  std::shared_ptr<Group> group_;
+  std::vector<torch::Tensor> parameters_;
+  std::vector<unsigned> hooks_;
+  std::vector<torch::Tensor> grads_;      // this step's gradient of each parameter, as the hook saw it
+  std::vector<size_t> bucket_of_;         // parameter index -> bucket
+  std::vector<Bucket> buckets_;
+  size_t next_to_start_ = 0;
 };
 
 /// Which batches of one pass over `num_batches` batches this rank computes in

@@ -129,17 +129,6 @@ LoopState load_state(const std::string& path, const std::string& fingerprint, mo
   return s;
 }
 
-// Data-parallel training: the mean of every rank's gradients, as one flat
-// all-reduce (a single bucket, after the backward pass).
-void average_gradients(models::NetworkImpl& net, const TrainOptions& options) {
-  if (!options.group || options.group->size() == 1) return;
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : net.parameters()) {
-    if (p.grad().defined()) grads.push_back(p.mutable_grad());
-  }
-  options.group->allreduce_mean(grads);
-}
-
 // Appended to a divergence error: where the last good state is.
 std::string kept_state_note(const TrainOptions& options, const LoopState& state) {
   if (options.state_path.empty() || state.epochs_done == 0) return "";
@@ -178,6 +167,12 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
     for (const auto& t : net.parameters()) weights.push_back(t.data());
     for (const auto& t : net.buffers()) weights.push_back(t);
     options.group->broadcast_from_root(weights);
+  }
+  // Data-parallel: the mean of every rank's gradients, all-reduced in buckets
+  // while backward runs (DistributedDataParallel's scheme).
+  std::unique_ptr<dist::GradientAverager> averager;
+  if (parallel) {
+    averager = std::make_unique<dist::GradientAverager>(options.group, net.parameters(), options.bucket_bytes);
   }
   const bool writes_state = !options.state_path.empty() && (!options.group || options.group->rank() == 0);
   auto optimizer = make_optimizer(net, r);
@@ -227,7 +222,7 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       bool overflow = !std::isfinite(loss_value);
       if (!overflow) {
         loss.backward();
-        average_gradients(net, options);
+        if (averager) averager->finish();
         if (r.grad_scaler) {
           // One reduction and one host sync per step, not one per parameter.
           std::vector<torch::Tensor> maxes;
