@@ -3,6 +3,7 @@
 in reports/bench/: time per iteration, items/s, GFLOP/s, and for training
 steps the fraction of the sgemm peak measured in the same run (BM_Sgemm), so
 the figure is a ratio on one machine at one time, not an absolute claim.
+Repeated benchmarks (aggregates only) are shown by their median.
 
     python3 tools/bench_summary.py [reports/bench]
 """
@@ -21,6 +22,10 @@ def main():
             data = json.load(f)
         context = data.get("context", context)
         for b in data.get("benchmarks", []):
+            if b.get("run_type") == "aggregate":
+                if b.get("aggregate_name") != "median":
+                    continue
+                b = dict(b, name=b["run_name"] + " (median of %s)" % b.get("repetitions", "?"))
             if b.get("error_occurred"):
                 rows.append((b["name"], "REFUSED: " + b.get("error_message", ""), "", "", ""))
                 continue

@@ -155,6 +155,23 @@ TEST(Augment, TranslateShiftsWithZeroPadding) {
   EXPECT_GT(shifted, 40);  // 24 of 25 offsets move the image
 }
 
+// The CPU float32 fast path of translate equals the generic gather (taken for
+// float64 here), for shifts within the image and beyond it.
+TEST(Augment, TranslateFastPathEqualsTheGather) {
+  torch::manual_seed(3);
+  const auto x = torch::randint(0, 256, {37, 3, 9, 7}, torch::kFloat32);
+  for (int64_t pad : {1, 4, 12}) {
+    SCOPED_TRACE(pad);
+    AugmentOptions o;
+    o.translate = pad;
+    auto g1 = at::make_generator<at::CPUGeneratorImpl>(11), g2 = at::make_generator<at::CPUGeneratorImpl>(11);
+    const auto fast = augment(x, o, torch::zeros({3}), g1);
+    const auto gather = augment(x.to(torch::kFloat64), o, torch::zeros({3}), g2);
+    EXPECT_TRUE(fast.to(torch::kFloat64).equal(gather));
+    EXPECT_TRUE(fast.is_contiguous());
+  }
+}
+
 TEST(Augment, FlipMirrorsAboutHalfTheImages) {
   AugmentOptions o;
   o.flip = true;

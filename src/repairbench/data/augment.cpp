@@ -1,5 +1,8 @@
 #include "repairbench/data/augment.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 #include <cmath>
 #include <regex>
 #include <sstream>
@@ -121,7 +124,45 @@ torch::Tensor flip(const torch::Tensor& x, const torch::Tensor& mask) {
   return torch::where(mask.to(x.device()).view({-1, 1, 1, 1}), x.flip({3}), x);
 }
 
+// translate() on a contiguous float32 CPU batch: out[n, c, i, j] =
+// x[n, c, i + dy[n] - pad, j + dx[n] - pad], zero outside x, written row by
+// row without materializing the padded batch or any index tensor. The
+// generic gather costs ~9 ms for a batch of 2000 28x28 images on the 2-core
+// machine (a quarter of an MLP training step); this copy is memory-bound.
+torch::Tensor translate_cpu(const torch::Tensor& x, int64_t pad, const torch::Tensor& dy, const torch::Tensor& dx) {
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  auto out = torch::empty_like(x);
+  const float* src = x.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  const auto oy = dy.contiguous(), ox = dx.contiguous();
+  const int64_t* off_y = oy.data_ptr<int64_t>();
+  const int64_t* off_x = ox.data_ptr<int64_t>();
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, h * w));  // planes per task
+  at::parallel_for(0, n * c, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t sy = off_y[plane / c] - pad, sx = off_x[plane / c] - pad;  // source = output + (sy, sx)
+      const int64_t j0 = std::clamp<int64_t>(-sx, 0, w), j1 = std::clamp<int64_t>(w - sx, 0, w);
+      const float* in = src + plane * h * w;
+      float* o = dst + plane * h * w;
+      for (int64_t i = 0; i < h; ++i, o += w) {
+        const int64_t row = i + sy;
+        if (row < 0 || row >= h || j0 >= j1) {
+          std::fill(o, o + w, 0.0f);
+          continue;
+        }
+        std::fill(o, o + j0, 0.0f);
+        std::copy(in + row * w + j0 + sx, in + row * w + j1 + sx, o + j0);
+        std::fill(o + j1, o + w, 0.0f);
+      }
+    }
+  });
+  return out;
+}
+
 torch::Tensor translate(const torch::Tensor& x, int64_t pad, const torch::Tensor& dy, const torch::Tensor& dx) {
+  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.is_contiguous()) {
+    return translate_cpu(x, pad, dy, dx);
+  }
   const auto padded = F::pad(x, F::PadFuncOptions({pad, pad, pad, pad}));  // zeros
   return crop_at(padded, dy.to(x.device()), dx.to(x.device()), x.size(2), x.size(3));
 }
