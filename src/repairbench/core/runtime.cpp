@@ -1,6 +1,7 @@
 #include "repairbench/core/runtime.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -14,6 +15,8 @@ namespace {
 
 // Set in the environment of the re-executed process so it never loops.
 constexpr const char* kReexecMarker = "REPAIRBENCH_BLAS_REEXEC";
+
+bool g_malloc_tuned = false;
 
 const char* env_or_null(const char* name) { return std::getenv(name); }
 
@@ -63,6 +66,10 @@ void init_runtime(int /*argc*/, char** argv) {
     threads = static_cast<int>(std::thread::hardware_concurrency());
   }
   if (threads > 0) torch::set_num_threads(threads);
+  if (env_or_null("REPAIRBENCH_MALLOC_DEFAULTS") == nullptr) {
+    // 32 MiB is glibc's largest mmap threshold on 64-bit systems.
+    g_malloc_tuned = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+  }
 }
 
 RuntimeInfo runtime_info() {
@@ -73,6 +80,7 @@ RuntimeInfo runtime_info() {
   if (const char* forced = env_or_null("OPENBLAS_CORETYPE")) info.forced_coretype = forced;
   info.threads = torch::get_num_threads();
   info.torch_version = TORCH_VERSION;
+  info.malloc_tuned = g_malloc_tuned;
   return info;
 }
 

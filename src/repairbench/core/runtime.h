@@ -11,6 +11,7 @@ struct RuntimeInfo {
   std::string forced_coretype; ///< OPENBLAS_CORETYPE as the process saw it at start-up.
   int threads = 1;             ///< torch intra-op threads.
   std::string torch_version;
+  bool malloc_tuned = false;   ///< init_runtime set glibc's mmap and trim thresholds.
 };
 
 /// Prepares the process for fast numerics; call it first thing in main().
@@ -23,6 +24,14 @@ struct RuntimeInfo {
 /// REPAIRBENCH_NO_REEXEC=1 to keep the process as it is. Then sets torch's
 /// intra-op threads to all cores (LibTorch starts with one here), unless
 /// OMP_NUM_THREADS or REPAIRBENCH_THREADS says otherwise.
+///
+/// Finally it keeps freed memory in the process for reuse: glibc otherwise
+/// returns every large freed block (above its adaptive mmap threshold, or at
+/// the heap's top) to the kernel, so a training step's megabyte-sized
+/// activations are faulted in afresh, page by page, every step. Allocations up
+/// to 32 MiB come from the heap and up to 1 GiB of free heap is kept; this
+/// halved the page faults of the MLP training benchmark (README, Performance).
+/// REPAIRBENCH_MALLOC_DEFAULTS=1 keeps glibc's defaults.
 void init_runtime(int argc, char** argv);
 
 /// The BLAS and threading state of this process.

@@ -62,6 +62,7 @@ nlohmann::json run_context(const std::string& device, int argc, char** argv) {
           {"torch_version", info.torch_version},
           {"blas", info.blas},
           {"blas_core", info.blas_core},
+          {"malloc_tuned", info.malloc_tuned},
           {"threads", info.threads},
           {"device", device},
           {"cpu", cpu_model()},
