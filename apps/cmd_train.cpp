@@ -36,6 +36,7 @@ struct TrainFlags {
   bool restart = false;
   std::string dist_backend = "auto";
   double bucket_mb = 25.0;  // PyTorch DDP's bucket_cap_mb
+  bool channels_last = false;
   bool eval_train = false;
 };
 
@@ -82,6 +83,8 @@ int run_train(int argc, char** argv) {
       ("dist-backend", po::value(&f.dist_backend)->default_value(f.dist_backend),
        "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): "
        "auto (nccl on CUDA, gloo on CPU), gloo or nccl")
+      ("channels-last", po::bool_switch(&f.channels_last),
+       "train conv nets with weights and batches in channels-last (NHWC) memory order (oneDNN)")
       ("bucket-mb", po::value(&f.bucket_mb)->default_value(f.bucket_mb),
        "data-parallel gradient buckets of this many MiB, each all-reduced as soon as backward has filled it "
        "(a size above the model's: one all-reduce after backward)");
@@ -111,6 +114,7 @@ int run_train(int argc, char** argv) {
   options.seed = f.seed;
   options.device = device;
   options.max_batches_per_epoch = f.max_batches;
+  options.channels_last = f.channels_last;
   RB_CHECK(f.bucket_mb > 0 && f.bucket_mb <= 1 << 20, kUsage, "--bucket-mb must be in (0, 1048576], got ", f.bucket_mb);
   options.bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(f.bucket_mb * (1 << 20)));
   const std::string out = f.out.empty() ? default_out(config, f.data.dataset, f.seed) : f.out;

@@ -4,6 +4,7 @@
 //                                 yardstick training steps are reported against;
 //   BM_TrainStep/<family>         one train::train epoch of steps_for(family) SGD steps,
 //                                 images/s and GFLOP/s (3x the counted forward FLOPs);
+//                                 resnet20_channels_last: the same in NHWC memory order;
 //   BM_ActivationMatching/<family> correlation statistics of all groups in one pass plus the
 //                                 assignments, images/s;
 //   BM_Repair/<family>            endpoint statistics of both endpoints (one pass) and one
@@ -90,9 +91,10 @@ void BM_Sgemm(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_TrainStep(benchmark::State& state, const std::string& name) {
+void BM_TrainStep(benchmark::State& state, const std::string& name, bool channels_last) {
   const Family f = family(name);
   train::TrainOptions options;
+  options.channels_last = channels_last;
   options.recipe = train::default_recipe(f.config, f.dataset);
   options.recipe.epochs = 1;
   const int64_t steps = steps_for(name);
@@ -275,9 +277,12 @@ void BM_Pipeline(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_Sgemm)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_TrainStep, mlp, std::string("mlp"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_TrainStep, resnet20, std::string("resnet20"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_TrainStep, vgg11, std::string("vgg11"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStep, mlp, std::string("mlp"), false)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStep, resnet20, std::string("resnet20"), false)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStep, resnet20_channels_last, std::string("resnet20"), true)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStep, vgg11, std::string("vgg11"), false)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ActivationMatching, mlp, std::string("mlp"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ActivationMatching, resnet20, std::string("resnet20"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ActivationMatching, vgg11, std::string("vgg11"))->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -90,6 +90,28 @@ TEST(Trainer, IsDeterministicGivenTheSeeds) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(b[i].second)) << a[i].first;
 }
 
+// Channels-last training is the same computation in another memory order: the
+// weights agree to float rounding, and the network comes back in the default
+// order.
+TEST(Trainer, ChannelsLastTrainsTheSameNetworkInAnotherMemoryOrder) {
+  const auto data = testing::template_dataset(128, 3, 8, 4, 7);
+  auto run = [&](bool channels_last) {
+    torch::manual_seed(3);
+    auto net = models::make_network(make_config("resnet20", 1, "bn", 3, 8, 4));
+    auto options = quick_options(2);
+    options.recipe.augment.flip = true;
+    options.channels_last = channels_last;
+    train::train(*net, data, options);
+    return models::state_dict(*net);
+  };
+  const auto nchw = run(false), nhwc = run(true);
+  for (size_t i = 0; i < nchw.size(); ++i) {
+    EXPECT_TRUE(nhwc[i].second.is_contiguous()) << nhwc[i].first;
+    EXPECT_TRUE(torch::allclose(nhwc[i].second, nchw[i].second, 1e-3, 1e-4))
+        << nhwc[i].first << ": max |difference| " << (nhwc[i].second - nchw[i].second).abs().max().item<double>();
+  }
+}
+
 TEST(Trainer, ADivergingRunStopsWithANumericError) {
   const auto data = testing::template_dataset(256, 1, 8, 4, 3);
   torch::manual_seed(0);

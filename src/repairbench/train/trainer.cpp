@@ -129,6 +129,33 @@ LoopState load_state(const std::string& path, const std::string& fingerprint, mo
   return s;
 }
 
+// Puts every 4-d parameter and buffer of `net` in `format` for its lifetime
+// and back in the default order afterwards, also when training throws.
+class MemoryFormatScope {
+ public:
+  MemoryFormatScope(models::NetworkImpl& net, bool channels_last) : net_(net), active_(channels_last) {
+    if (active_) set(at::MemoryFormat::ChannelsLast);
+  }
+  ~MemoryFormatScope() {
+    if (active_) set(at::MemoryFormat::Contiguous);
+  }
+  MemoryFormatScope(const MemoryFormatScope&) = delete;
+  MemoryFormatScope& operator=(const MemoryFormatScope&) = delete;
+
+ private:
+  void set(at::MemoryFormat format) {
+    torch::NoGradGuard no_grad;
+    for (auto& t : net_.parameters()) {
+      if (t.dim() == 4) t.set_data(t.data().contiguous(format));
+    }
+    for (auto& t : net_.buffers()) {
+      if (t.dim() == 4) t.set_data(t.contiguous(format));
+    }
+  }
+  models::NetworkImpl& net_;
+  bool active_;
+};
+
 // Appended to a divergence error: where the last good state is.
 std::string kept_state_note(const TrainOptions& options, const LoopState& state) {
   if (options.state_path.empty() || state.epochs_done == 0) return "";
@@ -175,6 +202,7 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
     averager = std::make_unique<dist::GradientAverager>(options.group, net.parameters(), options.bucket_bytes);
   }
   const bool writes_state = !options.state_path.empty() && (!options.group || options.group->rank() == 0);
+  const MemoryFormatScope memory_format(net, options.channels_last);
   auto optimizer = make_optimizer(net, r);
   const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(r.label_smoothing);
 
@@ -202,7 +230,9 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       }
       const auto batch = loader.batch(b);
       optimizer.zero_grad();
-      const auto logits = net.forward(batch.images);
+      const auto logits = net.forward(options.channels_last && batch.images.dim() == 4
+                                          ? batch.images.contiguous(at::MemoryFormat::ChannelsLast)
+                                          : batch.images);
       const auto loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
       double loss_value = loss.item<double>();
       if (parallel) {  // every rank decides on divergence and overflow from the same global loss

@@ -64,6 +64,11 @@ struct TrainOptions {
   /// backward; overlap pays off when communication is slower than the cores
   /// (on the 2-core machine, 1 MiB buckets measured no faster: README).
   int64_t bucket_bytes = int64_t{25} << 20;
+  /// Keep 4-d weights and batches in channels-last (NHWC) memory order while
+  /// training, which oneDNN's convolutions may run faster (README,
+  /// Performance); the network is handed back in the default order. The same
+  /// computation in another order: results differ in float rounding only.
+  bool channels_last = false;
 };
 
 struct TrainResult {
