@@ -82,7 +82,8 @@ data::DatasetSplits target_data(const TargetSettings& settings, const std::strin
 }
 
 void require_datasets(const TargetSettings& settings, const std::vector<std::string>& datasets) {
-  if (settings.smoke) return;
+  // Collating reads the shards' results: nothing is trained or merged here.
+  if (settings.smoke || settings.collate) return;
   for (const auto& name : datasets) {
     // load_dataset throws the one-line message that says where to get the data.
     if (!data::dataset_available(name, settings.data_dir)) data::load_dataset(name, settings.data_dir);

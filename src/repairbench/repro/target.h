@@ -56,7 +56,8 @@ data::DatasetSplits target_data(const TargetSettings& settings, const std::strin
 
 /// Checks, before anything is trained, that every data set a run needs is on
 /// the machine; throws the registry's Error(kData) for the first missing one
-/// (which names it, where to get it and where to put it).
+/// (which names it, where to get it and where to put it). Collating shards
+/// needs none (a target that evaluates more than its sweep still loads its own).
 void require_datasets(const TargetSettings& settings, const std::vector<std::string>& datasets);
 
 /// Test accuracy at alpha 0.5 of a curve (throws if 0.5 is not on the grid).
