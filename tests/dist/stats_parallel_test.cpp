@@ -38,6 +38,17 @@ int64_t free_port() {
   return ok ? ntohs(addr.sin_port) : 29500;
 }
 
+// Rank `rank` of a `size`-process job on 127.0.0.1:port.
+dist::JobInfo loopback_job(int64_t rank, int64_t size, int64_t port) {
+  dist::JobInfo job;
+  job.rank = rank;
+  job.world_size = size;
+  job.local_rank = rank;
+  job.master_port = port;
+  job.launcher = "test";
+  return job;
+}
+
 // Everything one process (or one rank) computes from the same pair of nets.
 struct Outcome {
   std::vector<torch::Tensor> perms;
@@ -126,13 +137,7 @@ std::vector<Outcome> compute_on_ranks(PairFixture& s, int64_t ranks) {
   std::vector<std::future<Outcome>> futures;
   for (int64_t rank = 0; rank < ranks; ++rank) {
     futures.push_back(std::async(std::launch::async, [&s, rank, ranks, port] {
-      dist::JobInfo job;
-      job.rank = rank;
-      job.world_size = ranks;
-      job.local_rank = rank;
-      job.master_port = port;
-      job.launcher = "test";
-      auto group = dist::Group::connect(job, "gloo", /*timeout_seconds=*/60);
+      auto group = dist::Group::connect(loopback_job(rank, ranks, port), "gloo", /*timeout_seconds=*/60);
       return compute(s, group.get());
     }));
   }
@@ -206,11 +211,7 @@ TEST(DataParallelPasses, APassWithFewerBatchesThanRanksIsNotSplit) {
   std::vector<std::future<metrics::EvalResult>> futures;
   for (int64_t rank = 0; rank < 6; ++rank) {
     futures.push_back(std::async(std::launch::async, [&s, rank, port] {
-      dist::JobInfo job;
-      job.rank = rank;
-      job.world_size = 6;
-      job.master_port = port;
-      auto group = dist::Group::connect(job, "gloo", 60);
+      auto group = dist::Group::connect(loopback_job(rank, 6, port), "gloo", 60);
       EXPECT_FALSE(dist::share_pass(group.get(), 5).split());
       EXPECT_TRUE(dist::share_pass(group.get(), 6).split());
       auto net = align::copy_network(*s.net0);
@@ -257,11 +258,7 @@ TEST(GradientAverager, EveryRankGetsTheMeanGradientInEveryStep) {
   std::vector<std::future<int64_t>> futures;
   for (int64_t rank = 0; rank < ranks; ++rank) {
     futures.push_back(std::async(std::launch::async, [&, rank] {
-      dist::JobInfo job;
-      job.rank = rank;
-      job.world_size = ranks;
-      job.master_port = port;
-      auto group = dist::Group::connect(job, "gloo", 60);
+      auto group = dist::Group::connect(loopback_job(rank, ranks, port), "gloo", 60);
       auto copy = align::copy_network(*net);
       dist::GradientAverager averager(group, copy->parameters(), /*bucket_bytes=*/4096);
       for (int64_t step = 0; step < steps; ++step) {
