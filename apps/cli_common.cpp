@@ -35,6 +35,12 @@ void add_run_flags(po::options_description& options, std::string& device, uint64
       ("seed", po::value(&seed)->default_value(seed), "seed of initialization, data order and augmentation");
 }
 
+void add_dist_flags(po::options_description& options, std::string& backend) {
+  options.add_options()("dist-backend", po::value(&backend)->default_value(backend),
+                        "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, "
+                        "MASTER_PORT): auto (nccl on CUDA, gloo on CPU), gloo or nccl");
+}
+
 models::ModelConfig model_config(const ModelFlags& flags, const data::Dataset& dataset) {
   models::ModelConfig c;
   c.family = flags.family;

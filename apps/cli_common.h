@@ -31,6 +31,8 @@ void add_model_flags(po::options_description& options, ModelFlags& flags);
 void add_data_flags(po::options_description& options, DataFlags& flags);
 /// --device and --seed.
 void add_run_flags(po::options_description& options, std::string& device, uint64_t& seed);
+/// --dist-backend, for commands that run data-parallel under a launcher.
+void add_dist_flags(po::options_description& options, std::string& backend);
 
 /// The model config for `flags` on `dataset`: input size and classes come from
 /// the data; MLPs take the stored channels, convolutional nets 3 (grey sets

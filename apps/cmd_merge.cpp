@@ -72,13 +72,11 @@ int run_merge(int argc, char** argv) {
       ("no-variance-ratios", po::bool_switch(&no_variance), "skip the per-layer variance ratios")
       ("repair-stats-unaligned-b", po::bool_switch(&unaligned_quirk),
        "reproduce Permute-Datasets-MLP.ipynb's quirk: REPAIR statistics of B taken before alignment")
-      ("strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)")
-      ("dist-backend", po::value(&dist_backend)->default_value(dist_backend),
-       "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): "
-       "auto (nccl on CUDA, gloo on CPU), gloo or nccl");
+      ("strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)");
   add_model_flags(description, model);
   add_data_flags(description, data_flags);
   add_run_flags(description, device_name, seed);
+  add_dist_flags(description, dist_backend);
   po::variables_map vm;
   if (!parse(argc, argv, "Aligns B to A, interpolates and repairs; prints the curves and barriers.",
              description, vm)) {

@@ -57,6 +57,7 @@ int run_train(int argc, char** argv) {
   add_model_flags(description, f.model);
   add_data_flags(description, f.data);
   add_run_flags(description, f.device, f.seed);
+  add_dist_flags(description, f.dist_backend);
   description.add_options()
       ("recipe", po::value(&f.recipe), "training preset (default: the paper's for the model): mlp, "
                                        "mlp_bn, vgg, resnet20, resnet20_ln, resnet18_cifar, "
@@ -80,9 +81,6 @@ int run_train(int argc, char** argv) {
        "save the training state to <out>.state every N epochs (0: never); a rerun of a killed command "
        "resumes from it")
       ("restart", po::bool_switch(&f.restart), "ignore a leftover <out>.state and train from scratch")
-      ("dist-backend", po::value(&f.dist_backend)->default_value(f.dist_backend),
-       "collectives backend when launched by torchrun/srun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): "
-       "auto (nccl on CUDA, gloo on CPU), gloo or nccl")
       ("channels-last", po::bool_switch(&f.channels_last),
        "train conv nets with weights and batches in channels-last (NHWC) memory order (oneDNN)")
       ("bucket-mb", po::value(&f.bucket_mb)->default_value(f.bucket_mb),

@@ -65,9 +65,10 @@ TEST(Dist, AOneProcessGroupNeedsNoCommunication) {
   auto group = dist::Group::connect(dist::JobInfo{});
   auto t = torch::ones({3});
   group->allreduce_sum(t);
-  std::vector<torch::Tensor> ts{t};
-  group->allreduce_mean(ts);
+  int64_t batches = 4;
+  group->allreduce_sums_and_counts({t}, {&batches});
   EXPECT_TRUE(t.equal(torch::ones({3})));
+  EXPECT_EQ(batches, 4);
   EXPECT_EQ(group->size(), 1);
   EXPECT_THROW(dist::Group::connect(dist::JobInfo{}, "mpi"), Error);
 }

@@ -156,21 +156,16 @@ class SingleProbe : public models::ActivationProbe {
   }
   // Sums (and batch counts) of every point over the ranks of a split pass.
   void reduce(dist::Group& group) {
-    std::vector<torch::Tensor> tensors;
-    std::vector<double> counts;
+    std::vector<torch::Tensor> sums;
+    std::vector<int64_t*> counts;
     for (auto& [point, entry] : sums_) {
       auto& [mean, var, batches] = entry;
       RB_CHECK(mean.defined(), kInternal, "no batches of this rank reached statistics point ", point);
-      tensors.push_back(mean);
-      tensors.push_back(var);
-      counts.push_back(static_cast<double>(batches));
+      sums.push_back(mean);
+      sums.push_back(var);
+      counts.push_back(&batches);
     }
-    tensors.push_back(torch::tensor(counts, torch::kFloat64));
-    group.allreduce_sum(tensors);
-    size_t i = 0;
-    for (auto& [point, entry] : sums_) {
-      std::get<2>(entry) = static_cast<int64_t>(tensors.back()[static_cast<int64_t>(i++)].item<double>());
-    }
+    group.allreduce_sums_and_counts(std::move(sums), counts);
   }
   ChannelStats result(int64_t point) const {
     const auto& [mean, var, batches] = sums_.at(point);
@@ -183,21 +178,16 @@ class SingleProbe : public models::ActivationProbe {
   models::ActivationProbe* inner_;
 };
 
-// Sums and batch counts of every accumulator over the ranks of a split pass,
-// in one collective for the float64 sums.
+// Sums and batch counts of every accumulator over the ranks of a split pass.
 void reduce(std::vector<Accumulator>& acc, dist::Group& group) {
-  std::vector<torch::Tensor> tensors;
-  std::vector<double> counts;
+  std::vector<torch::Tensor> sums;
+  std::vector<int64_t*> counts;
   for (auto& a : acc) {
     RB_CHECK(a.sums.batches > 0, kInternal, "no batches of this rank reached a statistics point");
-    a.tensors(tensors);
-    counts.push_back(static_cast<double>(a.sums.batches));
+    a.tensors(sums);
+    counts.push_back(&a.sums.batches);
   }
-  tensors.push_back(torch::tensor(counts, torch::kFloat64));
-  group.allreduce_sum(tensors);
-  for (size_t i = 0; i < acc.size(); ++i) {
-    acc[i].sums.batches = static_cast<int64_t>(tensors.back()[static_cast<int64_t>(i)].item<double>());
-  }
+  group.allreduce_sums_and_counts(std::move(sums), counts);
 }
 
 }  // namespace

@@ -133,10 +133,16 @@ void Group::allreduce_sum(std::vector<torch::Tensor>& tensors) {
   }
 }
 
-void Group::allreduce_mean(std::vector<torch::Tensor>& tensors) {
-  if (size_ == 1 || tensors.empty()) return;
-  allreduce_sum(tensors);
-  for (auto& t : tensors) t.div_(static_cast<double>(size_));
+void Group::allreduce_sums_and_counts(std::vector<torch::Tensor> sums, const std::vector<int64_t*>& counts) {
+  if (size_ == 1) return;
+  std::vector<double> values;  // float64 holds batch counts exactly
+  for (const int64_t* c : counts) values.push_back(static_cast<double>(*c));
+  sums.push_back(torch::tensor(values, torch::kFloat64));
+  allreduce_sum(sums);
+  const auto totals = sums.back();
+  for (size_t i = 0; i < counts.size(); ++i) {
+    *counts[i] = static_cast<int64_t>(totals[static_cast<int64_t>(i)].item<double>());
+  }
 }
 
 void Group::broadcast_from_root(std::vector<torch::Tensor>& tensors) {
@@ -152,11 +158,6 @@ std::function<void()> Group::allreduce_sum_async(torch::Tensor& tensor) {
   std::vector<at::Tensor> tensors{tensor};
   auto work = impl_->group->allreduce(tensors);
   return [work] { work->wait(); };
-}
-
-void Group::barrier() {
-  if (size_ == 1) return;
-  impl_->group->barrier()->wait();
 }
 
 GradientAverager::GradientAverager(std::shared_ptr<Group> group, const std::vector<torch::Tensor>& parameters,

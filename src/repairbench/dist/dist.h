@@ -51,13 +51,11 @@ class Group {
   /// In place: the elementwise sum over ranks of each tensor, reduced as one
   /// flat buffer. Tensors: one dtype, contiguous, on one device.
   void allreduce_sum(std::vector<torch::Tensor>& tensors);
-  /// In place: the mean over ranks of each tensor, reduced as one flat buffer
-  /// (one collective per call instead of one per tensor). Tensors: float32,
-  /// contiguous, on one device.
-  void allreduce_mean(std::vector<torch::Tensor>& tensors);
+  /// In place, for a pass split over the ranks (PassShare): each float64 sum
+  /// and each batch count becomes its total over the ranks, in one collective.
+  void allreduce_sums_and_counts(std::vector<torch::Tensor> sums, const std::vector<int64_t*>& counts);
   /// In place: every rank ends with rank 0's values.
   void broadcast_from_root(std::vector<torch::Tensor>& tensors);
-  void barrier();
 
   /// Starts an in-place sum over ranks of `tensor` and returns at once; the
   /// returned function waits for it. Collectives must be started in the same

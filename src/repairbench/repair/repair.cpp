@@ -66,36 +66,34 @@ torch::Tensor scale_from(const Targets& t, double target_std_eps) {
   return (t.std * t.std + target_std_eps).sqrt();
 }
 
-// One running average with its batch count, as BatchNorm with momentum=None
-// keeps it: the mean of the per-batch values over `batches` batches.
+// One running average as BatchNorm with momentum=None keeps it: the mean of
+// the per-batch values over `batches` batches.
 struct RunningAverage {
   torch::Tensor mean, var;  // (C), updated in place
-  int64_t* batches_count = nullptr;
-  torch::Tensor batches_tensor;  // BatchNorm's num_batches_tracked, when it is one
+  int64_t batches = 0;
+  torch::Tensor tracked;    // BatchNorm's num_batches_tracked, if this is one
+  int64_t* slot_batches = nullptr;  // a ResetProbe slot's count, if this is one
 };
 
 // Combines every rank's running averages into the average over all ranks'
 // batches: sum_r k_r avg_r / sum_r k_r, in float64 and one collective.
 void reduce_running_averages(std::vector<RunningAverage>& averages, dist::Group& group) {
   std::vector<torch::Tensor> weighted;
-  std::vector<double> counts;
-  for (const auto& a : averages) {
-    const double k = a.batches_count != nullptr ? static_cast<double>(*a.batches_count)
-                                                : a.batches_tensor.item<double>();
+  std::vector<int64_t*> counts;
+  for (auto& a : averages) {
+    const double k = static_cast<double>(a.batches);
     weighted.push_back(a.mean.to(torch::kFloat64) * k);
     weighted.push_back(a.var.to(torch::kFloat64) * k);
-    counts.push_back(k);
+    counts.push_back(&a.batches);
   }
-  weighted.push_back(torch::tensor(counts, torch::kFloat64));
-  group.allreduce_sum(weighted);
-  const auto totals = weighted.back();
+  group.allreduce_sums_and_counts(weighted, counts);
   for (size_t i = 0; i < averages.size(); ++i) {
     auto& a = averages[i];
-    const double k = totals[static_cast<int64_t>(i)].item<double>();
+    const double k = static_cast<double>(a.batches);
     a.mean.copy_(weighted[2 * i] / k);
     a.var.copy_(weighted[2 * i + 1] / k);
-    if (a.batches_count != nullptr) *a.batches_count = static_cast<int64_t>(k);
-    else a.batches_tensor.fill_(static_cast<int64_t>(k));
+    if (a.slot_batches != nullptr) *a.slot_batches = a.batches;
+    else a.tracked.fill_(a.batches);
   }
 }
 
@@ -117,14 +115,16 @@ int64_t reset_bn_pass(models::NetworkImpl& merged, data::Loader& loader, int64_t
     for (const auto& module : merged.modules(/*include_self=*/false)) {
       // reset_batch_norms gave every BatchNorm running statistics.
       if (auto* bn1 = module->as<torch::nn::BatchNorm1d>()) {
-        averages.push_back({bn1->running_mean, bn1->running_var, nullptr, bn1->num_batches_tracked});
+        averages.push_back({bn1->running_mean, bn1->running_var, bn1->num_batches_tracked.item<int64_t>(),
+                            bn1->num_batches_tracked, nullptr});
       } else if (auto* bn2 = module->as<torch::nn::BatchNorm2d>()) {
-        averages.push_back({bn2->running_mean, bn2->running_var, nullptr, bn2->num_batches_tracked});
+        averages.push_back({bn2->running_mean, bn2->running_var, bn2->num_batches_tracked.item<int64_t>(),
+                            bn2->num_batches_tracked, nullptr});
       }
     }
     if (probe != nullptr) {
       for (auto& [point, slot] : probe->slots()) {
-        averages.push_back({slot.running_mean, slot.running_var, &slot.batches, {}});
+        averages.push_back({slot.running_mean, slot.running_var, slot.batches, {}, &slot.batches});
       }
     }
     reduce_running_averages(averages, *group);

@@ -170,7 +170,7 @@ std::map<std::pair<std::string, int64_t>, nlohmann::json> collated_runs(const Ta
   RB_CHECK(first.at("arguments") == nlohmann::json(settings.arguments), kUsage, "the shards in ", dir,
            " ran with the arguments ", first.at("arguments").dump(), ", this run has ",
            nlohmann::json(settings.arguments).dump(), "; collate with the shards' own arguments");
-  const std::string commit = report::run_context(settings.device.str(), 0, nullptr).at("git_commit");
+  const std::string commit = report::git_commit();
   RB_CHECK(first.at("context").at("git_commit") == commit, kUsage, "the shards in ", dir, " ran at commit ",
            first.at("context").at("git_commit").dump(), ", this build is at ", commit,
            "; collate with the code that computed them");
