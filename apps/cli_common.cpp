@@ -93,7 +93,7 @@ bool parse(int argc, char** argv, const std::string& usage, const po::options_de
 }
 
 std::string data_dir(const DataFlags& flags) {
-  return flags.data_dir.empty() ? data::default_data_dir() : flags.data_dir;
+  return flags.data_dir;
 }
 
 }  // namespace repairbench::cli

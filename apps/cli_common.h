@@ -24,7 +24,7 @@ struct ModelFlags {
 /// Data flags shared by every command that reads a data set.
 struct DataFlags {
   std::string dataset = "fashion-mnist";
-  std::string data_dir;  ///< "" = data::default_data_dir()
+  std::string data_dir;  ///< "" = not given: data::default_data_dir(), Debian's Fashion-MNIST as fallback
 };
 
 void add_model_flags(po::options_description& options, ModelFlags& flags);
@@ -53,7 +53,7 @@ torch::Device parse_device(const std::string& text);
 bool parse(int argc, char** argv, const std::string& usage, const po::options_description& options,
            po::variables_map& vm);
 
-/// The data directory flag or the default.
+/// The data directory flag; "" when not given (see data::load_dataset).
 std::string data_dir(const DataFlags& flags);
 
 }  // namespace repairbench::cli

@@ -249,8 +249,8 @@ void BM_ApplyPermutations(benchmark::State& state) {
 
 void BM_Pipeline(benchmark::State& state) {
   const Family f = family("mlp");
-  const bool real = data::dataset_available("fashion-mnist", data::default_data_dir());
-  const auto splits = real ? data::load_dataset("fashion-mnist", data::default_data_dir())
+  const bool real = data::dataset_available("fashion-mnist", "");
+  const auto splits = real ? data::load_dataset("fashion-mnist", "")
                            : data::synthetic_splits("fashion-mnist", 60000, 10000, 7);
   const auto defaults = pipeline::stats_defaults(f.config, f.dataset);
   pipeline::MergeOptions options;

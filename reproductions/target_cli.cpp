@@ -81,7 +81,6 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
     f.settings.arguments.push_back(arg);
   }
   const std::string root = REPAIRBENCH_SOURCE_DIR;
-  if (f.settings.data_dir.empty()) f.settings.data_dir = data::default_data_dir();
   if (f.settings.cache_dir.empty()) f.settings.cache_dir = root + "/checkpoints/cache";
   if (f.settings.out_dir.empty()) f.settings.out_dir = root + "/reports/" + f.settings.target;
   if (f.device != "cpu") {
@@ -153,8 +152,8 @@ std::vector<double> alpha_grid(int64_t points) {
 }
 
 int run_target(int argc, char** argv, int (*body)(int, char**)) {
-  init_runtime(argc, argv);
   try {
+    init_runtime(argc, argv);
     return body(argc, argv);
   } catch (const repro::ShardFinished& done) {
     std::cout << "shard done: " << done.runs << " run(s) in " << done.path

@@ -15,6 +15,7 @@
 // ResNet18, 11 alphas, judged on the paper's claims.
 #include <filesystem>
 
+#include "repairbench/data/registry.h"
 #include "repairbench/models/checkpoint.h"
 #include "repairbench/report/paper_reference.h"
 #include "repairbench/repro/endpoint_cache.h"
@@ -82,7 +83,8 @@ int body(int argc, char** argv) {
   const auto names = split(!models_flag.empty() ? models_flag : (paper_preset && !s.smoke ? "resnet18,resnet50,wide_resnet50_2" : "resnet18"));
   if (alphas == 0) alphas = paper_preset ? 51 : 11;
   RB_CHECK(alphas >= 3 && alphas % 2 == 1, kUsage, "--alphas must be odd and >= 3 (alpha 0.5 must be on the grid)");
-  if (checkpoint_dir.empty()) checkpoint_dir = s.smoke ? s.out_dir + "/smoke-checkpoints" : s.data_dir + "/imagenet/checkpoints";
+  const std::string data_dir = s.data_dir.empty() ? data::default_data_dir() : s.data_dir;
+  if (checkpoint_dir.empty()) checkpoint_dir = s.smoke ? s.out_dir + "/smoke-checkpoints" : data_dir + "/imagenet/checkpoints";
   repro::require_datasets(s, {"imagenet"});
   if (s.smoke) std::filesystem::create_directories(checkpoint_dir);
   for (const auto& name : names) {

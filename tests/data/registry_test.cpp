@@ -148,13 +148,60 @@ TEST(Registry, LoadsEveryFormatFromTheStandardLayout) {
   EXPECT_EQ(imagenet.test.images[1][0][9][9].item<int>(), 3);  // red, from BGR (1, 2, 3)
 }
 
-// The project's default data set, from Debian's dataset-fashion-mnist package.
+// $REPAIRBENCH_DATA set to `value` while in scope.
+class ScopedDataEnv {
+ public:
+  explicit ScopedDataEnv(const std::string& value) {
+    const char* old = std::getenv("REPAIRBENCH_DATA");
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    setenv("REPAIRBENCH_DATA", value.c_str(), 1);
+  }
+  ~ScopedDataEnv() {
+    if (had_) {
+      setenv("REPAIRBENCH_DATA", old_.c_str(), 1);
+    } else {
+      unsetenv("REPAIRBENCH_DATA");
+    }
+  }
+
+ private:
+  bool had_ = false;
+  std::string old_;
+};
+
+// Issue #17: a directory the user names is used alone. Without Fashion-MNIST
+// in it, the run fails naming that directory instead of silently reading
+// Debian's copy; a file or a missing path in its place is refused by name.
+TEST(Registry, AGivenDataDirIsUsedAloneWithoutTheDebianFallback) {
+  TempDir dir;
+  EXPECT_FALSE(dataset_available("fashion-mnist", dir.path()));
+  EXPECT_TRUE(throws_data_error([&] { load_dataset("fashion-mnist", dir.path()); },
+                                {dir.path() + "/fashion-mnist/", "dataset-fashion-mnist"}));
+  try {
+    load_dataset("fashion-mnist", dir.path());
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("/usr/share/datasets"), std::string::npos)
+        << "the message offers Debian's copy although a directory was given: " << e.what();
+  }
+  write_bytes(dir.file("plain-file"), "x");
+  for (const std::string& name : {std::string("fashion-mnist"), std::string("mnist")}) {
+    EXPECT_TRUE(throws_data_error([&] { dataset_available(name, dir.file("plain-file")); },
+                                  {dir.file("plain-file"), "is a file, not a directory", "--data-dir"}));
+    EXPECT_TRUE(throws_data_error([&] { load_dataset(name, dir.file("missing")); },
+                                  {dir.file("missing"), "does not exist", "--data-dir"}));
+  }
+}
+
+// The project's default data set, from Debian's dataset-fashion-mnist package,
+// when no directory is given and the default one does not hold it.
 TEST(Registry, RealFashionMnistFromDebian) {
   TempDir empty;
-  ASSERT_TRUE(dataset_available("fashion-mnist", empty.path()))
+  const ScopedDataEnv env(empty.path());
+  ASSERT_TRUE(dataset_available("fashion-mnist", ""))
       << "install the Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)";
   const auto start = std::chrono::steady_clock::now();
-  const DatasetSplits s = load_dataset("fashion-mnist", empty.path());
+  const DatasetSplits s = load_dataset("fashion-mnist", "");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   RecordProperty("load_seconds", std::to_string(seconds));

