@@ -43,8 +43,8 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  repairbench::init_runtime(argc, argv);
   try {
+    repairbench::init_runtime(argc, argv);
     return dispatch(argc, argv);
   } catch (const repairbench::Error& e) {
     std::cerr << "repairbench: error: " << e.what() << "\n";

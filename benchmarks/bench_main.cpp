@@ -4,11 +4,19 @@
 // the JSON output beside Google Benchmark's own (CPU, caches, date).
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+
+#include "repairbench/core/error.h"
 #include "repairbench/core/runtime.h"
 #include "repairbench/report/context.h"
 
 int main(int argc, char** argv) {
-  repairbench::init_runtime(argc, argv);
+  try {
+    repairbench::init_runtime(argc, argv);
+  } catch (const repairbench::Error& e) {
+    std::fprintf(stderr, "%s: error: %s\n", argv[0], e.what());
+    return repairbench::exit_code(e.kind());
+  }
   const auto context = repairbench::report::run_context("cpu", argc, argv);
   for (const auto& [key, value] : context.items()) {
     benchmark::AddCustomContext("repairbench_" + key, value.is_string() ? value.get<std::string>() : value.dump());

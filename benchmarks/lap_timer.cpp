@@ -106,8 +106,8 @@ void time_file(const Options& o, const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  repairbench::init_runtime(argc, argv);
   try {
+    repairbench::init_runtime(argc, argv);
     const Options o = parse(argc, argv);
     std::printf("# lap_timer: single-threaded solver, %d repeats, %s, wall-clock ms\n", o.repeats,
                 o.maximize ? "maximize" : "minimize");

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "repairbench/core/error.h"
 #include "repairbench/core/runtime.h"
 
 namespace repairbench {
@@ -46,6 +47,26 @@ TEST(Runtime, ThreadCountFollowsTheEnvironmentOrAllCores) {
   const int expected = requested != nullptr ? std::atoi(requested)
                                             : static_cast<int>(std::thread::hardware_concurrency());
   EXPECT_EQ(runtime_info().threads, expected);
+}
+
+// Issue #17: a REPAIRBENCH_THREADS that is not a thread count is refused
+// naming the variable and what it accepts, never ignored.
+TEST(Runtime, ThreadCountSettingAcceptsOnlyThreadCounts) {
+  EXPECT_EQ(thread_count_setting(nullptr), 0);
+  EXPECT_EQ(thread_count_setting("1"), 1);
+  EXPECT_EQ(thread_count_setting("16"), 16);
+  EXPECT_EQ(thread_count_setting("4096"), kMaxThreads);
+  for (const char* bad : {"-3", "abc", "0", "", "2x", " 2", "4097", "99999999999999999999", "1.5"}) {
+    try {
+      thread_count_setting(bad);
+      ADD_FAILURE() << "REPAIRBENCH_THREADS='" << bad << "' was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kUsage) << bad;
+      const std::string message = e.what();
+      EXPECT_NE(message.find(std::string("REPAIRBENCH_THREADS='") + bad + "'"), std::string::npos) << message;
+      EXPECT_NE(message.find("from 1 to 4096"), std::string::npos) << message;
+    }
+  }
 }
 
 }  // namespace

@@ -3,10 +3,18 @@
 // numerics that users get.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include "repairbench/core/error.h"
 #include "repairbench/core/runtime.h"
 
 int main(int argc, char** argv) {
-  repairbench::init_runtime(argc, argv);
+  try {
+    repairbench::init_runtime(argc, argv);
+  } catch (const repairbench::Error& e) {
+    std::fprintf(stderr, "%s: error: %s\n", argv[0], e.what());
+    return repairbench::exit_code(e.kind());
+  }
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -4,11 +4,15 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 #include <thread>
 
 #include <torch/torch.h>
+
+#include "repairbench/core/error.h"
 
 namespace repairbench {
 namespace {
@@ -27,15 +31,20 @@ CharFn openblas_fn(const char* name) {
   return reinterpret_cast<CharFn>(dlsym(RTLD_DEFAULT, name));
 }
 
-int positive_int_env(const char* name) {
-  const char* value = env_or_null(name);
+}  // namespace
+
+int thread_count_setting(const char* value) {
   if (value == nullptr) return 0;
   char* end = nullptr;
-  long parsed = std::strtol(value, &end, 10);
-  return (end != value && *end == '\0' && parsed > 0 && parsed < 4096) ? static_cast<int>(parsed) : 0;
+  errno = 0;
+  const long parsed = std::strtol(value, &end, 10);
+  // Issue #17: "-3", "abc" and "0" used to be ignored without a word.
+  const bool digits_only = std::isdigit(static_cast<unsigned char>(value[0])) != 0 && *end == '\0';
+  RB_CHECK(digits_only && errno == 0 && parsed >= 1 && parsed <= kMaxThreads, kUsage,
+           "REPAIRBENCH_THREADS='", value, "' is not a thread count: set it to a whole number from 1 to ",
+           kMaxThreads, ", or unset it to use every core");
+  return static_cast<int>(parsed);
 }
-
-}  // namespace
 
 std::string preferred_openblas_coretype() {
   __builtin_cpu_init();
@@ -48,6 +57,8 @@ std::string preferred_openblas_coretype() {
 }
 
 void init_runtime(int /*argc*/, char** argv) {
+  // Checked before the re-execution so that a bad value is reported once.
+  int threads = thread_count_setting(env_or_null("REPAIRBENCH_THREADS"));
   const bool openblas = openblas_fn("openblas_get_config") != nullptr;
   const bool may_reexec = env_or_null("REPAIRBENCH_NO_REEXEC") == nullptr &&
                           env_or_null(kReexecMarker) == nullptr &&
@@ -61,7 +72,6 @@ void init_runtime(int /*argc*/, char** argv) {
       // execv only returns on failure; carry on with the slower kernel.
     }
   }
-  int threads = positive_int_env("REPAIRBENCH_THREADS");
   if (threads == 0 && env_or_null("OMP_NUM_THREADS") == nullptr) {
     threads = static_cast<int>(std::thread::hardware_concurrency());
   }

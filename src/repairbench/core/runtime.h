@@ -32,7 +32,18 @@ struct RuntimeInfo {
 /// to 32 MiB come from the heap and up to 1 GiB of free heap is kept; this
 /// halved the page faults of the MLP training benchmark (README, Performance).
 /// REPAIRBENCH_MALLOC_DEFAULTS=1 keeps glibc's defaults.
+/// Throws Error(kUsage) when REPAIRBENCH_THREADS is set to anything but a
+/// thread count (see thread_count_setting), so executables call it inside
+/// their error handling.
 void init_runtime(int argc, char** argv);
+
+/// The largest thread count REPAIRBENCH_THREADS accepts.
+constexpr int kMaxThreads = 4096;
+
+/// The thread count a REPAIRBENCH_THREADS value asks for: 0 when unset
+/// (nullptr), the number for "1".."4096"; anything else ("-3", "abc", "0",
+/// "2x", "") throws Error(kUsage) naming the variable and what it accepts.
+int thread_count_setting(const char* value);
 
 /// The BLAS and threading state of this process.
 RuntimeInfo runtime_info();
