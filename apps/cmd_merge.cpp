@@ -82,6 +82,7 @@ int run_merge(int argc, char** argv) {
              description, vm)) {
     return 0;
   }
+  check_output_is_not_an_input("--out", out, {a_path, b_path});
   const torch::Device device = parse_device(device_name);
 
   // The data set defaults to the one model A was trained on.

@@ -46,6 +46,28 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   }
 }
 
+bool same_file(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) {
+    const bool same = fs::equivalent(a, b, ec);
+    return !ec && same;
+  }
+  const fs::path ca = fs::weakly_canonical(a, ec);
+  if (ec) return a == b;
+  const fs::path cb = fs::weakly_canonical(b, ec);
+  return ec ? a == b : ca == cb;
+}
+
+void check_output_is_not_an_input(const std::string& flag, const std::string& out,
+                                  const std::vector<std::string>& inputs) {
+  if (out.empty()) return;
+  for (const std::string& input : inputs) {
+    RB_CHECK(!same_file(out, input), kUsage, flag, " ", out, " is the input ", input,
+             "; writing there would replace it; choose another path for ", flag);
+  }
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   RB_CHECK(in.good(), kIo, "cannot open ", path, ": ", std::strerror(errno));
