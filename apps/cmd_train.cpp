@@ -9,6 +9,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/core/runtime.h"
 #include "repairbench/data/registry.h"
@@ -46,6 +47,20 @@ std::string default_out(const models::ModelConfig& c, const std::string& dataset
   if (c.family == "mlp") name << "_d" << c.depth;
   name << "_" << models::to_string(c.norm) << "_" << dataset << "_seed" << seed << ".pt";
   return name.str();
+}
+
+// The recipe overrides given on the command line, applied to `r`.
+void apply_recipe_flags(const po::variables_map& vm, train::Recipe& r) {
+  if (vm.count("epochs")) r.epochs = vm["epochs"].as<int64_t>();
+  if (vm.count("batch-size")) r.batch_size = vm["batch-size"].as<int64_t>();
+  if (vm.count("lr")) r.schedule.peak_lr = vm["lr"].as<double>();
+  if (vm.count("schedule")) r.schedule.kind = train::parse_schedule(vm["schedule"].as<std::string>());
+  if (vm.count("warmup-epochs")) r.schedule.warmup_epochs = vm["warmup-epochs"].as<double>();
+  if (vm.count("momentum")) r.momentum = vm["momentum"].as<double>();
+  if (vm.count("weight-decay")) r.weight_decay = vm["weight-decay"].as<double>();
+  if (vm.count("label-smoothing")) r.label_smoothing = vm["label-smoothing"].as<double>();
+  if (vm.count("augment")) r.augment = data::parse_augment(vm["augment"].as<std::string>());
+  if (vm.count("grad-scaler")) r.grad_scaler = true;
 }
 
 }  // namespace
@@ -91,31 +106,34 @@ int run_train(int argc, char** argv) {
     return 0;
   }
 
+  // Every numeric flag is checked before any data is read (issue #17): the
+  // recipe depends only on the family and norm flags and the data set's name.
+  models::ModelConfig planned;
+  planned.family = f.model.family;
+  planned.norm = models::parse_norm(f.model.norm);
+  train::Recipe recipe = f.recipe.empty() ? train::default_recipe(planned, f.data.dataset)
+                                          : train::recipe_preset(f.recipe, f.data.dataset);
+  apply_recipe_flags(vm, recipe);
+  train::validate(recipe);
+  RB_CHECK(f.max_batches >= 0, kUsage, "--max-batches must be >= 0 (0: whole epochs), got ", f.max_batches);
+  RB_CHECK(f.eval_batch_size >= 1, kUsage, "--eval-batch-size must be >= 1, got ", f.eval_batch_size);
+  RB_CHECK(f.checkpoint_every >= 0, kUsage, "--checkpoint-every must be >= 0 (0: never), got ", f.checkpoint_every);
+  RB_CHECK(f.bucket_mb > 0 && f.bucket_mb <= 1 << 20, kUsage, "--bucket-mb must be in (0, 1048576], got ", f.bucket_mb);
+
   const torch::Device device = parse_device(f.device);
   const data::DatasetSplits splits = data::load_dataset(f.data.dataset, data_dir(f.data));
   const models::ModelConfig config = model_config(f.model, splits.train);
 
   train::TrainOptions options;
-  options.recipe = f.recipe.empty() ? train::default_recipe(config, f.data.dataset)
-                                    : train::recipe_preset(f.recipe, f.data.dataset);
-  train::Recipe& r = options.recipe;
-  if (vm.count("epochs")) r.epochs = vm["epochs"].as<int64_t>();
-  if (vm.count("batch-size")) r.batch_size = vm["batch-size"].as<int64_t>();
-  if (vm.count("lr")) r.schedule.peak_lr = vm["lr"].as<double>();
-  if (vm.count("schedule")) r.schedule.kind = train::parse_schedule(vm["schedule"].as<std::string>());
-  if (vm.count("warmup-epochs")) r.schedule.warmup_epochs = vm["warmup-epochs"].as<double>();
-  if (vm.count("momentum")) r.momentum = vm["momentum"].as<double>();
-  if (vm.count("weight-decay")) r.weight_decay = vm["weight-decay"].as<double>();
-  if (vm.count("label-smoothing")) r.label_smoothing = vm["label-smoothing"].as<double>();
-  if (vm.count("augment")) r.augment = data::parse_augment(vm["augment"].as<std::string>());
-  if (vm.count("grad-scaler")) r.grad_scaler = true;
+  options.recipe = recipe;
+  const train::Recipe& r = options.recipe;
   options.seed = f.seed;
   options.device = device;
   options.max_batches_per_epoch = f.max_batches;
   options.channels_last = f.channels_last;
-  RB_CHECK(f.bucket_mb > 0 && f.bucket_mb <= 1 << 20, kUsage, "--bucket-mb must be in (0, 1048576], got ", f.bucket_mb);
   options.bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(f.bucket_mb * (1 << 20)));
   const std::string out = f.out.empty() ? default_out(config, f.data.dataset, f.seed) : f.out;
+  check_output_is_not_an_input("--export-pytorch", f.export_pytorch, {out, out + ".state"});
   if (f.checkpoint_every > 0) {
     options.state_path = out + ".state";
     options.checkpoint_every = f.checkpoint_every;
@@ -190,7 +208,11 @@ int run_train(int argc, char** argv) {
             << r.batch_size;
   if (r.grad_scaler) std::cout << ", " << result.skipped_steps << " skipped by the GradScaler emulation";
   std::cout << ")\n";
-  if (result.resumed_epochs > 0) std::cout << "resumed after epoch " << result.resumed_epochs << "\n";
+  if (result.resumed_epochs > 0) {
+    std::cout << "resumed after epoch " << result.resumed_epochs << ": " << std::setprecision(1)
+              << result.session_seconds << " s of the " << result.seconds
+              << " s of training were spent in this run\n";
+  }
   std::cout << "checkpoint: " << out << "\n";
   return 0;
 }

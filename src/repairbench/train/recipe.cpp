@@ -1,5 +1,7 @@
 #include "repairbench/train/recipe.h"
 
+#include <cmath>
+
 #include "repairbench/core/error.h"
 
 namespace repairbench::train {
@@ -105,6 +107,22 @@ Recipe with_epochs(Recipe recipe, int64_t epochs) {
   recipe.epochs = epochs;
   recipe.name += "-" + std::to_string(epochs) + "ep";
   return recipe;
+}
+
+void validate(const Recipe& r) {
+  // NaN fails every comparison, so each check is written as "in range".
+  const auto check = [](bool ok, const char* flag, const char* range, double value) {
+    RB_CHECK(ok && std::isfinite(value), kUsage, flag, " must be ", range, ", got ", value);
+  };
+  const auto in = [](double v, double lo, double hi) { return v >= lo && v < hi; };
+  check(r.batch_size >= 1, "--batch-size", "a whole number >= 1", static_cast<double>(r.batch_size));
+  check(r.epochs >= 1, "--epochs", "a whole number >= 1", static_cast<double>(r.epochs));
+  check(r.schedule.peak_lr > 0, "--lr", "a finite number > 0", r.schedule.peak_lr);
+  check(r.schedule.warmup_epochs >= 0, "--warmup-epochs", "a finite number >= 0", r.schedule.warmup_epochs);
+  check(r.schedule.start >= 0 && r.schedule.start <= 1, "the schedule's start", "in [0, 1]", r.schedule.start);
+  check(in(r.momentum, 0, 1), "--momentum", "a number in [0, 1)", r.momentum);
+  check(r.weight_decay >= 0, "--weight-decay", "a finite number >= 0", r.weight_decay);
+  check(in(r.label_smoothing, 0, 1), "--label-smoothing", "a number in [0, 1)", r.label_smoothing);
 }
 
 void to_json(nlohmann::json& j, const Recipe& r) {

@@ -57,6 +57,14 @@ Recipe default_recipe(const models::ModelConfig& model, const std::string& datas
 /// Throws Error(kUsage) for epochs < 1.
 Recipe with_epochs(Recipe recipe, int64_t epochs);
 
+/// Checks that every number of `recipe` is finite and in its range (batch
+/// size and epochs >= 1, peak lr > 0, warm-up >= 0, momentum and
+/// label smoothing in [0, 1), weight decay >= 0), so a bad override is refused
+/// before any work starts rather than failing in LibTorch mid-run (issue #17:
+/// `--lr nan`). Throws Error(kUsage) naming the `repairbench train` flag that
+/// sets the field, its range and the value.
+void validate(const Recipe& recipe);
+
 void to_json(nlohmann::json& j, const Recipe& recipe);
 
 }  // namespace repairbench::train

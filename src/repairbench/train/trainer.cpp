@@ -166,7 +166,7 @@ std::string kept_state_note(const TrainOptions& options, const LoopState& state)
 
 TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, const TrainOptions& options) {
   const Recipe& r = options.recipe;
-  RB_CHECK(r.epochs > 0, kUsage, "epochs must be positive, got ", r.epochs);
+  validate(r);
   RB_CHECK(options.checkpoint_every > 0, kUsage, "checkpoint_every must be positive, got ", options.checkpoint_every);
   data::LoaderOptions loader_options;
   loader_options.batch_size = r.batch_size;
@@ -314,9 +314,10 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
   }
   result.iterations = it;
   result.skipped_steps = state.skipped_steps;
-  result.seconds = state.seconds + seconds_since(start);
+  result.session_seconds = seconds_since(start);
+  result.seconds = state.seconds + result.session_seconds;
   result.images_per_second =
-      static_cast<double>((it - first_iteration) * r.batch_size) / std::max(seconds_since(start), 1e-9);
+      static_cast<double>((it - first_iteration) * r.batch_size) / std::max(result.session_seconds, 1e-9);
   net.eval();
   return result;
 }
