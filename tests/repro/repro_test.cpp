@@ -60,8 +60,12 @@ TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
   const auto first = repro::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
   EXPECT_TRUE(first.trained_now);
   EXPECT_TRUE(std::filesystem::exists(first.path));
+  // A fresh training's seconds are all this run's; a cache hit spends none.
+  EXPECT_GT(first.training_seconds_this_run, 0.0);
+  EXPECT_EQ(first.training_seconds_this_run, first.meta.at("train_seconds").get<double>());
   const auto second = repro::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
   EXPECT_FALSE(second.trained_now);
+  EXPECT_EQ(second.training_seconds_this_run, 0.0);
   EXPECT_EQ(second.path, first.path);
   const auto a = models::state_dict(*first.net), b = models::state_dict(*second.net);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(b[i].second)) << a[i].first;

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <limits>
+#include <thread>
 
 #include "model_cases.h"
 #include "repairbench/core/error.h"
@@ -165,6 +167,39 @@ TEST(Trainer, ResumesFromItsStateFileBitForBit) {
   for (size_t i = 0; i < reference.size(); ++i) {
     EXPECT_TRUE(resumed[i].second.equal(reference[i].second)) << reference[i].first;
   }
+}
+
+// Issue #17: a resumed run reports its own training seconds apart from the
+// earlier sessions' (the report once added a killed run's seconds to this
+// process's stage times, which then exceeded the total).
+TEST(Trainer, AResumedRunCountsItsOwnSecondsApartFromEarlierSessions) {
+  const auto data = testing::template_dataset(256, 1, 8, 4, 2);
+  testing::TempDir dir;
+  struct Stop {};
+  auto options = quick_options(2);
+  options.state_path = dir.file("run.state");
+  constexpr double kSlowSeconds = 0.3;  // the first session's extra wall time
+  options.on_iteration = [&](const train::TrainProgress& p) {
+    if (p.epoch == 0 && p.batch == 0) std::this_thread::sleep_for(std::chrono::duration<double>(kSlowSeconds));
+  };
+  options.on_epoch = [&](const train::EpochLog& log) {
+    if (log.epoch == 0) throw Stop{};
+  };
+  torch::manual_seed(0);
+  auto net = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+  EXPECT_THROW(train::train(*net, data, options), Stop);
+  options.on_iteration = nullptr;
+  options.on_epoch = nullptr;
+  const auto resumed = train::train(*net, data, options);
+  EXPECT_EQ(resumed.resumed_epochs, 1);
+  EXPECT_GE(resumed.seconds - resumed.session_seconds, kSlowSeconds);
+  EXPECT_LT(resumed.session_seconds, kSlowSeconds);
+  EXPECT_GT(resumed.session_seconds, 0.0);
+
+  options.state_path.clear();
+  const auto fresh = train::train(*net, data, options);
+  EXPECT_EQ(fresh.resumed_epochs, 0);
+  EXPECT_EQ(fresh.seconds, fresh.session_seconds);
 }
 
 // A state file from another run (here another seed) is refused, not resumed.

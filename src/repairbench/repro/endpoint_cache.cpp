@@ -133,7 +133,12 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
   models::save_checkpoint(out.path, *out.net, out.meta);
   std::filesystem::remove(options.state_path, ec);
   out.trained_now = true;
-  if (log) *log << "  test accuracy " << test.accuracy << "% after " << result.seconds << " s\n";
+  out.training_seconds_this_run = result.session_seconds;
+  if (log) {
+    *log << "  test accuracy " << test.accuracy << "% after " << result.seconds << " s";
+    if (result.resumed_epochs > 0) *log << " (" << result.session_seconds << " s of them in this run)";
+    *log << "\n";
+  }
   return out;
 }
 

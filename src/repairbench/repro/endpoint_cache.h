@@ -33,6 +33,10 @@ struct Endpoint {
   models::Network net;
   std::string path;
   bool trained_now = false;
+  /// Training wall time this process spent on it: 0 when loaded from the
+  /// cache, less than meta["train_seconds"] (every session's, summed) when
+  /// this process resumed an interrupted training.
+  double training_seconds_this_run = 0;
   nlohmann::json meta;  ///< The checkpoint's metadata (recipe, test accuracy, train seconds, ...).
 };
 

@@ -19,9 +19,11 @@ namespace {
 // Wall time of the whole run: the report is written at its end.
 const auto kProcessStart = std::chrono::steady_clock::now();
 
-// Sums the stage times the results record (endpoints trained by this run,
-// alignment passes, REPAIR endpoint statistics, interpolation curves) into
-// `stages`, walking the results' JSON.
+// Sums the stage times the results record (this process's training of the
+// endpoints it trained, alignment passes, REPAIR endpoint statistics,
+// interpolation curves) into `stages`, and those endpoints' training seconds
+// across resumptions into stages["training_cumulative"], walking the
+// results' JSON.
 void add_stage_seconds(const nlohmann::json& j, nlohmann::json& stages) {
   if (j.is_array()) {
     for (const auto& item : j) add_stage_seconds(item, stages);
@@ -31,7 +33,10 @@ void add_stage_seconds(const nlohmann::json& j, nlohmann::json& stages) {
   auto add = [&](const char* stage, const nlohmann::json& seconds) {
     if (seconds.is_number()) stages[stage] = stages.value(stage, 0.0) + seconds.get<double>();
   };
-  if (j.value("trained_now", false)) add("training", j.value("train_seconds", nlohmann::json()));
+  if (j.value("trained_now", false)) {
+    add("training", j.value("training_seconds_this_run", nlohmann::json()));
+    add("training_cumulative", j.value("training_seconds_cumulative", nlohmann::json()));
+  }
   if (j.contains("points") && j.contains("seconds")) add("curves", j["seconds"]);
   for (const auto& [key, value] : j.items()) {
     if (key == "alignment" && value.is_object()) add("alignment", value.value("seconds", nlohmann::json()));
@@ -110,6 +115,13 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json& 
   nlohmann::json stages = nlohmann::json::object();
   add_stage_seconds(report.value("results", nlohmann::json()), stages);
   stages["total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - kProcessStart).count();
+  // stage_seconds: this process's wall time per stage, so they add up to at
+  // most the total. A resumed endpoint training's earlier sessions are
+  // reported apart, so the two cannot be mixed up (issue #17).
+  if (stages.contains("training_cumulative")) {
+    context["endpoint_training_seconds_all_sessions"] = stages["training_cumulative"];
+    stages.erase("training_cumulative");
+  }
   context["stage_seconds"] = stages;
   report["format_version"] = 1;
   report["kind"] = "reproduction";
@@ -143,11 +155,17 @@ int finish_target(const TargetSettings& settings, nlohmann::json report, const s
   }
   std::cout << "\nindex: " << reports_root(settings) << "/index.html\n";
   const auto& context = report["context"];
-  std::cout << std::setprecision(1) << "time:";
+  std::cout << std::setprecision(1) << "time of this run:";
   for (const char* stage : {"training", "alignment", "repair_statistics", "curves", "total"}) {
     if (context["stage_seconds"].contains(stage)) {
       std::cout << " " << stage << " " << context["stage_seconds"][stage].get<double>() << " s";
     }
+  }
+  const double training_now = context["stage_seconds"].value("training", 0.0);
+  const double all_sessions = context.value("endpoint_training_seconds_all_sessions", training_now);
+  if (all_sessions > training_now + 0.05) {
+    std::cout << "; the endpoints it trained took " << all_sessions
+              << " s of training in all, earlier interrupted sessions included";
   }
   std::cout << "; peak memory " << std::setprecision(0) << context["peak_rss_mib"].get<double>() << " MiB\n";
   return (fail_on_mismatch && verdict.result == "fail") ? 1 : 0;
