@@ -95,6 +95,39 @@ for i in 1 2 3 4 5; do record 1 > "$c10/data_batch_$i.bin"; done
 record 10 > "$c10/test_batch.bin"
 expect_exit 3 "$bin" eval --checkpoint "$work/m1.pt" --dataset cifar10 --data-dir "$work/bad-data"
 grep -q "test_batch.bin has label 10 in record 0" "$work/err.log" || fail "an out-of-range CIFAR label is not named"
+# Issue #17: a --data-dir the user gives is used alone (no silent fallback to
+# Debian's Fashion-MNIST), and a file in its place is refused by name.
+mkdir -p "$work/no-fashion"
+expect_exit 3 "$bin" train --width 16 --depth 2 --epochs 1 --data-dir "$work/no-fashion" --out "$work/x.pt"
+grep -q "no-fashion/fashion-mnist/" "$work/err.log" || fail "a --data-dir without Fashion-MNIST does not say where it looked"
+expect_exit 3 "$bin" eval --checkpoint "$work/m1.pt" --data-dir "$work/garbage.pt"
+grep -q "garbage.pt is a file, not a directory" "$work/err.log" || fail "a file given as --data-dir is not refused by name"
+expect_exit 3 "$target" --data-dir "$work/no-fashion" --datasets fashion-mnist --cache-dir "$work/cache-nf" \
+  --out-dir "$work/r-nf"
+[ ! -d "$work/cache-nf" ] || fail "the target trained something although its --data-dir has no Fashion-MNIST"
+# A REPAIRBENCH_THREADS that is not a thread count is refused naming it (exit 2).
+for threads in -3 abc 0; do
+  REPAIRBENCH_THREADS=$threads expect_exit 2 "$bin" eval --checkpoint "$work/m1.pt"
+  grep -q "REPAIRBENCH_THREADS='$threads' is not a thread count" "$work/err.log" \
+    || fail "REPAIRBENCH_THREADS=$threads was not refused by name"
+done
+REPAIRBENCH_THREADS=abc expect_exit 2 "$target" --smoke --out-dir "$work/r-t" --cache-dir "$work/cache-t"
+# merge --out naming one of its inputs (also through ./ or a link) is refused; the input survives.
+cp "$work/m1.pt" "$work/m1.copy.pt"
+ln -s "$work/m1.pt" "$work/m1.link.pt"
+for out in "$work/m1.pt" "$work/./m2.pt" "$work/m1.link.pt"; do
+  expect_exit 2 "$bin" merge --a "$work/m1.pt" --b "$work/m2.pt" --alphas 0.5 --out "$out"
+  grep -q "is the input" "$work/err.log" || fail "merge --out $out over an input was not refused"
+done
+cmp -s "$work/m1.pt" "$work/m1.copy.pt" || fail "merge --out replaced its input checkpoint"
+# Numeric recipe flags are checked before any work starts (no training state, no output).
+for flag in "--lr nan" "--lr -0.1" "--momentum 1.5" "--weight-decay inf" "--epochs 0" "--batch-size -5" \
+            "--label-smoothing 1" "--warmup-epochs nan"; do
+  # shellcheck disable=SC2086
+  expect_exit 2 "$bin" train --width 16 --depth 2 $flag --out "$work/bad-flag.pt"
+  grep -q -- "${flag%% *} must be" "$work/err.log" || fail "train $flag was not refused naming the flag"
+  [ ! -e "$work/bad-flag.pt" ] && [ ! -e "$work/bad-flag.pt.state" ] || fail "train $flag started work"
+done
 # A reproduction target whose data set is absent stops at once, naming it.
 expect_exit 3 "$target" --datasets cifar10 --data-dir "$work/nowhere" --cache-dir "$work/cache" --out-dir "$work/r"
 grep -q "cifar10" "$work/err.log" || fail "missing data set message does not name the data set"
