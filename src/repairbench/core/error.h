@@ -10,7 +10,10 @@ namespace repairbench {
 /// What went wrong, coarse enough to choose a process exit code.
 /// Executables return `exit_code(kind)` after printing the one-line message.
 enum class ErrorKind {
-  kInternal = 1,    ///< A bug in repairbench: an invariant did not hold.
+  /// A bug in repairbench: an invariant did not hold. 70 (sysexits'
+  /// EX_SOFTWARE) so it never reads as `compare`'s "reports differ" (1) or a
+  /// target's failed verdict under --fail-on-mismatch (1).
+  kInternal = 70,
   kUsage = 2,       ///< Bad option, bad value, or an impossible request.
   kData = 3,        ///< A data set file is missing, truncated or malformed.
   kCheckpoint = 4,  ///< A checkpoint is missing, malformed or does not fit the model.
