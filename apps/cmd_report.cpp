@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -48,38 +49,57 @@ int run_check_report(int argc, char** argv) {
 }
 
 int run_compare(int argc, char** argv) {
-  std::string old_path, new_path;
+  std::string old_path, new_path, tolerances_path;
   double tolerance = 0.0;
   po::options_description description("repairbench compare");
   description.add_options()("help,h", "show this help")
       ("old", po::value(&old_path)->required(), "the earlier report")
       ("new", po::value(&new_path)->required(), "the later report")
       ("tolerance", po::value(&tolerance)->default_value(tolerance),
-       "numbers that move by more than this count as changed (exit 1)");
+       "numbers that move by more than this count as changed (exit 1)")
+      ("tolerances", po::value(&tolerances_path),
+       "per-metric rules instead, a JSON file {\"rules\": [{\"pattern\", \"abs\", \"rel\", \"why\"}]} "
+       "(e.g. tests/regression/tolerances.json)");
   po::positional_options_description positional;
   positional.add("old", 1).add("new", 1);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(description).positional(positional).run(), vm);
     if (vm.count("help")) {
-      std::cout << "Shows what changed between the results of two reports.\n\n" << description << "\n";
+      std::cout << "Shows what changed between the results of two reports. Exit status: 0 no change beyond the "
+                   "tolerance,\n1 the reports differ, 2 usage, 6 a report or tolerances file that cannot be read, "
+                   "70 internal error.\n\n"
+                << description << "\n";
       return 0;
     }
     po::notify(vm);
   } catch (const po::error& e) {
     RB_FAIL(kUsage, e.what(), " (see --help)");
   }
-  const auto changes = report::compare_reports(report::load_report(old_path), report::load_report(new_path), tolerance);
+  RB_CHECK(tolerances_path.empty() || vm["tolerance"].defaulted(), kUsage,
+           "give --tolerance or --tolerances, not both");
+  const report::Tolerances tolerances =
+      tolerances_path.empty() ? report::uniform_tolerance(tolerance) : report::load_tolerances(tolerances_path);
+  const auto changes =
+      report::compare_reports(report::load_report(old_path), report::load_report(new_path), tolerances);
   size_t significant = 0;
+  std::map<std::string, std::string> broken;  // rule pattern -> why, printed once after the changes
   for (const auto& c : changes) {
     if (!c.significant) continue;
     ++significant;
     std::cout << c.path << ": " << c.old_value << " -> " << c.new_value;
     if (c.difference != 0) std::cout << " (" << std::showpos << c.difference << std::noshowpos << ")";
+    if (!tolerances_path.empty() && !c.rule.pattern.empty()) {
+      std::cout << ", beyond rule '" << c.rule.pattern << "' (abs " << c.rule.abs << ", rel " << c.rule.rel << ")";
+      broken[c.rule.pattern] = c.rule.why;
+    }
     std::cout << "\n";
   }
-  std::cout << significant << " change(s) beyond tolerance " << tolerance << ", " << changes.size() - significant
-            << " within it\n";
+  for (const auto& [pattern, why] : broken) std::cout << "rule '" << pattern << "': " << why << "\n";
+  std::cout << significant << " change(s) beyond ";
+  if (tolerances_path.empty()) std::cout << "tolerance " << tolerance;
+  else std::cout << "the rules of " << tolerances_path;
+  std::cout << ", " << changes.size() - significant << " within it\n";
   return significant == 0 ? 0 : 1;
 }
 

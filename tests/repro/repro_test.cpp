@@ -141,6 +141,52 @@ TEST(Compare, FlagsChangesBeyondTheToleranceAndIgnoresTimings) {
                           [](const report::Change& c) { return c.path == "/verdict/result" && c.significant; }));
 }
 
+// Per-metric tolerances (issue #13): the first matching rule decides, abs and
+// rel add up, a number no rule matches must not move, and a tolerances file
+// must say why each bound is what it is.
+TEST(Compare, PerMetricRulesDecideInOrder) {
+  auto a = minimal_reproduction_report(), b = a;
+  a["results"][0]["summary"]["test_accuracy"] = 50.0;
+  a["results"][0]["summary"]["test_loss"] = 2.0;
+  a["results"][0]["summary"]["permutations"] = {0, 1, 2};
+  b = a;
+  b["results"][0]["summary"]["test_loss"] = 2.0 + 1.5e-6;  // within 1e-6 + 1e-6 * 2
+  report::Tolerances t;
+  t.rules = {{"*/permutations*", 0, 0, "indices"}, {"*loss*", 1e-6, 1e-6, "float sums"}};
+  auto changes = report::compare_reports(a, b, t);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_FALSE(changes[0].significant);
+  EXPECT_EQ(changes[0].rule.pattern, "*loss*");
+  b["results"][0]["summary"]["test_loss"] = 2.0 + 4e-6;
+  b["results"][0]["summary"]["permutations"][1] = 2;
+  b["results"][0]["summary"]["test_accuracy"] = 50.0 + 1e-12;  // no rule: must not move
+  changes = report::compare_reports(a, b, t);
+  ASSERT_EQ(changes.size(), 3u);
+  for (const auto& c : changes) EXPECT_TRUE(c.significant) << c.path;
+  EXPECT_EQ(t.rule_for("/results/0/summary/permutations/1").why, "indices");
+  EXPECT_EQ(t.rule_for("/results/0/summary/test_accuracy").abs, 0.0);
+
+  testing::TempDir dir;
+  write_file_atomic(dir.file("t.json"),
+                    R"({"rules": [{"pattern": "*loss*", "abs": 1e-6, "why": "sums"}, {"pattern": "*", "why": "x"}]})");
+  const report::Tolerances loaded = report::load_tolerances(dir.file("t.json"));
+  ASSERT_EQ(loaded.rules.size(), 2u);
+  EXPECT_EQ(loaded.rules[0].abs, 1e-6);
+  EXPECT_EQ(loaded.rules[1].rel, 0.0);
+  for (const std::string& bad : {std::string(R"({"rules": [{"pattern": "*", "abs": 1}]})"),
+                                 std::string(R"({"rules": [{"pattern": "*", "abs": -1, "why": "w"}]})"),
+                                 std::string(R"({"rules": [{"abs": 1, "why": "w"}]})"), std::string(R"({"r": []})")}) {
+    write_file_atomic(dir.file("bad.json"), bad);
+    try {
+      report::load_tolerances(dir.file("bad.json"));
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kUsage) << bad;
+      EXPECT_NE(std::string(e.what()).find(dir.file("bad.json")), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Sweep, PaperPointsAndFindings) {
   const nlohmann::json entry = {{"endpoint0", {{"test_accuracy", 95.59}}},
                                 {"endpoint1", {{"test_accuracy", 95.53}}},

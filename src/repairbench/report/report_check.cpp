@@ -1,5 +1,8 @@
 #include "repairbench/report/report_check.h"
 
+#include <fnmatch.h>
+
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -23,17 +26,19 @@ bool skipped_key(const std::string& key) {
          key == "trained_now" || key == "seconds_total";
 }
 
-void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string& path, double tolerance,
+void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string& path, const Tolerances& tolerance,
              std::vector<Change>& out) {
   if (a.is_object() && b.is_object()) {
     for (const auto& [key, value] : a.items()) {
       if (skipped_key(key)) continue;
       const std::string child = path + "/" + key;
       if (b.contains(key)) compare(value, b.at(key), child, tolerance, out);
-      else out.push_back({child, value.dump(), "(absent)", 0, true});
+      else out.push_back({child, value.dump(), "(absent)", 0, true, {"", 0, 0, ""}});
     }
     for (const auto& [key, value] : b.items()) {
-      if (!skipped_key(key) && !a.contains(key)) out.push_back({path + "/" + key, "(absent)", value.dump(), 0, true});
+      if (!skipped_key(key) && !a.contains(key)) {
+        out.push_back({path + "/" + key, "(absent)", value.dump(), 0, true, {"", 0, 0, ""}});
+      }
     }
     return;
   }
@@ -41,16 +46,21 @@ void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string
     const size_t n = std::min(a.size(), b.size());
     for (size_t i = 0; i < n; ++i) compare(a[i], b[i], path + "/" + std::to_string(i), tolerance, out);
     if (a.size() != b.size()) {
-      out.push_back({path, std::to_string(a.size()) + " items", std::to_string(b.size()) + " items", 0, true});
+      out.push_back({path, std::to_string(a.size()) + " items", std::to_string(b.size()) + " items", 0, true,
+                     {"", 0, 0, ""}});
     }
     return;
   }
   if (a.is_number() && b.is_number()) {
     const double d = b.get<double>() - a.get<double>();
-    if (d != 0) out.push_back({path, a.dump(), b.dump(), d, std::abs(d) > tolerance});
+    if (d != 0) {
+      const ToleranceRule rule = tolerance.rule_for(path);
+      const bool beyond = std::abs(d) > rule.abs + rule.rel * std::abs(a.get<double>());
+      out.push_back({path, a.dump(), b.dump(), d, beyond, rule});
+    }
     return;
   }
-  if (a != b) out.push_back({path, a.dump(), b.dump(), 0, true});
+  if (a != b) out.push_back({path, a.dump(), b.dump(), 0, true, {"", 0, 0, ""}});
 }
 
 }  // namespace
@@ -115,8 +125,54 @@ std::vector<std::string> check_report(const nlohmann::json& r, const std::string
   return problems;
 }
 
+ToleranceRule Tolerances::rule_for(const std::string& path) const {
+  for (const ToleranceRule& rule : rules) {
+    // Without FNM_PATHNAME, '*' also matches the '/' between keys.
+    if (fnmatch(rule.pattern.c_str(), path.c_str(), 0) == 0) return rule;
+  }
+  return {path, 0, 0, "no rule of the tolerances matches it, so it must not move"};
+}
+
+Tolerances uniform_tolerance(double tolerance) {
+  RB_CHECK(std::isfinite(tolerance) && tolerance >= 0, kUsage, "--tolerance must be a finite number >= 0, got ",
+           tolerance);
+  return {{{"*", tolerance, 0, "--tolerance"}}};
+}
+
+Tolerances load_tolerances(const std::string& path) {
+  const nlohmann::json j = load_report(path);
+  RB_CHECK(j.is_object() && j.contains("rules") && j["rules"].is_array(), kUsage, "tolerances ", path,
+           " has no \"rules\" array (see tests/regression/tolerances.json)");
+  Tolerances t;
+  for (size_t i = 0; i < j["rules"].size(); ++i) {
+    const nlohmann::json& r = j["rules"][i];
+    const std::string where = "tolerances " + path + ", rule " + std::to_string(i);
+    RB_CHECK(r.is_object() && r.contains("pattern") && r["pattern"].is_string() &&
+                 !r["pattern"].get<std::string>().empty(),
+             kUsage, where, " has no pattern");
+    ToleranceRule rule;
+    rule.pattern = r["pattern"].get<std::string>();
+    for (const char* bound : {"abs", "rel"}) {
+      const nlohmann::json value = r.value(bound, nlohmann::json(0.0));
+      RB_CHECK(value.is_number() && value.get<double>() >= 0, kUsage, where, " (", rule.pattern, "): ", bound,
+               " must be a number >= 0, got ", value.dump());
+      (std::string(bound) == "abs" ? rule.abs : rule.rel) = value.get<double>();
+    }
+    RB_CHECK(r.contains("why") && r["why"].is_string() && !r["why"].get<std::string>().empty(), kUsage, where,
+             " (", rule.pattern, ") does not say why its tolerance is what it is (\"why\")");
+    rule.why = r["why"].get<std::string>();
+    t.rules.push_back(rule);
+  }
+  return t;
+}
+
 std::vector<Change> compare_reports(const nlohmann::json& old_report, const nlohmann::json& new_report,
                                     double tolerance) {
+  return compare_reports(old_report, new_report, uniform_tolerance(tolerance));
+}
+
+std::vector<Change> compare_reports(const nlohmann::json& old_report, const nlohmann::json& new_report,
+                                    const Tolerances& tolerance) {
   std::vector<Change> out;
   for (const char* part : {"results", "verdict"}) {
     const auto a = old_report.is_object() ? old_report.value(part, nlohmann::json()) : nlohmann::json();
