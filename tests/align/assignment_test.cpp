@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "hungarian_reference.h"
 #include "repairbench/core/error.h"
 
 namespace repairbench::align {
@@ -132,66 +133,6 @@ double brute_force_best(const Matrix& w, int64_t n, bool maximize) {
   return best;
 }
 
-// Independent reference: the textbook O(n^3) Hungarian method, minimising,
-// one row added per phase with a Dijkstra over columns and explicit row and
-// column potentials. Returns the optimal cost and the potentials, which
-// certify optimality: c[i][j] >= u[i] + v[j] for all i, j and
-// sum(u) + sum(v) = cost.
-struct Reference {
-  double cost = 0;
-  std::vector<double> u, v;
-};
-
-Reference hungarian(const Matrix& c, int64_t n) {
-  const double inf = std::numeric_limits<double>::infinity();
-  // Column n is a virtual column holding the row being added.
-  std::vector<double> u(n, 0.0), v(n + 1, 0.0);
-  std::vector<int64_t> row_of(n + 1, -1), came_from(n + 1, -1);
-  for (int64_t r = 0; r < n; ++r) {
-    row_of[n] = r;
-    int64_t cur = n;
-    std::vector<double> dist(n + 1, inf);
-    std::vector<bool> done(n + 1, false);
-    while (row_of[cur] != -1) {
-      done[cur] = true;
-      const int64_t i = row_of[cur];
-      double step = inf;
-      int64_t next = -1;
-      for (int64_t j = 0; j < n; ++j) {
-        if (done[j]) continue;
-        const double reduced = c[i * n + j] - u[i] - v[j];
-        if (reduced < dist[j]) {
-          dist[j] = reduced;
-          came_from[j] = cur;
-        }
-        if (dist[j] < step) {
-          step = dist[j];
-          next = j;
-        }
-      }
-      for (int64_t j = 0; j <= n; ++j) {
-        if (done[j]) {
-          u[row_of[j]] += step;
-          v[j] -= step;
-        } else {
-          dist[j] -= step;
-        }
-      }
-      cur = next;
-    }
-    while (cur != n) {
-      const int64_t prev = came_from[cur];
-      row_of[cur] = row_of[prev];
-      cur = prev;
-    }
-  }
-  Reference ref;
-  for (int64_t j = 0; j < n; ++j) ref.cost += c[row_of[j] * n + j];
-  ref.u = u;
-  ref.v.assign(v.begin(), v.begin() + n);
-  return ref;
-}
-
 Matrix negated(const Matrix& w) {
   Matrix out(w.size());
   for (size_t k = 0; k < w.size(); ++k) out[k] = -w[k];
@@ -211,7 +152,7 @@ constexpr AssignmentScan kScans[] = {AssignmentScan::kFullRows, AssignmentScan::
 // really certify that cost.
 void expect_optimal(const Matrix& w, int64_t n, bool maximize, const std::string& label) {
   const Matrix c = maximize ? negated(w) : w;
-  const Reference ref = hungarian(c, n);
+  const testing::HungarianReference ref = testing::hungarian_reference(c, n);
   const double tol = 1e-9 * scale_of(w) * static_cast<double>(n);
   double dual = 0, worst_slack = 0;
   for (int64_t i = 0; i < n; ++i) dual += ref.u[i] + ref.v[i];
