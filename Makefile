@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build test repro repro-all-quick bench clean test-asan fuzz
+.PHONY: all setup configure build test golden repro repro-all-quick bench clean test-asan fuzz
 
 all: build
 
@@ -20,8 +20,26 @@ build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Each test process gets one thread so that ctest can run $(JOBS) of them side by side.
+# The regression label reruns the golden runs and compares them with
+# tests/regression/golden (see `golden`) and guards the README's speed ratios.
 test: build
-	@cd $(BUILD_DIR) && REPAIRBENCH_THREADS=1 ctest -L "unit|smoke" -j $(JOBS) --output-on-failure --timeout 900
+	@cd $(BUILD_DIR) && REPAIRBENCH_THREADS=1 ctest -L "unit|smoke|regression" -j $(JOBS) --output-on-failure --timeout 900
+
+# Rewrites the golden regression reports: run it only when a change of numbers
+# is intended, and say in the commit message which numbers moved and why. One
+# thread, fresh endpoints: the runs the regression tests repeat.
+GOLDEN_DIR = tests/regression/golden
+golden: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target golden_runs repairbench_reproductions
+	@REPAIRBENCH_THREADS=1 $(BUILD_DIR)/tests/regression/golden_runs $(GOLDEN_DIR)
+	@rm -rf $(BUILD_DIR)/golden-smoke $(GOLDEN_DIR)/targets && mkdir -p $(GOLDEN_DIR)/targets
+	@for t in $(BUILD_DIR)/reproductions/repro_*; do \
+	  name=$${t##*/repro_}; \
+	  REPAIRBENCH_DATA=$(BUILD_DIR)/smoke-no-data REPAIRBENCH_THREADS=1 $$t --smoke --retrain \
+	    --out-dir $(BUILD_DIR)/golden-smoke/$$name --cache-dir $(BUILD_DIR)/golden-smoke/cache > /dev/null || exit 1; \
+	  cp $(BUILD_DIR)/golden-smoke/$$name/report.json $(GOLDEN_DIR)/targets/$$name.json; \
+	  echo "golden: $(GOLDEN_DIR)/targets/$$name.json"; \
+	done
 
 # The reproductions build only what they run: the target and the repairbench
 # CLI (on a fresh 2-core machine the tests and benchmarks are most of a full build).
