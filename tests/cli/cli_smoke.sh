@@ -135,6 +135,28 @@ grep -q "cifar10" "$work/err.log" || fail "missing data set message does not nam
 # compare: a report against itself has no changes; check-report accepts a merge report.
 "$bin" compare "$work/report.json" "$work/report.json" | grep -q "0 change(s)" || fail "compare of identical reports"
 "$bin" check-report "$work/report.json" > /dev/null || fail "check-report rejects a merge report"
+# compare's exit status separates "the reports differ" (1) from errors (2 usage, 6 I/O).
+/usr/bin/python3 - "$work/report.json" "$work/moved.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["results"]["curves"][0]["points"][0]["test"]["loss"] += 1.0
+json.dump(r, open(sys.argv[2], "w"))
+PY
+expect_status() {
+  local code=$1; shift
+  set +e
+  "$@" > "$work/out.log" 2> "$work/err.log"
+  local got=$?
+  set -e
+  [ "$got" -eq "$code" ] || { cat "$work/out.log" "$work/err.log"; fail "expected exit $code, got $got: $*"; }
+}
+tolerances="$(dirname "$0")/../regression/tolerances.json"
+expect_status 1 "$bin" compare --tolerances "$tolerances" "$work/report.json" "$work/moved.json"
+grep -q "test/loss: .*beyond rule '\*loss\*'" "$work/out.log" || fail "compare does not name the metric and its rule"
+expect_status 0 "$bin" compare --tolerances "$tolerances" "$work/report.json" "$work/report.json"
+printf '{"rules": [{"pattern": "*"}]}' > "$work/no-why.json"
+expect_exit 2 "$bin" compare --tolerances "$work/no-why.json" "$work/report.json" "$work/report.json"
+expect_exit 6 "$bin" compare --tolerances "$tolerances" "$work/report.json" "$work/missing.json"
 # Bad reports: a number that overflows a double (exit 6) and wrongly typed fields (exit 2).
 printf '{"results": {"barrier": 1e999}}' > "$work/overflow.json"
 expect_exit 6 "$bin" compare "$work/overflow.json" "$work/report.json"

@@ -264,6 +264,8 @@ def shell_commands(source):
             line = line[:heredoc.start()] + line[heredoc.end():]
         for m in re.finditer(r"python3\s+-c\s+'([^']*)'", line):
             programs.append((number, m.group(1)))
+        # A `case` branch's pattern ("report)", "*openblas*)") is no command.
+        line = re.sub(r"^\s*[\w*.|\"'$-]+\)", "", line)
         for word in command_words(line, functions):
             commands.append((number, word))
     return commands, programs
