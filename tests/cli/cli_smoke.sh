@@ -40,15 +40,20 @@ PY
 "$bin" merge --a "$work/m1.pt" --b "$work/m2.pt" --match weight --repair none --alphas 0.5 \
   --no-variance-ratios > /dev/null 2>&1 || fail "weight matching merge"
 
-# Bad input: one line on stderr and a distinct exit code per kind of error.
-expect_exit() {
+# expect_status CODE COMMAND...: runs it, its output in out.log and err.log, and
+# fails unless it exits with CODE.
+expect_status() {
   local code=$1; shift
   set +e
   "$@" > "$work/out.log" 2> "$work/err.log"
   local got=$?
   set -e
-  [ "$got" -eq "$code" ] || { cat "$work/err.log"; fail "expected exit $code, got $got: $*"; }
-  [ "$(wc -l < "$work/err.log")" -eq 1 ] || { cat "$work/err.log"; fail "expected one error line: $*"; }
+  [ "$got" -eq "$code" ] || { cat "$work/out.log" "$work/err.log"; fail "expected exit $code, got $got: $*"; }
+}
+# Bad input: one line on stderr and a distinct exit code per kind of error.
+expect_exit() {
+  expect_status "$@"
+  [ "$(wc -l < "$work/err.log")" -eq 1 ] || { cat "$work/err.log"; fail "expected one error line: ${*:2}"; }
 }
 expect_exit 2 "$bin" train --no-such-flag
 expect_exit 2 "$bin" frobnicate
@@ -142,14 +147,6 @@ r = json.load(open(sys.argv[1]))
 r["results"]["curves"][0]["points"][0]["test"]["loss"] += 1.0
 json.dump(r, open(sys.argv[2], "w"))
 PY
-expect_status() {
-  local code=$1; shift
-  set +e
-  "$@" > "$work/out.log" 2> "$work/err.log"
-  local got=$?
-  set -e
-  [ "$got" -eq "$code" ] || { cat "$work/out.log" "$work/err.log"; fail "expected exit $code, got $got: $*"; }
-}
 tolerances="$(dirname "$0")/../regression/tolerances.json"
 expect_status 1 "$bin" compare --tolerances "$tolerances" "$work/report.json" "$work/moved.json"
 grep -q "test/loss: .*beyond rule '\*loss\*'" "$work/out.log" || fail "compare does not name the metric and its rule"

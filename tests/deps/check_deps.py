@@ -364,23 +364,18 @@ def check(root, setup_text):
             for number, module in python_imports(path.read_text()):
                 need_module(f"{rel(path)}:{number}", module)
 
+    # (files, reader, what embedded Python is called, line offset of its first line)
     scripts = sorted(p for folder in ("tests", "scripts", "datasets") for p in (root / folder).rglob("*.sh"))
-    scripts.append(root / ".ci/run")
-    for path in scripts:
-        commands, programs = shell_commands(path.read_text())
-        for number, program in commands:
-            need_program(f"{rel(path)}:{number}", program)
-        for number, text in programs:
-            for offset, module in python_imports(text):
-                need_module(f"{rel(path)}:{number + offset} (embedded Python)", module)
-
-    for path in sorted((root / "tests").rglob("*.cpp")):
-        commands, programs = cpp_commands(path.read_text())
-        for number, program in commands:
-            need_program(f"{rel(path)}:{number}", program)
-        for number, text in programs:
-            for offset, module in python_imports(text):
-                need_module(f"{rel(path)}:{number + offset - 1} (Python in a string)", module)
+    sources = [(scripts + [root / ".ci/run"], shell_commands, "embedded Python", 0),
+               (sorted((root / "tests").rglob("*.cpp")), cpp_commands, "Python in a string", -1)]
+    for paths, reader, kind, shift in sources:
+        for path in paths:
+            commands, programs = reader(path.read_text())
+            for number, program in commands:
+                need_program(f"{rel(path)}:{number}", program)
+            for number, text in programs:
+                for offset, module in python_imports(text):
+                    need_module(f"{rel(path)}:{number + offset + shift} ({kind})", module)
 
     for number, program in makefile_commands((root / "Makefile").read_text()):
         need_program(f"Makefile:{number}", program)

@@ -53,6 +53,23 @@ Timings interleaved(const std::function<void()>& ours, const std::function<void(
   return {a[kRepetitions / 2], b[kRepetitions / 2]};
 }
 
+// Two networks of `config` from seeds 1 and 2, and a loader of `images`
+// template images of its input shape in batches of 128, in a fixed order.
+struct Pair {
+  models::Network a, b;
+  data::Loader loader;
+};
+
+Pair seeded_pair(const models::ModelConfig& config, int64_t images) {
+  torch::manual_seed(1);
+  auto a = models::make_network(config);
+  torch::manual_seed(2);
+  auto b = models::make_network(config);
+  data::LoaderOptions o;
+  o.batch_size = 128;
+  return {a, b, data::Loader(testing::template_dataset(images, config.in_channels, config.image_size, 10, 3), o)};
+}
+
 // README, Performance: the exact Jonker-Volgenant solver is much faster than
 // the textbook Hungarian method on the matrices matching produces. Measured
 // here at n = 512 (single thread, medians of 5): 6-8x on random normal
@@ -87,14 +104,9 @@ TEST(Guard, AssignmentSolverBeatsTheTextbookHungarianByAFactorOf3) {
 // (each of which runs the two nets up to that group's point).
 TEST(Guard, ActivationMatchingMakesOnePassWhereTheReferenceMakesOnePerGroup) {
   // 16x16 inputs (the global average pool takes any size) keep it to seconds.
-  const auto config = testing::make_config("resnet20", 1, "bn", 3, 16);
-  torch::manual_seed(1);
-  auto a = models::make_network(config);
-  torch::manual_seed(2);
-  auto b = models::make_network(config);
-  data::LoaderOptions o;
-  o.batch_size = 128;
-  data::Loader loader(testing::template_dataset(256, 3, 16, 10, 3), o);
+  Pair pair = seeded_pair(testing::make_config("resnet20", 1, "bn", 3, 16), 256);
+  models::Network &a = pair.a, &b = pair.b;
+  data::Loader& loader = pair.loader;
   const align::Alignment alignment = align::activation_matching(*a, *b, loader, {});
   const int64_t groups = static_cast<int64_t>(alignment.groups.size());
   ASSERT_GE(groups, 10);  // 9 blocks + 3 residual streams
@@ -126,13 +138,9 @@ TEST(Guard, ActivationMatchingMakesOnePassWhereTheReferenceMakesOnePerGroup) {
 // does, and costs no more to run.
 TEST(Guard, FusedRepairEqualsTheWrappedNetAndIsNoSlower) {
   const auto config = testing::make_config("vgg11", 1, "none", 3, 32);
-  torch::manual_seed(1);
-  auto a = models::make_network(config);
-  torch::manual_seed(2);
-  auto b = models::make_network(config);
-  data::LoaderOptions o;
-  o.batch_size = 128;
-  data::Loader loader(testing::template_dataset(256, 3, 32, 10, 3), o);
+  Pair pair = seeded_pair(config, 256);
+  models::Network &a = pair.a, &b = pair.b;
+  data::Loader& loader = pair.loader;
   const auto mix = [&] {
     auto net = models::make_network(config);
     models::load_state_dict(*net, interp::interpolate(models::state_dict(*a), models::state_dict(*b), 0.5), "mix");
