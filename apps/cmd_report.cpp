@@ -80,8 +80,8 @@ int run_compare(int argc, char** argv) {
            "give --tolerance or --tolerances, not both");
   const report::Tolerances tolerances =
       tolerances_path.empty() ? report::uniform_tolerance(tolerance) : report::load_tolerances(tolerances_path);
-  const auto changes =
-      report::compare_reports(report::load_report(old_path), report::load_report(new_path), tolerances);
+  const nlohmann::json old_report = report::load_report(old_path), new_report = report::load_report(new_path);
+  const auto changes = report::compare_reports(old_report, new_report, tolerances);
   size_t significant = 0;
   std::map<std::string, std::string> broken;  // rule pattern -> why, printed once after the changes
   for (const auto& c : changes) {
@@ -96,6 +96,21 @@ int run_compare(int argc, char** argv) {
     std::cout << "\n";
   }
   for (const auto& [pattern, why] : broken) std::cout << "rule '" << pattern << "': " << why << "\n";
+  // Group by group, how much of the alignment two runs (or tools) share.
+  size_t identical = 0;
+  const auto agreements = report::permutation_agreement(old_report, new_report);
+  for (const auto& p : agreements) {
+    if (p.equal == p.size) {
+      ++identical;
+      continue;
+    }
+    std::cout << "permutation " << p.path << ": " << p.equal << " of " << p.size << " positions equal ("
+              << std::fixed << std::setprecision(1) << 100.0 * static_cast<double>(p.equal) / static_cast<double>(p.size)
+              << " %)\n" << std::defaultfloat;
+  }
+  if (!agreements.empty()) {
+    std::cout << identical << " of " << agreements.size() << " group permutations identical\n";
+  }
   std::cout << significant << " change(s) beyond ";
   if (tolerances_path.empty()) std::cout << "tolerance " << tolerance;
   else std::cout << "the rules of " << tolerances_path;

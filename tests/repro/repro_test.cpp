@@ -187,6 +187,21 @@ TEST(Compare, PerMetricRulesDecideInOrder) {
   }
 }
 
+// Issue #14 item 3: the share of each group's permutation two reports agree on.
+TEST(Compare, PermutationAgreementPerGroup) {
+  nlohmann::json a = {{"results", {{"alignment", {{"groups", {{{"name", "fc1"}, {"permutation", {0, 1, 2, 3}}},
+                                                             {{"name", "fc2"}, {"permutation", {1, 0}}}}}}}}}};
+  nlohmann::json b = a;
+  b["results"]["alignment"]["groups"][0]["permutation"] = {0, 2, 1, 3};
+  const auto agreement = report::permutation_agreement(a, b);
+  ASSERT_EQ(agreement.size(), 2u);
+  EXPECT_EQ(agreement[0].path, "/results/alignment/groups/0/permutation");
+  EXPECT_EQ(agreement[0].equal, 2);
+  EXPECT_EQ(agreement[0].size, 4);
+  EXPECT_EQ(agreement[1].equal, 2);
+  EXPECT_EQ(agreement[1].size, 2);
+}
+
 TEST(Sweep, PaperPointsAndFindings) {
   const nlohmann::json entry = {{"endpoint0", {{"test_accuracy", 95.59}}},
                                 {"endpoint1", {{"test_accuracy", 95.53}}},

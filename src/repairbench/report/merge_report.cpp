@@ -144,8 +144,13 @@ nlohmann::json merge_results_json(const pipeline::MergeResult& r) {
                               {"weight_matching_iterations", r.alignment.iterations},
                               {"seconds", r.seconds_alignment},
                               {"groups", nlohmann::json::array()}};
+  const nlohmann::json permutations = permutations_json(r.alignment);
   for (size_t g = 0; g < r.alignment.groups.size(); ++g) {
-    nlohmann::json group = {{"name", r.alignment.groups[g]}, {"size", r.alignment.perms[g].size(0)}};
+    // The index list lets two tools (or two runs) be compared group by group
+    // (issue #14 item 3; `repairbench compare` reports the share that agrees).
+    nlohmann::json group = {{"name", r.alignment.groups[g]},
+                            {"size", r.alignment.perms[g].size(0)},
+                            {"permutation", permutations[g]}};
     if (g < r.alignment.correlation_after.size()) {
       group["mean_correlation_identity"] = r.alignment.correlation_before[g];
       group["mean_correlation_aligned"] = r.alignment.correlation_after[g];

@@ -10,7 +10,8 @@
 namespace repairbench::report {
 
 /// The results of a merge as JSON: alignment (method, passes over the data,
-/// mean correlation per group), endpoint metrics, every curve with its
+/// per group its permutation as an index list, perm[i] = channel of model B
+/// at position i, and the mean correlation), endpoint metrics, every curve with its
 /// barriers and relative barrier reductions, and per-layer variance ratios.
 nlohmann::json merge_results_json(const pipeline::MergeResult& result);
 

@@ -63,7 +63,34 @@ void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string
   if (a != b) out.push_back({path, a.dump(), b.dump(), 0, true, {"", 0, 0, ""}});
 }
 
+void agreement(const nlohmann::json& a, const nlohmann::json& b, const std::string& path,
+               std::vector<PermutationAgreement>& out) {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [key, value] : a.items()) {
+      if (!b.contains(key)) continue;
+      const nlohmann::json& other = b.at(key);
+      if (key == "permutation" && value.is_array() && other.is_array() && value.size() == other.size()) {
+        PermutationAgreement p{path + "/" + key, 0, static_cast<int64_t>(value.size())};
+        for (size_t i = 0; i < value.size(); ++i) p.equal += value[i] == other[i] ? 1 : 0;
+        out.push_back(p);
+      } else {
+        agreement(value, other, path + "/" + key, out);
+      }
+    }
+  } else if (a.is_array() && b.is_array()) {
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) agreement(a[i], b[i], path + "/" + std::to_string(i), out);
+  }
+}
+
 }  // namespace
+
+std::vector<PermutationAgreement> permutation_agreement(const nlohmann::json& old_report,
+                                                        const nlohmann::json& new_report) {
+  std::vector<PermutationAgreement> out;
+  agreement(old_report.value("results", nlohmann::json()), new_report.value("results", nlohmann::json()),
+            "/results", out);
+  return out;
+}
 
 nlohmann::json load_report(const std::string& path) {
   std::error_code ec;

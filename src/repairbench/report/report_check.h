@@ -69,4 +69,14 @@ std::vector<Change> compare_reports(const nlohmann::json& old_report, const nloh
 std::vector<Change> compare_reports(const nlohmann::json& old_report, const nlohmann::json& new_report,
                                     double tolerance);
 
+/// How far two reports' alignments agree: for every group permutation (an
+/// index list under a "permutation" key) present in both with the same
+/// length, how many positions hold the same channel.
+struct PermutationAgreement {
+  std::string path;  ///< JSON pointer of the old report's list.
+  int64_t equal = 0, size = 0;
+};
+std::vector<PermutationAgreement> permutation_agreement(const nlohmann::json& old_report,
+                                                        const nlohmann::json& new_report);
+
 }  // namespace repairbench::report
