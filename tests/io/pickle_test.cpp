@@ -250,6 +250,52 @@ TEST(Pickle, OrderedDictStateAndParametersAreAccepted) {
   EXPECT_EQ(v.at("w").as_tensor().item<float>(), 2.5f);
 }
 
+// The legacy format's persistent ids carry a sixth element, None.
+TEST(Pickle, ReadsLegacyPersistentIds) {
+  PickleBuilder p;
+  p.proto().global("torch._utils", "_rebuild_tensor_v2").op('(');
+  p.op('(').str("storage").global("torch", "FloatStorage").str("94310").str("cpu").i32(2);
+  p.op('N').op('t').op('Q').i32(0).op('(').i32(2).op('t').op('(').i32(1).op('t');
+  p.op(0x89).global("collections", "OrderedDict").op(')').op('R').op('t').op('R');
+  const PyValue v = run(p.stop(), {{"94310", floats({1.5f, -2.f})}});
+  EXPECT_TRUE(torch::equal(v.as_tensor(), torch::tensor({1.5f, -2.f})));
+  // A storage view (non-None) is refused with its remedy.
+  PickleBuilder view;
+  view.proto().op('(').str("storage").global("torch", "FloatStorage").str("1").str("cpu").i32(2);
+  view.op('(').str("2").i32(0).i32(1).op('t').op('t').op('Q').op('.');
+  EXPECT_NE(error_of(view.bytes()).find("storage view"), std::string::npos);
+}
+
+TEST(Pickle, ScanFindsTheEndAndTheStoragesWithoutReadingThem) {
+  PickleBuilder p;
+  p.proto().op(']').op('(');
+  p.tensor("FloatStorage", "a", 4, 0, {2}, {1});
+  p.tensor("LongStorage", "b", 3, 1, {2}, {1});
+  p.tensor("FloatStorage", "a", 4, 2, {2}, {1});
+  const std::string program = p.op('e').stop();
+  const PickleScan scan = scan_pickle(program + "trailing bytes", "test.pt");
+  EXPECT_EQ(scan.length, program.size());
+  ASSERT_EQ(scan.storages.size(), 2u);
+  EXPECT_EQ(scan.storages[0].key, "a");
+  EXPECT_EQ(scan.storages[0].dtype, torch::kFloat32);
+  EXPECT_EQ(scan.storages[0].numel, 4);
+  EXPECT_EQ(scan.storages[1].key, "b");
+  EXPECT_EQ(scan.storages[1].dtype, torch::kInt64);
+  // unpickle() reports the same length, and a view outside its storage is
+  // refused by the scan already.
+  size_t length = 0;
+  const std::string a = floats({1, 2, 3, 4});
+  const std::string b(3 * sizeof(int64_t), '\0');
+  const StorageResolver resolve = [&](const StorageRef& ref) -> std::string_view {
+    return ref.key == "a" ? a : b;
+  };
+  unpickle(program + "x", resolve, "test.pt", &length);
+  EXPECT_EQ(length, program.size());
+  PickleBuilder outside;
+  outside.proto().tensor("FloatStorage", "a", 4, 3, {2}, {1});
+  EXPECT_THROW(scan_pickle(outside.stop(), "test.pt"), Error);
+}
+
 TEST(Pickle, PicklerOutputRoundTrips) {
   const int64_t big = std::numeric_limits<int64_t>::max();
   const int64_t small = std::numeric_limits<int64_t>::min();
