@@ -16,7 +16,6 @@ import pathlib
 import shutil
 import struct
 import tarfile
-import zipfile
 
 import numpy as np
 import scipy.io
@@ -126,17 +125,6 @@ def write_torch_import():
         shutil.copyfile(FIXTURES / fixture, CORPUS / "torch_import" / fixture)
 
 
-def write_zip_archive():
-    put("zip_archive", "state_dict.pt", torch_save_bytes(tiny_mlp_state()))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, method in (("a/stored", zipfile.ZIP_STORED), ("a/deflated", zipfile.ZIP_DEFLATED)):
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = method
-            archive.writestr(info, b"record " + name.encode())
-    put("zip_archive", "stored_and_deflated.zip", buffer.getvalue())
-
-
 def main():
     if CORPUS.exists():
         shutil.rmtree(CORPUS)
@@ -146,7 +134,6 @@ def main():
     write_svhn()
     write_checkpoint()
     write_torch_import()
-    write_zip_archive()
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ using StorageResolver = std::function<std::string_view(const StorageRef&)>;
 std::optional<torch::ScalarType> storage_dtype(std::string_view class_name);
 
 /// The storage class name ("FloatStorage", ...) of a supported dtype.
-/// Throws Error(kUsage) for other dtypes (complex, quantized, ...).
+/// Throws Error(kUsage) for other dtypes (complex, quantized, ...), which
+/// repairbench neither reads nor writes.
 std::string storage_class_name(torch::ScalarType dtype);
 
 /// Runs a pickle as torch.save writes it (protocol 2; the opcodes of
@@ -62,18 +63,5 @@ struct PickleScan {
 /// torch.save format stores the storages after the pickle, so their keys and
 /// sizes must be known, and the pickle's end found, before they can be read.
 PickleScan scan_pickle(std::string_view pickle, const std::string& name);
-
-/// The output of pickle(): the pickle program and the storages it refers to.
-struct Pickled {
-  std::string program;                  ///< The pickle (data.pkl).
-  std::vector<torch::Tensor> storages;  ///< Contiguous CPU tensors; storage key i is "i".
-};
-
-/// Pickles `value` as torch.save does (protocol 2): dicts and OrderedDicts as
-/// such, tensors through torch._utils._rebuild_tensor_v2 with one contiguous
-/// storage each, requires_grad false. Throws Error(kUsage) for a tensor dtype
-/// without a torch storage class or a str that is not valid UTF-8, which
-/// Python could not load.
-Pickled pickle(const PyValue& value);
 
 }  // namespace repairbench::io
