@@ -94,7 +94,8 @@ void run_checkpoint(const uint8_t* data, size_t size) {
 }
 
 // import_state_dict goes through read_torch_file / read_torch_bytes (LibTorch's
-// zip container reader), the unpickler and the state-dict unwrapping.
+// zip container reader or our legacy-format reader), the unpickler and the
+// state-dict unwrapping.
 void run_torch_import(const uint8_t* data, size_t size) {
   const std::string path = write_input("state_dict.pt", data, size);
   call_reader([&] { models::import_state_dict(path); });

@@ -121,6 +121,7 @@ def write_torch_import():
     put("torch_import", "state_dict.pt", torch_save_bytes(tiny_mlp_state()))
     put("torch_import", "ddp_prefix.pt", torch_save_bytes(tiny_mlp_state("module.")))
     put("torch_import", "wrapped.pt", torch_save_bytes({"state_dict": tiny_mlp_state(), "epoch": 3}))
+    # legacy.pt seeds the legacy-format reader.
     for fixture in ("views.pt", "nested.pt", "legacy.pt"):
         shutil.copyfile(FIXTURES / fixture, CORPUS / "torch_import" / fixture)
 

@@ -45,7 +45,7 @@ long peak_rss_mib() {
   return usage.ru_maxrss / 1024;
 }
 
-const char* const kFixtures[] = {"state_dict.pt", "views.pt", "nested_protocol4.pt"};
+const char* const kFixtures[] = {"state_dict.pt", "views.pt", "nested_protocol4.pt", "legacy.pt"};
 
 TEST(TorchFileCorrupt, EveryTruncationThrows) {
   for (const char* fixture : kFixtures) {
@@ -99,6 +99,9 @@ TEST(TorchFileCorrupt, GarbageThrows) {
     EXPECT_EQ(read_outcome(bytes, "garbage " + std::to_string(round)), Outcome::kError);
     // The same bytes as the pickle of a well-formed archive.
     EXPECT_EQ(read_outcome(make_archive({{"data.pkl", bytes}}), "garbage pickle"), Outcome::kError);
+    // And as what follows the legacy format's magic number.
+    EXPECT_EQ(read_outcome(read_file(fixture_path("legacy.pt")).substr(0, 15) + bytes, "legacy"),
+              Outcome::kError);
   }
 }
 

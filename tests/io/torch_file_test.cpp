@@ -82,8 +82,6 @@ TEST(TorchFile, ViewsOfOneStorageComeBackAsIndependentTensors) {
 TEST(TorchFile, RefusesOtherKindsOfFilesWithTheirRemedy) {
   expect_checkpoint_error(error_reading(fixture_path("whole_model.pt")),
                           {"whole_model.pt", "__main__.TinyNet", "model.state_dict()"});
-  expect_checkpoint_error(error_reading(fixture_path("legacy.pt")),
-                          {"legacy.pt", "legacy", "PyTorch >= 1.6"});
   expect_checkpoint_error(error_reading(fixture_path("torchscript.pt")),
                           {"torchscript.pt", "TorchScript", "state_dict"});
   expect_checkpoint_error(error_reading(fixture_path("complex.pt")),
@@ -101,6 +99,9 @@ TEST(TorchFile, RefusesOtherKindsOfFilesWithTheirRemedy) {
   const std::string good = read_file(fixture_path("state_dict.pt"));
   repairbench::testing::write_bytes(dir.file("cut.pt"), good.substr(0, good.size() / 2));
   expect_checkpoint_error(error_reading(dir.file("cut.pt")), {"cut.pt", "truncated"});
+  repairbench::testing::write_bytes(dir.file("pickle.pt"), std::string("\x80\x02K\x01.", 5));
+  expect_checkpoint_error(error_reading(dir.file("pickle.pt")),
+                          {"pickle.pt", "magic number", "not a PyTorch checkpoint"});
   const std::string other = make_archive({{"readme.txt", "hi"}});
   repairbench::testing::write_bytes(dir.file("other.zip"), other);
   expect_checkpoint_error(error_reading(dir.file("other.zip")), {"other.zip", "no data.pkl"});
@@ -112,6 +113,14 @@ TEST(TorchFile, RefusesOtherKindsOfFilesWithTheirRemedy) {
   repairbench::testing::write_bytes(dir.file("unversioned.zip"), unversioned);
   expect_checkpoint_error(error_reading(dir.file("unversioned.zip")),
                           {"unversioned.zip", "no version record"});
+}
+
+// PyTorch < 1.6 wrote this format, and later versions with
+// _use_new_zipfile_serialization=False; legacy.pt is state_dict.pt's state so saved.
+TEST(TorchFile, ReadsTheLegacyFormat) {
+  const PyValue sd = read_torch_file(fixture_path("legacy.pt"));
+  testing::expect_matches(sd, expected_fixture("state_dict.pt"), "legacy");
+  EXPECT_TRUE(sd.is_ordered_dict());
 }
 
 // LibTorch's reader inflates deflated records, which torch.save never writes

@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 
 #include "expect_error.h"
 #include "model_cases.h"
 #include "repairbench/core/atomic_file.h"
+#include "repairbench/io/pickle.h"
 #include "repairbench/io/torch_file.h"
 #include "repairbench/models/checkpoint.h"
 #include "repairbench/models/state_dict.h"
@@ -31,7 +33,9 @@ using repairbench::testing::throws_error;
 using repairbench::testing::write_bytes;
 
 const std::string kPytorchFixtures = REPAIRBENCH_SOURCE_DIR "/tests/fixtures/pytorch/";
-
+// The MLP of tests/fixtures/models in the legacy torch.save format.
+const std::string kLegacyFixture =
+    REPAIRBENCH_SOURCE_DIR "/tests/fixtures/models/mlp_h16_l2_legacy.pt";
 
 ModelConfig small_mlp(int64_t width = 8) { return make_config("mlp", width, "none", 1, 28, 10, 1); }
 
@@ -149,6 +153,66 @@ Make records(const std::function<bool(const std::string& name, std::string& data
   };
 }
 
+// Where the parts of a legacy torch.save file lie (see legacy_format.h): the
+// pickled list of storage keys, and each storage's record (element count,
+// then bytes), in file order.
+struct LegacyLayout {
+  size_t keys_begin = 0;
+  size_t keys_end = 0;
+  std::vector<std::string> keys;
+  std::vector<size_t> record_begin;
+  std::vector<size_t> element_size;
+};
+
+LegacyLayout legacy_layout(const std::string& bytes) {
+  const io::StorageResolver none = [](const io::StorageRef&) -> std::string_view {
+    throw std::runtime_error("a header pickle refers to a storage");
+  };
+  const std::string_view all(bytes);
+  size_t pos = 15;  // the pickle of the magic number
+  for (int header = 0; header < 2; ++header) {
+    size_t length = 0;
+    io::unpickle(all.substr(pos), none, "legacy", &length);
+    pos += length;
+  }
+  const io::PickleScan scan = io::scan_pickle(all.substr(pos), "legacy");
+  LegacyLayout layout;
+  layout.keys_begin = pos + scan.length;
+  size_t length = 0;
+  const PyValue keys = io::unpickle(all.substr(layout.keys_begin), none, "legacy", &length);
+  layout.keys_end = pos = layout.keys_begin + length;
+  for (const PyValue& key : keys.as_list()) {
+    const auto ref = std::find_if(scan.storages.begin(), scan.storages.end(),
+                                  [&](const io::StorageRef& r) { return r.key == key.as_string(); });
+    layout.keys.push_back(key.as_string());
+    layout.record_begin.push_back(pos);
+    layout.element_size.push_back(c10::elementSize(ref->dtype));
+    int64_t count = 0;
+    std::memcpy(&count, bytes.data() + pos, sizeof count);
+    pos += sizeof count + static_cast<size_t>(count) * layout.element_size.back();
+  }
+  return layout;
+}
+
+// A protocol-2 pickle of a list of str, as torch.save writes the storage keys.
+std::string str_list_pickle(const std::vector<std::string>& items) {
+  std::string out("\x80\x02](", 4);
+  for (const std::string& item : items) {
+    out.push_back('X');
+    const auto size = static_cast<uint32_t>(item.size());
+    out.append(reinterpret_cast<const char*>(&size), sizeof size);
+    out += item;
+  }
+  return out + "e.";
+}
+
+Make legacy(const std::function<std::string(const std::string& good)>& edit) {
+  return [edit](const std::string& dir) {
+    write_bytes(dir + "/bad.pt", edit(read_file(kLegacyFixture)));
+    return dir + "/bad.pt";
+  };
+}
+
 Make fixture(const std::string& name) {
   return [name](const std::string&) { return kPytorchFixtures + name; };
 }
@@ -171,7 +235,8 @@ TEST(BadInput, Checkpoints) {
        "truncated", kLoadNative},
       {"text, not a zip", bytes([](const std::string&) { return "hello, world\n"; }),
        "not a zip archive", kLoadNative},
-      {"legacy torch.save format", fixture("legacy.pt"), "legacy", kLoadNative},
+      {"neither torch.save format", bytes([](const std::string&) { return "\x80\x02K\x01."; }),
+       "not with the magic number of torch.save's legacy format", kImport},
       {"TorchScript archive", fixture("torchscript.pt"), "TorchScript", kLoadNative},
       {"whole pickled model", fixture("whole_model.pt"), "__main__.TinyNet", kLoadNative},
       {"complex dtype", fixture("complex.pt"), "ComplexFloatStorage", kLoadNative},
@@ -193,6 +258,48 @@ TEST(BadInput, Checkpoints) {
          return true;
        }),
        "big-endian", kLoadPlain},
+      // The legacy format of PyTorch < 1.6.
+      {"legacy file cut in half", legacy([](const std::string& g) { return g.substr(0, g.size() / 2); }),
+       "truncated", kImport},
+      {"legacy file cut inside its magic number", legacy([](const std::string& g) { return g.substr(0, 9); }),
+       "truncated after 9 bytes, inside its magic number", kImport},
+      {"legacy file with a wrong magic number",
+       legacy([](const std::string& g) {
+         std::string b = g;
+         b[6] ^= 0x01;
+         return b;
+       }),
+       "not with the magic number of torch.save's legacy format", kImport},
+      {"legacy storage shorter than declared",
+       legacy([](const std::string& g) {
+         // The last storage holds one element less than its persistent id says.
+         const LegacyLayout layout = legacy_layout(g);
+         std::string b = g.substr(0, g.size() - layout.element_size.back());
+         int64_t count = 0;
+         std::memcpy(&count, b.data() + layout.record_begin.back(), sizeof count);
+         --count;
+         std::memcpy(b.data() + layout.record_begin.back(), &count, sizeof count);
+         return b;
+       }),
+       "elements but the pickle declares", kImport},
+      {"legacy storage key missing",
+       legacy([](const std::string& g) {
+         // The last key left out of the key list, and its storage's record.
+         const LegacyLayout layout = legacy_layout(g);
+         std::vector<std::string> keys = layout.keys;
+         keys.pop_back();
+         return g.substr(0, layout.keys_begin) + str_list_pickle(keys) +
+                g.substr(layout.keys_end, layout.record_begin.back() - layout.keys_end);
+       }),
+       "but the file holds no data for it", kImport},
+      {"legacy file saved on a big-endian machine",
+       legacy([](const std::string& g) {
+         std::string b = g;
+         const size_t at = b.find("little_endian");
+         b[b.find('\x88', at)] = '\x89';  // NEWTRUE -> NEWFALSE
+         return b;
+       }),
+       "big-endian", kImport},
       // The native checkpoint's own entries.
       {"plain state dict without model flags", [](const std::string& d) { return d + "/plain.pt"; },
        "give the model flags", kLoadNative},

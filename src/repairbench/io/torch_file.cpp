@@ -15,6 +15,7 @@
 
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
+#include "repairbench/io/legacy_format.h"
 #include "repairbench/io/pickle.h"
 #include "repairbench/io/utf8.h"
 
@@ -122,22 +123,23 @@ bool is_version_text(std::string_view text) {
   return digits > 0 && text.find_first_not_of("\r\n", digits) == std::string_view::npos;
 }
 
-// Rejects the files that are not in torch.save's zip format, each with its remedy.
-void check_header(const std::string& bytes, const std::string& name) {
+enum class Format { kZip, kLegacy };
+
+// Which of torch.save's two formats `bytes` are in; refuses everything else
+// with its remedy.
+Format detect_format(const std::string& bytes, const std::string& name) {
   RB_CHECK(!bytes.empty(), kCheckpoint, name,
            ": the file is empty; it was not written completely, save or copy it again");
-  // The legacy format is a bare pickle stream, starting with the PROTO opcode.
-  RB_CHECK(bytes[0] != '\x80', kCheckpoint, name,
-           ": the file is in the legacy torch.save format of PyTorch < 1.6, which repairbench "
-           "does not read; re-save it with PyTorch >= 1.6 (in Python: "
-           "torch.save(torch.load(path), path))");
+  // The legacy format is a sequence of pickles, the first starting with the PROTO opcode.
+  if (bytes[0] == '\x80') return Format::kLegacy;
   const std::string_view zip_magic("PK\x03\x04", 4);
   RB_CHECK(bytes.size() >= zip_magic.size() || zip_magic.substr(0, bytes.size()) != bytes,
            kCheckpoint, name, ": the file is truncated after ", bytes.size(),
            " bytes; save or copy it again");
   RB_CHECK(std::string_view(bytes).substr(0, zip_magic.size()) == zip_magic, kCheckpoint, name,
-           ": not a PyTorch checkpoint (it is not a zip archive); expected a file written by "
-           "torch.save in PyTorch >= 1.6");
+           ": not a PyTorch checkpoint (it is not a zip archive, nor in the legacy format of "
+           "PyTorch < 1.6); expected a file written by torch.save");
+  return Format::kZip;
 }
 
 PyValue read_zip(const std::string& bytes, const std::string& name) {
@@ -247,7 +249,9 @@ c10::IValue to_ivalue(const PyValue& value) {
 }  // namespace
 
 PyValue read_torch_bytes(const std::string& bytes, const std::string& name_for_errors) {
-  check_header(bytes, name_for_errors);
+  if (detect_format(bytes, name_for_errors) == Format::kLegacy) {
+    return read_legacy_torch_bytes(bytes, name_for_errors);
+  }
   return read_zip(bytes, name_for_errors);
 }
 

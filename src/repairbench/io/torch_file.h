@@ -7,14 +7,14 @@
 namespace repairbench::io {
 
 /// Reads a file written by Python's torch.save, without Python: the zip format
-/// of PyTorch >= 1.6, through LibTorch's PyTorchStreamReader. It typically
-/// holds a state_dict (an OrderedDict of tensors) or a dict of such plus plain
-/// values. Tensors come back as contiguous CPU tensors. Throws Error(kIo) when
-/// the file cannot be read, and Error(kCheckpoint) with a message naming the
-/// file and the remedy when it does not exist, is a directory, is empty,
-/// truncated, corrupt, not a zip, in the legacy (pre-1.6) format, a
-/// TorchScript archive, big-endian, uses an unsupported dtype, or holds a
-/// whole pickled model instead of a state_dict.
+/// of PyTorch >= 1.6 (through LibTorch's PyTorchStreamReader) or the legacy
+/// format of older versions. It typically holds a state_dict (an OrderedDict
+/// of tensors) or a dict of such plus plain values. Tensors come back as
+/// contiguous CPU tensors. Throws Error(kIo) when the file cannot be read, and
+/// Error(kCheckpoint) with a message naming the file and the remedy when it
+/// does not exist, is a directory, is empty, truncated, corrupt, in neither
+/// format, a TorchScript archive, big-endian, uses an unsupported dtype, or
+/// holds a whole pickled model instead of a state_dict.
 PyValue read_torch_file(const std::string& path);
 
 /// read_torch_file() on bytes already in memory; `name_for_errors` stands for
