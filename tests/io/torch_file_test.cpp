@@ -179,6 +179,11 @@ PyValue sample_value() {
   nested.set(PyValue::from_string("tuple"),
              PyValue::tuple({PyValue::from_int(1), PyValue::from_int(2), PyValue::from_int(3),
                              PyValue::from_int(4), PyValue::from_int(5)}));
+  nested.set(PyValue::from_string("empty"),
+             PyValue::dict({{PyValue::from_string("l"), PyValue::list()},
+                            {PyValue::from_string("t"), PyValue::tuple()},
+                            {PyValue::from_string("d"), PyValue::dict()}}));
+  nested.set(PyValue::from_int(7), PyValue::from_float(-0.5));
   PyValue sd = PyValue::ordered_dict();
   const auto add = [&sd](const char* key, torch::Tensor t) {
     sd.set(PyValue::from_string(key), PyValue::from_tensor(std::move(t)));
@@ -323,7 +328,7 @@ same('grad', torch.ones(2))
 n = v['nested']
 assert type(n) is dict, type(n)
 expected = {'name': 'Gr\u00f6\u00dfe', 'epoch': 3, 'lr': 0.1, 'big': 2**40, 'list': [1, None, True],
-            'tuple': (1, 2, 3, 4, 5)}
+            'tuple': (1, 2, 3, 4, 5), 'empty': {'l': [], 't': (), 'd': {}}, 7: -0.5}
 assert n == expected, n
 assert list(n) == list(expected), list(n)
 print('python check passed')

@@ -58,10 +58,13 @@ std::string libtorch_message(const c10::Error& e) {
 // Error(kCheckpoint) that names the file and says what to do.
 //
 // LibTorch 1.13 exposes no record size before getRecord() allocates it (nor
-// before the constructor reads the version record). miniz checks, when it opens
-// the archive, that each stored record lies inside the file; only records
-// marked compressed, or with zip64 sizes, can claim more, and an allocation
-// beyond memory fails inside LibTorch with a c10::Error, which is mapped here.
+// before its constructor reads the version record), so sizes cannot be checked
+// here first. miniz checks, when it opens the archive, that each stored record
+// with 32-bit sizes lies inside the file; a record marked deflated, or with
+// zip64 sizes, can claim more: LibTorch reserves the claim (pages untouched)
+// and the read then fails, or the allocation does, both as a c10::Error.
+// LibTorch also builds miniz with MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS, so
+// damaged record data is not detected.
 class Archive {
  public:
   Archive(const std::string& bytes, const std::string& name) : name_(name) {
