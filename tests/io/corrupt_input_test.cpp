@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "expect_error.h"
 #include "fixture_compare.h"
 #include "pickle_builder.h"
 #include "repairbench/core/atomic_file.h"
@@ -75,19 +76,46 @@ TEST(TorchFileCorrupt, FlippedBytesThrowOrRead) {
 }
 
 // LibTorch builds miniz with MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS (as
-// Python's torch.load does), so damage inside a tensor record is not noticed:
-// the file reads, with the damaged value. Our own zip reader checked CRC-32s.
-TEST(TorchFileCorrupt, DamagedTensorDataIsNotDetected) {
+// Python's torch.load does), so torch_file.cpp checks each record's CRC-32
+// itself, against the one in the record's data descriptor.
+TEST(TorchFileCorrupt, DamagedTensorDataIsDetected) {
   const std::string good = read_file(fixture_path("state_dict.pt"));
   const auto [first, size] = record_span(good, "data/0");  // fc.weight, 6 floats
   ASSERT_EQ(size, 6 * sizeof(float));
   std::string bad = good;
   bad[first + 3] = static_cast<char>(bad[first + 3] ^ 0x80);  // the first float's sign bit
-  const PyValue value = read_torch_bytes(bad, "damaged.pt");
-  const torch::Tensor read = value.at("fc.weight").as_tensor();
-  const torch::Tensor expected = read_torch_bytes(good, "good.pt").at("fc.weight").as_tensor();
-  EXPECT_EQ(read.view(-1)[0].item<float>(), -expected.view(-1)[0].item<float>());
-  EXPECT_TRUE(torch::equal(read.view(-1).slice(0, 1), expected.view(-1).slice(0, 1)));
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint, [&] { read_torch_bytes(bad, "damaged.pt"); },
+      {"damaged.pt: zip record 'state_dict/data/0' fails its CRC-32 check (stored 0x",
+       ", computed 0x", "the file is damaged"}));
+  // The stored CRC itself damaged: the same refusal.
+  bad = good;
+  const size_t descriptor = first + size;
+  ASSERT_EQ(bad.compare(descriptor, 4, std::string("PK\x07\x08", 4)), 0);
+  bad[descriptor + 4] = static_cast<char>(bad[descriptor + 4] ^ 0x01);
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint, [&] { read_torch_bytes(bad, "damaged.pt"); },
+      {"damaged.pt", "'state_dict/data/0' fails its CRC-32 check"}));
+}
+
+// `archive` with the zip local header of record `name` carrying the CRC (the
+// one of its data descriptor) and sizes itself, as zip tools other than
+// PyTorch's write it, instead of deferring them to the descriptor, and
+// claiming these sizes.
+std::string with_local_sizes(std::string archive, const std::string& name, uint32_t compressed,
+                             uint32_t uncompressed) {
+  const size_t data = record_span(archive, name).first;
+  const size_t header = archive.rfind(std::string("PK\x03\x04", 4), data);
+  archive[header + 6] = static_cast<char>(archive[header + 6] & ~0x08);
+  const size_t descriptor = archive.find(std::string("PK\x07\x08", 4), data);
+  archive.replace(header + 14, 4, archive, descriptor + 4, 4);
+  const uint32_t fields[] = {compressed, uncompressed};
+  for (int f = 1; f < 3; ++f) {
+    for (int b = 0; b < 4; ++b) {
+      archive[header + 14 + 4 * f + b] = static_cast<char>(fields[f - 1] >> (8 * b));
+    }
+  }
+  return archive;
 }
 
 TEST(TorchFileCorrupt, GarbageThrows) {
@@ -157,14 +185,62 @@ TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
   ASSERT_NE(pos, std::string::npos);
   for (size_t i = 0; i < 8; ++i) zip[pos + 20 + i] = '\xF0';
   EXPECT_EQ(read_outcome(zip, "4 GiB record"), Outcome::kError);
-  // A deflated record claiming 3.75 GiB uncompressed: LibTorch 1.13 allocates
-  // the claim before inflating (there is no record size to check first), so
-  // this reserves address space; the pages are never touched and the read fails.
-  std::string deflated = make_archive({{"data.pkl", PickleBuilder().proto().op('N').stop()}}, true);
+  // A deflated record (in a file of about 500 bytes) claiming 3.75 GiB uncompressed in the
+  // central directory only: LibTorch 1.13 allocates that claim before
+  // inflating and we do not read the central directory, so this reserves
+  // address space; the pages are never touched and the read fails.
+  const std::string small =
+      make_archive({{"data.pkl", PickleBuilder().proto().op('N').stop()}}, true);
+  std::string deflated = small;
   const size_t entry = deflated.find(std::string("PK\x01\x02", 4));
   ASSERT_NE(entry, std::string::npos);
   for (size_t i = 0; i < 4; ++i) deflated[entry + 24 + i] = i == 3 ? '\xF0' : '\0';
   EXPECT_EQ(read_outcome(deflated, "3.75 GiB deflated claim"), Outcome::kError);
+  // The same claim in the record's data descriptor too: refused before
+  // LibTorch allocates, naming the record and the size.
+  const size_t descriptor = deflated.find(std::string("PK\x07\x08", 4));
+  ASSERT_NE(descriptor, std::string::npos);
+  for (size_t i = 0; i < 4; ++i) deflated[descriptor + 12 + i] = i == 3 ? '\xF0' : '\0';
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint, [&] { read_torch_bytes(deflated, "damaged.pt"); },
+      {"damaged.pt: zip record 'archive/data.pkl' claims 4026531840 bytes deflated into",
+       "more than deflate's 1032:1 allows"}));
+  // Sizes in the local header (no data descriptor): a deflated claim of 3.75
+  // GiB, a stored record whose sizes differ, and one running past the end.
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint,
+      [&] { read_torch_bytes(with_local_sizes(small, "data.pkl", 9, 0xF0000000), "damaged.pt"); },
+      {"damaged.pt: zip record 'archive/data.pkl' claims 4026531840 bytes deflated into 9"}));
+  const std::string stored = make_archive({{"data.pkl", PickleBuilder().proto().op('N').stop()}});
+  const uint32_t pickle_size = static_cast<uint32_t>(record_span(stored, "data.pkl").second);
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint,
+      [&] {
+        read_torch_bytes(with_local_sizes(stored, "data.pkl", pickle_size, 0xF0000000),
+                         "damaged.pt");
+      },
+      {"damaged.pt: stored zip record 'archive/data.pkl' claims 4026531840 bytes but holds"}));
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint,
+      [&] {
+        read_torch_bytes(with_local_sizes(stored, "data.pkl", 0xF0000000, 0xF0000000),
+                         "damaged.pt");
+      },
+      {"damaged.pt: zip record 'archive/data.pkl' claims 4026531840 bytes, past the end"}));
+  // The right sizes in the local header read, and so does a damaged descriptor
+  // behind it, which is then not looked at.
+  std::string local = with_local_sizes(stored, "data.pkl", pickle_size, pickle_size);
+  EXPECT_TRUE(read_torch_bytes(local, "local.pt").is_none());
+  local[local.find(std::string("PK\x07\x08", 4)) + 4] ^= 0x01;
+  EXPECT_TRUE(read_torch_bytes(local, "local.pt").is_none());
+  // Local sizes that are possible but not the central directory's.
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint,
+      [&] {
+        read_torch_bytes(with_local_sizes(stored, "data.pkl", pickle_size - 1, pickle_size - 1),
+                         "damaged.pt");
+      },
+      {"damaged.pt: zip record 'archive/data.pkl' holds ", " bytes by the zip directory but "}));
   EXPECT_LT(peak_rss_mib() - before, 600);
 }
 

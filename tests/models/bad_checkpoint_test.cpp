@@ -240,8 +240,13 @@ TEST(BadInput, Checkpoints) {
       {"TorchScript archive", fixture("torchscript.pt"), "TorchScript", kLoadNative},
       {"whole pickled model", fixture("whole_model.pt"), "__main__.TinyNet", kLoadNative},
       {"complex dtype", fixture("complex.pt"), "ComplexFloatStorage", kLoadNative},
-      // LibTorch builds miniz without CRC checks (MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS),
-      // so damaged record data goes unnoticed; a damaged zip directory does not.
+      {"damaged tensor data (CRC)",
+       bytes([](const std::string& g) {
+         std::string b = g;
+         b[repairbench::testing::record_span(g, "data/0").first] ^= 0x40;
+         return b;
+       }),
+       "zip record 'archive/data/0' fails its CRC-32 check", kLoadPlain},
       {"damaged zip directory",
        bytes([](const std::string& g) {
          std::string b = g;

@@ -3,8 +3,11 @@
 #include <caffe2/serialize/inline_container.h>
 #include <caffe2/serialize/read_adapter_interface.h>
 #include <torch/csrc/jit/serialization/pickler.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -29,15 +32,18 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 // LibTorch's own MemoryReadAdapter copies whatever range miniz asks for, and a
 // damaged archive (an offset or size past the end) makes miniz ask beyond the
 // buffer. This adapter hands out only the bytes that exist, so such a read
-// comes up short and miniz reports a read failure instead.
+// comes up short and miniz reports a read failure instead. The rest of the
+// buffer is zeroed: getRecordOffset() reads a local header without checking
+// how much it got, and then sees zeros rather than uninitialized memory.
 class BoundedReadAdapter final : public caffe2::serialize::ReadAdapterInterface {
  public:
   explicit BoundedReadAdapter(std::string_view bytes) : bytes_(bytes) {}
   size_t size() const override { return bytes_.size(); }
   size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
-    if (pos >= bytes_.size()) return 0;
-    const size_t count = static_cast<size_t>(std::min<uint64_t>(n, bytes_.size() - pos));
-    std::memcpy(buf, bytes_.data() + pos, count);
+    const size_t count =
+        pos >= bytes_.size() ? 0 : static_cast<size_t>(std::min<uint64_t>(n, bytes_.size() - pos));
+    if (count != 0) std::memcpy(buf, bytes_.data() + pos, count);
+    if (count < n) std::memset(static_cast<char*>(buf) + count, 0, n - count);
     return count;
   }
 
@@ -53,21 +59,142 @@ std::string libtorch_message(const c10::Error& e) {
   return text.substr(0, text.find(" (Could this error message be improved?"));
 }
 
+// Deflate never expands S compressed bytes to more than about 1032 * S (the
+// reasoning of data::kMaxDeflateRatio in data/dataset.h, which the IDX and npm
+// readers use; io does not depend on data, hence the copy).
+constexpr uint64_t kMaxDeflateRatio = 1032;
+
+uint64_t load_le(std::string_view bytes, size_t pos, int n) {
+  uint64_t value = 0;
+  for (int i = n - 1; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(bytes[pos + i]);
+  return value;
+}
+
+std::string hex32(uint32_t value) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08" PRIx32, value);
+  return text;
+}
+
+uint32_t crc32_of(std::string_view data) {
+  // zlib takes 32-bit lengths; feed big records in chunks.
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t done = 0; done < data.size();) {
+    const size_t chunk = std::min<size_t>(data.size() - done, size_t{1} << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data() + done), static_cast<uInt>(chunk));
+    done += chunk;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// What a record's own zip headers say about it: its name, compression method,
+// CRC-32 and sizes.
+struct RecordClaim {
+  std::string full_name;  // as stored, with the archive's top folder
+  uint64_t method = 0;
+  uint32_t crc = 0;
+  uint64_t compressed = 0;
+  uint64_t uncompressed = 0;
+  bool sizes_known = true;
+};
+
+// The claim of the record whose data starts at `data` (getRecordOffset), read
+// from the 30-byte zip local file header before it and, where that header
+// defers the CRC and sizes to a data descriptor after the data (flag bit 3,
+// which PyTorchStreamWriter, and so torch.save, always sets, leaving zeros in
+// the header), from that descriptor. Throws Error(kCheckpoint) when neither is
+// where it must be.
+//
+// Why we parse this much of the zip format ourselves: LibTorch builds miniz
+// with MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS, so getRecord() never checks a
+// CRC (Python's torch.load does not either), and LibTorch 1.13 exposes no
+// record size before getRecord() allocates it. Only these two small headers
+// are read here; the central directory, which says where records are and how
+// much getRecord() allocates, stays LibTorch's.
+RecordClaim claim_of(std::string_view bytes, const std::string& file, const std::string& record,
+                     uint64_t data) {
+  constexpr size_t kHeader = 30;
+  const std::string_view signature("PK\x03\x04", 4);
+  // The header is 30 bytes, the name (the top folder, which PyTorchStreamReader
+  // does not tell us, then '/' and `record`), then an extra field (alignment
+  // padding) of up to 65535 bytes, ending exactly at `data`. Nearest first.
+  size_t header = std::string_view::npos;
+  const uint64_t shortest = kHeader + record.size() + 2;  // a one-letter top folder
+  for (uint64_t back = shortest; back <= data && back <= kHeader + 2 * 0xFFFF; ++back) {
+    const size_t at = static_cast<size_t>(data - back);
+    if (bytes.compare(at, 4, signature) != 0) continue;
+    const uint64_t name_size = load_le(bytes, at + 26, 2);
+    const uint64_t extra_size = load_le(bytes, at + 28, 2);
+    if (kHeader + name_size + extra_size != back || name_size < record.size() + 2) continue;
+    const std::string_view name = bytes.substr(at + kHeader, name_size);
+    const size_t slash = name.size() - record.size() - 1;
+    if (name.substr(slash + 1) != record || name[slash] != '/' ||
+        name.substr(0, slash).find('/') != std::string_view::npos) {
+      continue;
+    }
+    header = at;
+    break;
+  }
+  RB_CHECK(header != std::string_view::npos, kCheckpoint, file, ": record '", record,
+           "' has no zip local header before its data; the file is corrupt, save or copy it "
+           "again");
+  RecordClaim claim;
+  claim.full_name.assign(bytes.substr(header + kHeader, load_le(bytes, header + 26, 2)));
+  const uint64_t flags = load_le(bytes, header + 6, 2);
+  claim.method = load_le(bytes, header + 8, 2);
+  if ((flags & 0x08) == 0) {
+    claim.crc = static_cast<uint32_t>(load_le(bytes, header + 14, 4));
+    claim.compressed = load_le(bytes, header + 18, 4);
+    claim.uncompressed = load_le(bytes, header + 22, 4);
+    // 0xFFFFFFFF: the sizes are in the header's zip64 extra field. torch.save
+    // never gets here (its headers defer to a data descriptor, which has
+    // 64-bit sizes when needed), so such records go without a size bound.
+    claim.sizes_known = claim.compressed != 0xFFFFFFFF && claim.uncompressed != 0xFFFFFFFF;
+    return claim;
+  }
+  // The descriptor: "PK\x07\x08", CRC-32, then the compressed and
+  // uncompressed sizes, of 8 bytes each when the header has a zip64 extra
+  // field (id 1) and of 4 otherwise, right after the compressed data, whose
+  // size only the central directory gives. So take the first descriptor at or
+  // after the data whose compressed size is its own distance from the data.
+  bool zip64 = false;
+  const size_t extra_end = static_cast<size_t>(data);
+  for (size_t at = header + kHeader + claim.full_name.size(); at + 4 <= extra_end;
+       at += 4 + load_le(bytes, at + 2, 2)) {
+    zip64 = zip64 || load_le(bytes, at, 2) == 1;
+  }
+  const int width = zip64 ? 8 : 4;
+  const std::string_view descriptor("PK\x07\x08", 4);
+  for (size_t at = bytes.find(descriptor, data); at != std::string_view::npos;
+       at = bytes.find(descriptor, at + 1)) {
+    if (at + 8 + 2 * width > bytes.size() || load_le(bytes, at + 8, width) != at - data) continue;
+    claim.crc = static_cast<uint32_t>(load_le(bytes, at + 4, 4));
+    claim.compressed = at - data;
+    claim.uncompressed = load_le(bytes, at + 8 + width, width);
+    return claim;
+  }
+  RB_FAIL(kCheckpoint, file, ": zip record '", claim.full_name,
+          "' has no data descriptor after its data; the file is truncated or corrupt, save or "
+          "copy it again");
+}
+
 // A torch.save zip archive read with LibTorch's PyTorchStreamReader. Every
 // call into LibTorch goes through here, so that its c10::Error becomes an
 // Error(kCheckpoint) that names the file and says what to do.
 //
-// LibTorch 1.13 exposes no record size before getRecord() allocates it (nor
-// before its constructor reads the version record), so sizes cannot be checked
-// here first. miniz checks, when it opens the archive, that each stored record
-// with 32-bit sizes lies inside the file; a record marked deflated, or with
-// zip64 sizes, can claim more: LibTorch reserves the claim (pages untouched)
-// and the read then fails, or the allocation does, both as a c10::Error.
-// LibTorch also builds miniz with MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS, so
-// damaged record data is not detected.
+// read() checks each record against its own zip headers (claim_of): before
+// getRecord(), that the sizes they claim are possible, and after it, that
+// LibTorch read as many bytes and that their CRC-32 matches. What getRecord()
+// allocates is the central directory's claim, which only LibTorch reads: a
+// central directory alone claiming gigabytes for a small record gets that much
+// address space reserved (its pages untouched) before the read fails as a
+// c10::Error. miniz itself checks, when it opens the archive, that each stored
+// record with 32-bit sizes lies inside the file. The version record is read by
+// PyTorchStreamReader's constructor, before any check here can run; read_zip()
+// reads it again through read(), so its CRC and size are checked then.
 class Archive {
  public:
-  Archive(const std::string& bytes, const std::string& name) : name_(name) {
+  Archive(const std::string& bytes, const std::string& name) : bytes_(bytes), name_(name) {
     try {
       reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(
           std::make_shared<BoundedReadAdapter>(bytes));
@@ -101,20 +228,61 @@ class Archive {
     }
   }
 
-  // The bytes of a record, valid while the archive lives. miniz checks their
-  // CRC-32 as it extracts them.
+  // The bytes of a record, valid while the archive lives, checked against its
+  // CRC-32.
   std::string_view read(const std::string& record) {
+    uint64_t offset = 0;
     try {
-      auto [data, size] = reader_->getRecord(record);
-      owned_.push_back(std::move(data));
-      return {static_cast<const char*>(owned_.back().get()), size};
+      offset = reader_->getRecordOffset(record);
+    } catch (const c10::Error& e) {
+      RB_FAIL(kCheckpoint, name_, ": cannot find record '", record, "' (LibTorch: ",
+              libtorch_message(e), "); the file is corrupt, save or copy it again");
+    }
+    RB_CHECK(offset <= bytes_.size(), kCheckpoint, name_, ": record '", record,
+             "' starts past the end of the file; the file is truncated, copy it again");
+    const RecordClaim claim = claim_of(bytes_, name_, record, offset);
+    check_sizes(claim, offset);
+    std::string_view data;
+    try {
+      auto [pointer, size] = reader_->getRecord(record);
+      owned_.push_back(std::move(pointer));
+      data = {static_cast<const char*>(owned_.back().get()), size};
     } catch (const c10::Error& e) {
       RB_FAIL(kCheckpoint, name_, ": cannot read record '", record, "' (LibTorch: ",
               libtorch_message(e), "); the file is damaged, copy or save it again");
     }
+    RB_CHECK(!claim.sizes_known || data.size() == claim.uncompressed, kCheckpoint, name_,
+             ": zip record '", claim.full_name, "' holds ", data.size(),
+             " bytes by the zip directory but ", claim.uncompressed,
+             " by its own header; the file is corrupt, save or copy it again");
+    const uint32_t crc = crc32_of(data);
+    RB_CHECK(crc == claim.crc, kCheckpoint, name_, ": zip record '", claim.full_name,
+             "' fails its CRC-32 check (stored ", hex32(claim.crc), ", computed ", hex32(crc),
+             "); the file is damaged, copy or save it again");
+    return data;
   }
 
  private:
+  // Refuses sizes no intact record can have, before getRecord() allocates.
+  void check_sizes(const RecordClaim& claim, uint64_t offset) const {
+    if (!claim.sizes_known) return;
+    RB_CHECK(claim.compressed <= bytes_.size() - offset, kCheckpoint, name_, ": zip record '",
+             claim.full_name, "' claims ", claim.compressed,
+             " bytes, past the end of the file; the file is truncated, copy it again");
+    if (claim.method == 0) {
+      RB_CHECK(claim.uncompressed == claim.compressed, kCheckpoint, name_,
+               ": stored zip record '", claim.full_name, "' claims ", claim.uncompressed,
+               " bytes but holds ", claim.compressed,
+               "; the file is corrupt, save or copy it again");
+    } else if (claim.method == 8) {
+      RB_CHECK(claim.uncompressed <= claim.compressed * kMaxDeflateRatio, kCheckpoint, name_,
+               ": zip record '", claim.full_name, "' claims ", claim.uncompressed,
+               " bytes deflated into ", claim.compressed, ", more than deflate's ",
+               kMaxDeflateRatio, ":1 allows; the file is corrupt, save or copy it again");
+    }
+  }
+
+  std::string_view bytes_;
   std::string name_;
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
   std::deque<at::DataPtr> owned_;
