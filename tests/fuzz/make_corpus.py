@@ -16,7 +16,6 @@ import pathlib
 import shutil
 import struct
 import tarfile
-import zipfile
 
 import numpy as np
 import scipy.io
@@ -122,19 +121,9 @@ def write_torch_import():
     put("torch_import", "state_dict.pt", torch_save_bytes(tiny_mlp_state()))
     put("torch_import", "ddp_prefix.pt", torch_save_bytes(tiny_mlp_state("module.")))
     put("torch_import", "wrapped.pt", torch_save_bytes({"state_dict": tiny_mlp_state(), "epoch": 3}))
+    # legacy.pt seeds the legacy-format reader.
     for fixture in ("views.pt", "nested.pt", "legacy.pt"):
         shutil.copyfile(FIXTURES / fixture, CORPUS / "torch_import" / fixture)
-
-
-def write_zip_archive():
-    put("zip_archive", "state_dict.pt", torch_save_bytes(tiny_mlp_state()))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, method in (("a/stored", zipfile.ZIP_STORED), ("a/deflated", zipfile.ZIP_DEFLATED)):
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = method
-            archive.writestr(info, b"record " + name.encode())
-    put("zip_archive", "stored_and_deflated.zip", buffer.getvalue())
 
 
 def main():
@@ -146,7 +135,6 @@ def main():
     write_svhn()
     write_checkpoint()
     write_torch_import()
-    write_zip_archive()
 
 
 if __name__ == "__main__":

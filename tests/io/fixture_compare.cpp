@@ -190,4 +190,25 @@ void expect_identical(const PyValue& a, const PyValue& b, const std::string& whe
   }
 }
 
+PyValue as_written(const PyValue& value) {
+  switch (value.kind()) {
+    case PyValue::Kind::kList:
+    case PyValue::Kind::kTuple: {
+      const bool list = value.kind() == PyValue::Kind::kList;
+      PyValue::Items items;
+      for (const PyValue& item : list ? value.as_list() : value.as_tuple()) {
+        items.push_back(as_written(item));
+      }
+      return list ? PyValue::list(std::move(items)) : PyValue::tuple(std::move(items));
+    }
+    case PyValue::Kind::kDict: {
+      PyValue::Entries entries;
+      for (const auto& [key, item] : value.as_dict()) entries.emplace_back(key, as_written(item));
+      return PyValue::dict(std::move(entries));
+    }
+    default:
+      return value;
+  }
+}
+
 }  // namespace repairbench::io::testing

@@ -27,4 +27,9 @@ void expect_matches(const PyValue& actual, const nlohmann::json& expected,
 /// structure, kinds, dict order and OrderedDict-ness, dtypes, shapes and bits.
 void expect_identical(const PyValue& a, const PyValue& b, const std::string& where);
 
+/// What reading back the file of `value` that write_torch_file() wrote gives:
+/// `value` with every OrderedDict a plain dict, since LibTorch's Pickler
+/// writes plain dicts (see torch_file.cpp).
+PyValue as_written(const PyValue& value);
+
 }  // namespace repairbench::io::testing

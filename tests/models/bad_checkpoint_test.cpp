@@ -7,18 +7,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 
 #include "expect_error.h"
 #include "model_cases.h"
 #include "repairbench/core/atomic_file.h"
+#include "repairbench/io/pickle.h"
 #include "repairbench/io/torch_file.h"
-#include "repairbench/io/zip_archive.h"
 #include "repairbench/models/checkpoint.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 #include "temp_dir.h"
+#include "torch_archive.h"
 
 namespace repairbench::models {
 namespace {
@@ -31,6 +33,9 @@ using repairbench::testing::throws_error;
 using repairbench::testing::write_bytes;
 
 const std::string kPytorchFixtures = REPAIRBENCH_SOURCE_DIR "/tests/fixtures/pytorch/";
+// The MLP of tests/fixtures/models in the legacy torch.save format.
+const std::string kLegacyFixture =
+    REPAIRBENCH_SOURCE_DIR "/tests/fixtures/models/mlp_h16_l2_legacy.pt";
 
 ModelConfig small_mlp(int64_t width = 8) { return make_config("mlp", width, "none", 1, 28, 10, 1); }
 
@@ -139,28 +144,77 @@ Make bytes(const std::function<std::string(const std::string& good)>& edit) {
 // change its bytes or return false to drop it), as a new archive.
 Make records(const std::function<bool(const std::string& name, std::string& data)>& edit) {
   return [edit](const std::string& dir) {
-    const std::string good = read_file(dir + "/plain.pt");
-    const io::ZipReader zip(good, "plain.pt");
-    std::vector<std::string> names, datas;
-    for (const io::ZipEntry& e : zip.entries()) {
-      std::string data(zip.read(e));
-      if (!edit(e.name, data)) continue;
-      names.push_back(e.name);
-      datas.push_back(std::move(data));
+    std::vector<repairbench::testing::ArchiveRecord> kept;
+    for (auto& [name, data] : repairbench::testing::archive_records(read_file(dir + "/plain.pt"))) {
+      if (edit(name, data)) kept.emplace_back(name, std::move(data));
     }
-    std::vector<std::pair<std::string, std::string_view>> out;
-    for (size_t i = 0; i < names.size(); ++i) out.emplace_back(names[i], datas[i]);
-    write_bytes(dir + "/bad.pt", io::write_zip(out));
+    write_bytes(dir + "/bad.pt", repairbench::testing::make_archive(kept));
+    return dir + "/bad.pt";
+  };
+}
+
+// Where the parts of a legacy torch.save file lie (see legacy_format.h): the
+// pickled list of storage keys, and each storage's record (element count,
+// then bytes), in file order.
+struct LegacyLayout {
+  size_t keys_begin = 0;
+  size_t keys_end = 0;
+  std::vector<std::string> keys;
+  std::vector<size_t> record_begin;
+  std::vector<size_t> element_size;
+};
+
+LegacyLayout legacy_layout(const std::string& bytes) {
+  const io::StorageResolver none = [](const io::StorageRef&) -> std::string_view {
+    throw std::runtime_error("a header pickle refers to a storage");
+  };
+  const std::string_view all(bytes);
+  size_t pos = 15;  // the pickle of the magic number
+  for (int header = 0; header < 2; ++header) {
+    size_t length = 0;
+    io::unpickle(all.substr(pos), none, "legacy", &length);
+    pos += length;
+  }
+  const io::PickleScan scan = io::scan_pickle(all.substr(pos), "legacy");
+  LegacyLayout layout;
+  layout.keys_begin = pos + scan.length;
+  size_t length = 0;
+  const PyValue keys = io::unpickle(all.substr(layout.keys_begin), none, "legacy", &length);
+  layout.keys_end = pos = layout.keys_begin + length;
+  for (const PyValue& key : keys.as_list()) {
+    const auto ref = std::find_if(scan.storages.begin(), scan.storages.end(),
+                                  [&](const io::StorageRef& r) { return r.key == key.as_string(); });
+    layout.keys.push_back(key.as_string());
+    layout.record_begin.push_back(pos);
+    layout.element_size.push_back(c10::elementSize(ref->dtype));
+    int64_t count = 0;
+    std::memcpy(&count, bytes.data() + pos, sizeof count);
+    pos += sizeof count + static_cast<size_t>(count) * layout.element_size.back();
+  }
+  return layout;
+}
+
+// A protocol-2 pickle of a list of str, as torch.save writes the storage keys.
+std::string str_list_pickle(const std::vector<std::string>& items) {
+  std::string out("\x80\x02](", 4);
+  for (const std::string& item : items) {
+    out.push_back('X');
+    const auto size = static_cast<uint32_t>(item.size());
+    out.append(reinterpret_cast<const char*>(&size), sizeof size);
+    out += item;
+  }
+  return out + "e.";
+}
+
+Make legacy(const std::function<std::string(const std::string& good)>& edit) {
+  return [edit](const std::string& dir) {
+    write_bytes(dir + "/bad.pt", edit(read_file(kLegacyFixture)));
     return dir + "/bad.pt";
   };
 }
 
 Make fixture(const std::string& name) {
   return [name](const std::string&) { return kPytorchFixtures + name; };
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 TEST(BadInput, Checkpoints) {
@@ -181,29 +235,76 @@ TEST(BadInput, Checkpoints) {
        "truncated", kLoadNative},
       {"text, not a zip", bytes([](const std::string&) { return "hello, world\n"; }),
        "not a zip archive", kLoadNative},
-      {"legacy torch.save format", fixture("legacy.pt"), "legacy", kLoadNative},
+      {"neither torch.save format", bytes([](const std::string&) { return "\x80\x02K\x01."; }),
+       "not with the magic number of torch.save's legacy format", kImport},
       {"TorchScript archive", fixture("torchscript.pt"), "TorchScript", kLoadNative},
       {"whole pickled model", fixture("whole_model.pt"), "__main__.TinyNet", kLoadNative},
       {"complex dtype", fixture("complex.pt"), "ComplexFloatStorage", kLoadNative},
       {"damaged tensor data (CRC)",
        bytes([](const std::string& g) {
          std::string b = g;
-         const io::ZipReader zip(g, "plain.pt");
-         for (const io::ZipEntry& e : zip.entries()) {
-           if (e.name.find("/data/") != std::string::npos) b[e.offset] ^= 0x40;
-         }
+         b[repairbench::testing::record_span(g, "data/0").first] ^= 0x40;
          return b;
        }),
-       "CRC", kLoadPlain},
+       "zip record 'archive/data/0' fails its CRC-32 check", kLoadPlain},
+      {"damaged zip directory",
+       bytes([](const std::string& g) {
+         std::string b = g;
+         b[b.find(std::string("PK\x01\x02", 4)) + 1] ^= 0x40;
+         return b;
+       }),
+       "not a readable torch.save archive", kLoadPlain},
       {"tensor storage record missing",
-       records([](const std::string& name, std::string&) { return !ends_with(name, "/data/0"); }),
+       records([](const std::string& name, std::string&) { return name != "data/0"; }),
        "has no record", kLoadPlain},
       {"saved on a big-endian machine",
        records([](const std::string& name, std::string& data) {
-         if (ends_with(name, "/byteorder")) data = "big";
+         if (name == "byteorder") data = "big";
          return true;
        }),
        "big-endian", kLoadPlain},
+      // The legacy format of PyTorch < 1.6.
+      {"legacy file cut in half", legacy([](const std::string& g) { return g.substr(0, g.size() / 2); }),
+       "truncated", kImport},
+      {"legacy file cut inside its magic number", legacy([](const std::string& g) { return g.substr(0, 9); }),
+       "truncated after 9 bytes, inside its magic number", kImport},
+      {"legacy file with a wrong magic number",
+       legacy([](const std::string& g) {
+         std::string b = g;
+         b[6] ^= 0x01;
+         return b;
+       }),
+       "not with the magic number of torch.save's legacy format", kImport},
+      {"legacy storage shorter than declared",
+       legacy([](const std::string& g) {
+         // The last storage holds one element less than its persistent id says.
+         const LegacyLayout layout = legacy_layout(g);
+         std::string b = g.substr(0, g.size() - layout.element_size.back());
+         int64_t count = 0;
+         std::memcpy(&count, b.data() + layout.record_begin.back(), sizeof count);
+         --count;
+         std::memcpy(b.data() + layout.record_begin.back(), &count, sizeof count);
+         return b;
+       }),
+       "elements but the pickle declares", kImport},
+      {"legacy storage key missing",
+       legacy([](const std::string& g) {
+         // The last key left out of the key list, and its storage's record.
+         const LegacyLayout layout = legacy_layout(g);
+         std::vector<std::string> keys = layout.keys;
+         keys.pop_back();
+         return g.substr(0, layout.keys_begin) + str_list_pickle(keys) +
+                g.substr(layout.keys_end, layout.record_begin.back() - layout.keys_end);
+       }),
+       "but the file holds no data for it", kImport},
+      {"legacy file saved on a big-endian machine",
+       legacy([](const std::string& g) {
+         std::string b = g;
+         const size_t at = b.find("little_endian");
+         b[b.find('\x88', at)] = '\x89';  // NEWTRUE -> NEWFALSE
+         return b;
+       }),
+       "big-endian", kImport},
       // The native checkpoint's own entries.
       {"plain state dict without model flags", [](const std::string& d) { return d + "/plain.pt"; },
        "give the model flags", kLoadNative},

@@ -46,6 +46,25 @@ TEST(Checkpoint, PythonStateDictsLoadAndGiveTheSameLogits) {
   }
 }
 
+// The legacy torch.save format (PyTorch < 1.6) of mlp_h16_l2.pt's state dict,
+// written by tools/make_model_fixtures.py: the same weights, and PyTorch's logits.
+TEST(Checkpoint, LegacyFormatStateDictLoadsAndGivesTheSameLogits) {
+  const auto config = make_config("mlp", 16, "none", 1, 28, 10, 2);
+  const auto zip = models::import_state_dict(kFixtures + "mlp_h16_l2.pt");
+  const auto legacy = models::import_state_dict(kFixtures + "mlp_h16_l2_legacy.pt");
+  ASSERT_EQ(legacy.size(), zip.size());
+  for (size_t i = 0; i < zip.size(); ++i) {
+    EXPECT_EQ(legacy[i].first, zip[i].first);
+    EXPECT_TRUE(legacy[i].second.equal(zip[i].second)) << zip[i].first;
+  }
+  const auto golden = nlohmann::json::parse(read_file(kFixtures + "mlp_h16_l2.json"));
+  auto net = models::load_network(kFixtures + "mlp_h16_l2_legacy.pt", &config);
+  const auto shape = golden.at("input_shape").get<std::vector<int64_t>>();
+  const auto x = torch::tensor(golden.at("input").get<std::vector<float>>()).reshape(shape);
+  const auto expected = torch::tensor(golden.at("logits").get<std::vector<float>>()).reshape({shape[0], -1});
+  EXPECT_LE((run(*net, x) - expected).abs().max().item<double>(), 1e-4);
+}
+
 TEST(Checkpoint, NativeRoundTripKeepsConfigMetaAndWeights) {
   testing::TempDir dir;
   torch::manual_seed(0);

@@ -13,7 +13,7 @@ fail() { echo "kill_resume: FAIL: $*" >&2; exit 1; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # The same command every time, as a user would rerun it; only the folder differs
-# between the reference and the killed run (the exported file names its folder stem).
+# between the reference and the killed run.
 command_in() {
   mkdir -p "$work/$1"
   cmd=("$bin" train --width 128 --depth 3 --epochs 12 --batch-size 500 --max-batches 4 --seed 4 --grad-scaler

@@ -13,10 +13,11 @@
 namespace repairbench::io {
 
 /// A tensor storage that a pickle refers to by persistent id, as torch.save
-/// writes it: ('storage', torch.<Type>Storage, key, location, numel).
+/// writes it: ('storage', torch.<Type>Storage, key, location, numel), and the
+/// legacy format of PyTorch < 1.6 with a sixth element, view metadata (None).
 struct StorageRef {
   torch::ScalarType dtype;  ///< Element type, from the storage class.
-  std::string key;          ///< Record name under "<archive>/data/".
+  std::string key;          ///< Record name under "<archive>/data/" (legacy: the storage's id).
   std::string location;     ///< Device it was saved from ("cpu", "cuda:0"); loading is on CPU.
   int64_t numel = 0;        ///< Number of elements in the storage.
 };
@@ -30,7 +31,8 @@ using StorageResolver = std::function<std::string_view(const StorageRef&)>;
 std::optional<torch::ScalarType> storage_dtype(std::string_view class_name);
 
 /// The storage class name ("FloatStorage", ...) of a supported dtype.
-/// Throws Error(kUsage) for other dtypes (complex, quantized, ...).
+/// Throws Error(kUsage) for other dtypes (complex, quantized, ...), which
+/// repairbench neither reads nor writes.
 std::string storage_class_name(torch::ScalarType dtype);
 
 /// Runs a pickle as torch.save writes it (protocol 2; the opcodes of
@@ -45,20 +47,21 @@ std::string storage_class_name(torch::ScalarType dtype);
 /// parameters come back as plain tensors. Hostile input throws
 /// Error(kCheckpoint): lengths, nesting depth and total allocation are bounded
 /// by the input's size. `name` (the file) starts every error message.
+/// When `length` is given, it receives the number of bytes up to and
+/// including STOP (bytes after it are not read).
 PyValue unpickle(std::string_view pickle, const StorageResolver& resolve_storage,
-                 const std::string& name);
+                 const std::string& name, size_t* length = nullptr);
 
-/// The output of pickle(): the pickle program and the storages it refers to.
-struct Pickled {
-  std::string program;                  ///< The pickle (data.pkl).
-  std::vector<torch::Tensor> storages;  ///< Contiguous CPU tensors; storage key i is "i".
+/// What scan_pickle() finds out about a pickle without building anything.
+struct PickleScan {
+  size_t length = 0;                ///< Bytes up to and including its STOP opcode.
+  std::vector<StorageRef> storages;  ///< The storages it refers to, each key once, in order.
 };
 
-/// Pickles `value` as torch.save does (protocol 2): dicts and OrderedDicts as
-/// such, tensors through torch._utils._rebuild_tensor_v2 with one contiguous
-/// storage each, requires_grad false. Throws Error(kUsage) for a tensor dtype
-/// without a torch storage class or a str that is not valid UTF-8, which
-/// Python could not load.
-Pickled pickle(const PyValue& value);
+/// Runs a pickle as unpickle() does, with the same checks on its opcodes and
+/// classes, but without reading storages or building tensors: the legacy
+/// torch.save format stores the storages after the pickle, so their keys and
+/// sizes must be known, and the pickle's end found, before they can be read.
+PickleScan scan_pickle(std::string_view pickle, const std::string& name);
 
 }  // namespace repairbench::io

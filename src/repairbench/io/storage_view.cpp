@@ -1,8 +1,11 @@
 #include "repairbench/io/storage_view.h"
 
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "repairbench/core/error.h"
+#include "repairbench/io/pickle.h"
 
 namespace repairbench::io {
 namespace {
@@ -10,7 +13,37 @@ namespace {
 // More dimensions than any real tensor has; bounds the work on hostile shapes.
 constexpr size_t kMaxDims = 64;
 
+// The torch storage classes of the dtypes that state_dicts hold.
+constexpr std::array<std::pair<const char*, torch::ScalarType>, 10> kStorageClasses = {{
+    {"FloatStorage", torch::kFloat32},
+    {"DoubleStorage", torch::kFloat64},
+    {"HalfStorage", torch::kFloat16},
+    {"BFloat16Storage", torch::kBFloat16},
+    {"LongStorage", torch::kInt64},
+    {"IntStorage", torch::kInt32},
+    {"ShortStorage", torch::kInt16},
+    {"CharStorage", torch::kInt8},
+    {"ByteStorage", torch::kUInt8},
+    {"BoolStorage", torch::kBool},
+}};
+
 }  // namespace
+
+std::optional<torch::ScalarType> storage_dtype(std::string_view class_name) {
+  for (const auto& [name, dtype] : kStorageClasses) {
+    if (class_name == name) return dtype;
+  }
+  return std::nullopt;
+}
+
+std::string storage_class_name(torch::ScalarType dtype) {
+  for (const auto& [name, type] : kStorageClasses) {
+    if (type == dtype) return name;
+  }
+  RB_FAIL(kUsage, "cannot save a tensor of dtype ", c10::toString(dtype),
+          ": repairbench writes float32, float64, float16, bfloat16, int64, int32, int16, int8, "
+          "uint8 and bool tensors");
+}
 
 uint64_t checked_view_bytes(const StorageBytes& storage, int64_t offset,
                             const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides,

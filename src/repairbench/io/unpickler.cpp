@@ -22,12 +22,17 @@ int64_t sign_extend(uint64_t value, int bytes) {
 
 }  // namespace
 
-Unpickler::Unpickler(std::string_view in, const StorageResolver& resolve, const std::string& name)
-    : in_(in), resolve_(resolve), name_(name), budget_(kBaseBudget + 4 * uint64_t{in.size()}) {}
+Unpickler::Unpickler(std::string_view in, const StorageResolver& resolve, const std::string& name,
+                     std::vector<StorageRef>* scan)
+    : in_(in),
+      resolve_(resolve),
+      name_(name),
+      scan_(scan),
+      budget_(kBaseBudget + 4 * uint64_t{in.size()}) {}
 
 void Unpickler::corrupt(const std::string& what) const {
-  RB_FAIL(kCheckpoint, name_, ": corrupt pickle in data.pkl (", what, " at byte ", pos_,
-          "); the file is damaged or was not written by torch.save");
+  RB_FAIL(kCheckpoint, name_, ": corrupt pickle (", what, " at byte ", pos_,
+          "); the file is truncated or damaged, or was not written by torch.save");
 }
 
 uint64_t Unpickler::read_le(int n) {
@@ -118,6 +123,7 @@ PyValue Unpickler::run() {
     step(op);
   }
   if (stack_.size() != 1 || !marks_.empty()) corrupt("leftover objects at STOP");
+  if (scan_ != nullptr) return PyValue::none();
   return convert(stack_.back(), 0);
 }
 
@@ -276,8 +282,20 @@ void Unpickler::step(uint8_t op) {
 }  // namespace detail
 
 PyValue unpickle(std::string_view pickle, const StorageResolver& resolve_storage,
-                 const std::string& name) {
-  return detail::Unpickler(pickle, resolve_storage, name).run();
+                 const std::string& name, size_t* length) {
+  detail::Unpickler machine(pickle, resolve_storage, name);
+  PyValue value = machine.run();
+  if (length != nullptr) *length = machine.position();
+  return value;
+}
+
+PickleScan scan_pickle(std::string_view pickle, const std::string& name) {
+  PickleScan scan;
+  const StorageResolver unused = [](const StorageRef&) { return std::string_view(); };
+  detail::Unpickler machine(pickle, unused, name, &scan.storages);
+  machine.run();
+  scan.length = machine.position();
+  return scan;
 }
 
 }  // namespace repairbench::io

@@ -41,13 +41,18 @@ struct Node {
   StorageBytes storage{};    ///< kGlobal of a storage class: its dtype; kStorage: all fields.
 };
 
-/// Runs one pickle program; see unpickle() for the contract.
+/// Runs one pickle program; see unpickle() and scan_pickle() for the contract.
 class Unpickler {
  public:
-  /// `in`, `resolve` and `name` must outlive the machine.
-  Unpickler(std::string_view in, const StorageResolver& resolve, const std::string& name);
-  /// Runs the program to its STOP and returns the object it built.
+  /// `in`, `resolve`, `name` and `scan` must outlive the machine. With `scan`,
+  /// the machine only scans (see scan_pickle()): it appends each storage it
+  /// meets to `*scan` instead of resolving it, and builds no tensors.
+  Unpickler(std::string_view in, const StorageResolver& resolve, const std::string& name,
+            std::vector<StorageRef>* scan = nullptr);
+  /// Runs the program to its STOP and returns the object it built (None when scanning).
   PyValue run();
+  /// Bytes read so far; after run(), the program's length up to and including STOP.
+  size_t position() const { return pos_; }
 
  private:
   [[noreturn]] void corrupt(const std::string& what) const;
@@ -84,6 +89,7 @@ class Unpickler {
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, Node*> memo_;
   std::unordered_map<std::string, Node*> storages_;
+  std::vector<StorageRef>* scan_;
   uint64_t budget_;  // bytes that tensors and the conversion may still allocate
   bool stopped_ = false;
 };

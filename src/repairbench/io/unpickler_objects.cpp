@@ -96,9 +96,18 @@ Node* Unpickler::call(Node* callable, Node* args) {
 }
 
 Node* Unpickler::persistent_load(Node* pid) {
-  // torch.save's persistent id: ('storage', torch.<Type>Storage, key, location, numel).
+  // torch.save's persistent id: ('storage', torch.<Type>Storage, key, location, numel),
+  // plus view metadata in the legacy format (None since PyTorch 0.4, which
+  // dropped storage views; see torch/serialization.py, _legacy_save).
   const std::vector<Node*>& id = pid->items;
-  if (pid->type != Node::Type::kTuple || id.size() != 5 || !is_string(id[0], "storage") ||
+  if (pid->type == Node::Type::kTuple && id.size() == 6 &&
+      !(id[5]->type == Node::Type::kValue && id[5]->value.is_none())) {
+    RB_FAIL(kCheckpoint, name_,
+            ": holds a storage view, which only PyTorch < 0.4 wrote and repairbench does not "
+            "read; load it with an old PyTorch and save it again with torch.save");
+  }
+  if (pid->type != Node::Type::kTuple || (id.size() != 5 && id.size() != 6) ||
+      !is_string(id[0], "storage") ||
       id[1]->type != Node::Type::kGlobal || id[1]->callable != Callable::kStorageClass ||
       id[2]->value.kind() != PyValue::Kind::kString ||
       id[3]->value.kind() != PyValue::Kind::kString) {
@@ -113,6 +122,14 @@ Node* Unpickler::persistent_load(Node* pid) {
       corrupt("storage '" + ref.key + "' used with two different types or sizes");
     }
     return found->second;
+  }
+  if (scan_ != nullptr) {
+    if (ref.numel < 0) corrupt("storage '" + ref.key + "' with a negative size");
+    Node* node = make(Node::Type::kStorage);
+    node->storage = StorageBytes{ref.dtype, ref.numel, {}};
+    storages_.emplace(ref.key, node);
+    scan_->push_back(std::move(ref));
+    return node;
   }
   const std::string_view bytes = resolve_(ref);
   const uint64_t element_size = c10::elementSize(ref.dtype);
@@ -159,6 +176,8 @@ Node* Unpickler::rebuild_tensor(const std::vector<Node*>& args) {
   const std::vector<int64_t> sizes = ints_arg(args[2], "tensor size");
   const std::vector<int64_t> strides = ints_arg(args[3], "tensor stride");
   spend(checked_view_bytes(storage, offset, sizes, strides, name_), "a tensor");
+  // A scan has no storage bytes; an empty tensor stands for the view.
+  if (scan_ != nullptr) return make_value(PyValue::from_tensor(torch::empty({0}, storage.dtype)));
   return make_value(PyValue::from_tensor(copy_view(storage, offset, sizes, strides, name_)));
 }
 

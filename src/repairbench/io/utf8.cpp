@@ -54,21 +54,6 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
-std::string latin1_to_utf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x80) {
-      out.push_back(c);
-    } else {
-      out.push_back(static_cast<char>(0xC0 | (byte >> 6)));
-      out.push_back(static_cast<char>(0x80 | (byte & 0x3F)));
-    }
-  }
-  return out;
-}
-
 std::optional<std::string> utf8_to_latin1(std::string_view text) {
   std::string out;
   out.reserve(text.size());

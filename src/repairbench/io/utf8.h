@@ -10,12 +10,9 @@ namespace repairbench::io {
 /// code points above U+10FFFF), which is what Python accepts for a str.
 bool is_valid_utf8(std::string_view text);
 
-/// Encodes bytes as the UTF-8 of the str whose code points are those bytes:
-/// how Python's protocol-2 pickles carry a bytes object (as latin-1 text).
-std::string latin1_to_utf8(std::string_view bytes);
-
-/// The inverse of latin1_to_utf8(); nullopt when `text` is not valid UTF-8 or
-/// has a code point above U+00FF.
+/// The bytes whose values are the code points of `text`: how Python's
+/// protocol-2 pickles carry a bytes object (as latin-1 text). nullopt when
+/// `text` is not valid UTF-8 or has a code point above U+00FF.
 std::optional<std::string> utf8_to_latin1(std::string_view text);
 
 }  // namespace repairbench::io
