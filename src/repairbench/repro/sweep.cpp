@@ -150,7 +150,7 @@ std::string shard_file(int64_t index, int64_t count) {
 nlohmann::json endpoint_record(const Endpoint& e) {
   return {{"path", e.path},
           {"trained_now", e.trained_now},
-          {"training_seconds_this_run", e.training_seconds_this_run},
+          {"this_run_training_seconds", e.training_seconds_this_run},
           {"meta", e.meta}};
 }
 
@@ -158,7 +158,7 @@ Endpoint endpoint_from_record(const nlohmann::json& j) {
   Endpoint e;
   e.path = j.at("path").get<std::string>();
   e.trained_now = j.at("trained_now").get<bool>();
-  e.training_seconds_this_run = j.value("training_seconds_this_run", 0.0);
+  e.training_seconds_this_run = j.value("this_run_training_seconds", 0.0);
   e.meta = j.at("meta");
   return e;
 }
@@ -427,8 +427,8 @@ nlohmann::json sweep_results_json(const std::vector<PointOutcome>& outcomes) {
                               {"trained_now", e.trained_now},
                               // Issue #17: this process's seconds, and every
                               // session's when the training was resumed.
-                              {"training_seconds_this_run", e.training_seconds_this_run},
-                              {"training_seconds_cumulative", e.meta.value("train_seconds", 0.0)},
+                              {"this_run_training_seconds", e.training_seconds_this_run},
+                              {"cumulative_training_seconds", e.meta.value("train_seconds", 0.0)},
                               {"seed", e.meta.value("seed", nlohmann::json(nullptr))}};
       };
       pairs.push_back({{"endpoint_a", endpoint(o.endpoints[2 * k])},

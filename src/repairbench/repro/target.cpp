@@ -34,8 +34,8 @@ void add_stage_seconds(const nlohmann::json& j, nlohmann::json& stages) {
     if (seconds.is_number()) stages[stage] = stages.value(stage, 0.0) + seconds.get<double>();
   };
   if (j.value("trained_now", false)) {
-    add("training", j.value("training_seconds_this_run", nlohmann::json()));
-    add("training_cumulative", j.value("training_seconds_cumulative", nlohmann::json()));
+    add("training", j.value("this_run_training_seconds", nlohmann::json()));
+    add("training_cumulative", j.value("cumulative_training_seconds", nlohmann::json()));
   }
   if (j.contains("points") && j.contains("seconds")) add("curves", j["seconds"]);
   for (const auto& [key, value] : j.items()) {
@@ -119,7 +119,7 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json& 
   // most the total. A resumed endpoint training's earlier sessions are
   // reported apart, so the two cannot be mixed up (issue #17).
   if (stages.contains("training_cumulative")) {
-    context["endpoint_training_seconds_all_sessions"] = stages["training_cumulative"];
+    context["endpoint_cumulative_training_seconds"] = stages["training_cumulative"];
     stages.erase("training_cumulative");
   }
   context["stage_seconds"] = stages;
@@ -162,7 +162,7 @@ int finish_target(const TargetSettings& settings, nlohmann::json report, const s
     }
   }
   const double training_now = context["stage_seconds"].value("training", 0.0);
-  const double all_sessions = context.value("endpoint_training_seconds_all_sessions", training_now);
+  const double all_sessions = context.value("endpoint_cumulative_training_seconds", training_now);
   if (all_sessions > training_now + 0.05) {
     std::cout << "; the endpoints it trained took " << all_sessions
               << " s of training in all, earlier interrupted sessions included";
