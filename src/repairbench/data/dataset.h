@@ -46,11 +46,6 @@ Normalization normalization_for(const std::string& name);
 /// Throws Error(kData).
 void validate(const Dataset& dataset, const std::string& origin);
 
-/// Deflate never compresses better than about 1032:1, so S compressed bytes
-/// cannot unpack to more than this many times S: the bound readers put on
-/// what a (possibly corrupt) header may make them allocate.
-constexpr uint64_t kMaxDeflateRatio = 1032;
-
 /// Checks that `path` is a regular file before a reader opens it, so that a
 /// missing file and a directory in its place each get their own message;
 /// `what` names the format ("IDX file", ...). Throws Error(kData).

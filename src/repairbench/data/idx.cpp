@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "repairbench/core/atomic_file.h"
+#include "repairbench/core/deflate.h"
 #include "repairbench/core/error.h"
 
 namespace repairbench::data {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string_view>
 
+#include "repairbench/core/deflate.h"
 #include "repairbench/core/error.h"
 
 namespace repairbench::data {

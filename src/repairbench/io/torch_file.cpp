@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "repairbench/core/atomic_file.h"
+#include "repairbench/core/deflate.h"
 #include "repairbench/core/error.h"
 #include "repairbench/io/legacy_format.h"
 #include "repairbench/io/pickle.h"
@@ -58,11 +59,6 @@ std::string libtorch_message(const c10::Error& e) {
   text = text.substr(0, text.find('\n'));
   return text.substr(0, text.find(" (Could this error message be improved?"));
 }
-
-// Deflate never expands S compressed bytes to more than about 1032 * S (the
-// reasoning of data::kMaxDeflateRatio in data/dataset.h, which the IDX and npm
-// readers use; io does not depend on data, hence the copy).
-constexpr uint64_t kMaxDeflateRatio = 1032;
 
 uint64_t load_le(std::string_view bytes, size_t pos, int n) {
   uint64_t value = 0;
