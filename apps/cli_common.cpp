@@ -92,8 +92,4 @@ bool parse(int argc, char** argv, const std::string& usage, const po::options_de
   return true;
 }
 
-std::string data_dir(const DataFlags& flags) {
-  return flags.data_dir;
-}
-
 }  // namespace repairbench::cli

@@ -53,7 +53,4 @@ torch::Device parse_device(const std::string& text);
 bool parse(int argc, char** argv, const std::string& usage, const po::options_description& options,
            po::variables_map& vm);
 
-/// The data directory flag; "" when not given (see data::load_dataset).
-std::string data_dir(const DataFlags& flags);
-
 }  // namespace repairbench::cli

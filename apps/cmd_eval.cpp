@@ -33,7 +33,7 @@ int run_eval(int argc, char** argv) {
   RB_CHECK(split == "test" || split == "train", kUsage, "--split must be test or train, got ", split);
 
   const torch::Device device = parse_device(device_name);
-  const data::DatasetSplits splits = data::load_dataset(data_flags.dataset, data_dir(data_flags));
+  const data::DatasetSplits splits = data::load_dataset(data_flags.dataset, data_flags.data_dir);
   const data::Dataset& dataset = split == "test" ? splits.test : splits.train;
   models::Network net;
   if (models::is_repairbench_checkpoint(checkpoint)) {

@@ -94,7 +94,7 @@ int run_merge(int argc, char** argv) {
       data_flags.dataset = meta.at("dataset").get<std::string>();
     }
   }
-  const data::DatasetSplits splits = data::load_dataset(data_flags.dataset, data_dir(data_flags));
+  const data::DatasetSplits splits = data::load_dataset(data_flags.dataset, data_flags.data_dir);
   const bool flags_given = !vm["model"].defaulted() || !vm["width"].defaulted();
   models::Network a = load(a_path, model, splits.train, strip_prefix, flags_given);
   models::Network b = load(b_path, model, splits.train, strip_prefix, flags_given);

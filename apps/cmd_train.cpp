@@ -121,7 +121,7 @@ int run_train(int argc, char** argv) {
   RB_CHECK(f.bucket_mb > 0 && f.bucket_mb <= 1 << 20, kUsage, "--bucket-mb must be in (0, 1048576], got ", f.bucket_mb);
 
   const torch::Device device = parse_device(f.device);
-  const data::DatasetSplits splits = data::load_dataset(f.data.dataset, data_dir(f.data));
+  const data::DatasetSplits splits = data::load_dataset(f.data.dataset, f.data.data_dir);
   const models::ModelConfig config = model_config(f.model, splits.train);
 
   train::TrainOptions options;

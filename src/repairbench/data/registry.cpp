@@ -146,8 +146,8 @@ void check_known(const std::string& name) {
 [[noreturn]] void fail_missing(const std::string& name, const DataDir& dir) {
   const Help help = help_for(name, dir);
   RB_FAIL(kData, "data set '", name, "' not found: looked for ", help.looked_at, ". To get it, ",
-          help.how_to_get, "; see datasets/README.md (data dir = $REPAIRBENCH_DATA or ",
-          "<source tree>/datasets)");
+          help.how_to_get, "; see datasets/README.md (data dir = ",
+          dir.system_fallback ? "$REPAIRBENCH_DATA or <source tree>/datasets" : "the --data-dir given", ")");
 }
 
 DatasetSplits load_present(const std::string& name, const DataDir& dir) {
