@@ -78,8 +78,7 @@ SHELL_BUILTINS = {
     "time", "trap", "true", "type", "unset", "until", "wait", "while",
 }
 
-# Names Python itself provides (the python3 package): the standard library,
-# and modules of this repository imported by its own scripts.
+# Names Python itself provides (the python3 package): the standard library.
 STDLIB = set(sys.stdlib_module_names)
 
 
@@ -327,7 +326,7 @@ def check(root, setup_text):
     def need_module(where, module):
         nonlocal checked
         checked += 1
-        if module in STDLIB or module in local or module == "__future__":
+        if module in STDLIB or module in local:      # local: this repository's own modules
             package = "python3"
         elif module in PYTHON_PACKAGES:
             used.add(PYTHON_PACKAGES[module])

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "model_cases.h"
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/core/runtime.h"
@@ -50,38 +51,24 @@ struct GoldenCase {
   bool fuse_batchnorm = false;
 };
 
-models::ModelConfig config(const std::string& family, int64_t width, models::Norm norm, int64_t channels,
-                           int64_t size, int64_t depth = 0, bool junctures = false) {
-  models::ModelConfig c;
-  c.family = family;
-  c.width = width;
-  c.depth = depth;
-  c.norm = norm;
-  c.in_channels = channels;
-  c.image_size = size;
-  c.num_classes = 10;
-  c.junctures = junctures;
-  return c;
-}
-
 // One case per family and norm (the targets' variants): the corrections the
 // paper applies to it, and the others that run on it. The conv nets' global
 // average pool takes any input size, so the ResNets run on 16x16 (CIFAR
 // layouts) and 32x32 (torchvision layout) images; VGG's classifier needs 32x32.
 std::vector<GoldenCase> cases() {
-  using models::Norm;
+  using testing::make_config;
   const std::vector<RepairMethod> norm_free = {RepairMethod::kForward, RepairMethod::kClosedForm};
   const std::vector<RepairMethod> batch_norm = {RepairMethod::kResetBn, RepairMethod::kForward};
   return {
-      {"mlp_fmnist", config("mlp", 32, Norm::kNone, 1, 28, 3), true, norm_free},
-      {"mlp_bn_fused_fmnist", config("mlp", 32, Norm::kBatch, 1, 28, 3), true, norm_free, true},
-      {"vgg11_none", config("vgg11", 1, Norm::kNone, 3, 32), false, norm_free},
-      {"vgg11_bn", config("vgg11", 1, Norm::kBatch, 3, 32), false, batch_norm},
-      {"resnet20_bn", config("resnet20", 1, Norm::kBatch, 3, 16), false, batch_norm},
-      {"resnet20_ln", config("resnet20", 1, Norm::kLayer, 3, 16), false, {RepairMethod::kForward}},
-      {"resnet20_none", config("resnet20", 1, Norm::kNone, 3, 16), false, norm_free},
-      {"resnet18_cifar", config("resnet18", 1, Norm::kBatch, 3, 16), false, batch_norm},
-      {"resnet18_imagenet_junctures", config("resnet18_imagenet", 1, Norm::kBatch, 3, 32, 0, true), false,
+      {"mlp_fmnist", make_config("mlp", 32, "none", 1, 28, 10, 3), true, norm_free},
+      {"mlp_bn_fused_fmnist", make_config("mlp", 32, "bn", 1, 28, 10, 3), true, norm_free, true},
+      {"vgg11_none", make_config("vgg11", 1, "none", 3, 32), false, norm_free},
+      {"vgg11_bn", make_config("vgg11", 1, "bn", 3, 32), false, batch_norm},
+      {"resnet20_bn", make_config("resnet20", 1, "bn", 3, 16), false, batch_norm},
+      {"resnet20_ln", make_config("resnet20", 1, "ln", 3, 16), false, {RepairMethod::kForward}},
+      {"resnet20_none", make_config("resnet20", 1, "none", 3, 16), false, norm_free},
+      {"resnet18_cifar", make_config("resnet18", 1, "bn", 3, 16), false, batch_norm},
+      {"resnet18_imagenet_junctures", make_config("resnet18_imagenet", 1, "bn", 3, 32, 10, 0, true), false,
        {RepairMethod::kResetBn, RepairMethod::kBlocks}},
   };
 }

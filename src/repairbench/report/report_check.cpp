@@ -26,6 +26,10 @@ bool skipped_key(const std::string& key) {
          key == "trained_now" || key == "seconds_total";
 }
 
+// The rule of a change that no number tolerance judges: a string, a boolean,
+// a value present in one report only, an array's length.
+const ToleranceRule kNotANumber{"", 0, 0, ""};
+
 void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string& path, const Tolerances& tolerance,
              std::vector<Change>& out) {
   if (a.is_object() && b.is_object()) {
@@ -33,11 +37,11 @@ void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string
       if (skipped_key(key)) continue;
       const std::string child = path + "/" + key;
       if (b.contains(key)) compare(value, b.at(key), child, tolerance, out);
-      else out.push_back({child, value.dump(), "(absent)", 0, true, {"", 0, 0, ""}});
+      else out.push_back({child, value.dump(), "(absent)", 0, true, kNotANumber});
     }
     for (const auto& [key, value] : b.items()) {
       if (!skipped_key(key) && !a.contains(key)) {
-        out.push_back({path + "/" + key, "(absent)", value.dump(), 0, true, {"", 0, 0, ""}});
+        out.push_back({path + "/" + key, "(absent)", value.dump(), 0, true, kNotANumber});
       }
     }
     return;
@@ -47,7 +51,7 @@ void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string
     for (size_t i = 0; i < n; ++i) compare(a[i], b[i], path + "/" + std::to_string(i), tolerance, out);
     if (a.size() != b.size()) {
       out.push_back({path, std::to_string(a.size()) + " items", std::to_string(b.size()) + " items", 0, true,
-                     {"", 0, 0, ""}});
+                     kNotANumber});
     }
     return;
   }
@@ -60,7 +64,7 @@ void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string
     }
     return;
   }
-  if (a != b) out.push_back({path, a.dump(), b.dump(), 0, true, {"", 0, 0, ""}});
+  if (a != b) out.push_back({path, a.dump(), b.dump(), 0, true, kNotANumber});
 }
 
 void agreement(const nlohmann::json& a, const nlohmann::json& b, const std::string& path,
@@ -157,7 +161,7 @@ ToleranceRule Tolerances::rule_for(const std::string& path) const {
     // Without FNM_PATHNAME, '*' also matches the '/' between keys.
     if (fnmatch(rule.pattern.c_str(), path.c_str(), 0) == 0) return rule;
   }
-  return {path, 0, 0, "no rule of the tolerances matches it, so it must not move"};
+  return {"(no rule)", 0, 0, "no rule of the tolerances matches it, so it must not move"};
 }
 
 Tolerances uniform_tolerance(double tolerance) {

@@ -36,7 +36,7 @@ struct ToleranceRule {
 /// path decides; a number no rule matches must not move at all.
 struct Tolerances {
   std::vector<ToleranceRule> rules;
-  /// The rule for `path` (a copy of the default abs = rel = 0 rule when none matches).
+  /// The rule for `path`; when none matches, pattern "(no rule)" with abs = rel = 0.
   ToleranceRule rule_for(const std::string& path) const;
 };
 
