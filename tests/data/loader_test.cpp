@@ -155,6 +155,42 @@ TEST(Augment, TranslateShiftsWithZeroPadding) {
   EXPECT_GT(shifted, 40);  // 24 of 25 offsets move the image
 }
 
+// translate4-fillmean shifts in the fill colour; translate4-halfopen never
+// draws the largest offset 2 * pad (FFCV and the default draw [0, 2 pad]).
+TEST(Augment, TranslateVariantsFillWithTheMeanAndDrawHalfOpenOffsets) {
+  const auto x = torch::full({400, 1, 6, 6}, 200.0f);
+  const auto fill = torch::full({1}, 72.5f);
+  auto count_shifts = [&](const std::string& text) {
+    auto gen = generator(5);
+    const auto y = augment(x, parse_augment(text), fill, gen);
+    // Per image: which rows/columns at the borders hold the fill colour.
+    const auto filled = y.eq(72.5f).squeeze(1);                  // (N, 6, 6)
+    const auto zero = y.eq(0.0f).any().item<bool>();
+    const auto top = filled.select(2, 0).all(1), bottom = filled.select(2, 5).all(1);  // a full column
+    const auto left = filled.select(1, 0).all(1), right = filled.select(1, 5).all(1);   // a full row
+    return std::make_tuple(zero, (top | bottom | left | right).sum().item<int64_t>(),
+                           y.eq(200.0f).logical_or(filled.unsqueeze(1)).all().item<bool>());
+  };
+  const auto [zero_mean, shifted_mean, only_two_values] = count_shifts("translate2-fillmean");
+  EXPECT_FALSE(zero_mean);
+  EXPECT_TRUE(only_two_values);
+  EXPECT_GT(shifted_mean, 300);
+  for (const bool half_open : {false, true}) {
+    AugmentOptions o = parse_augment(half_open ? "translate2-halfopen" : "translate2");
+    auto gen = generator(6);
+    const auto ramp_batch = ramp().repeat({400, 1, 1, 1});
+    const auto y = augment(ramp_batch, o, torch::zeros({1}), gen);
+    // Only a vertical offset of 2 * pad = 4 moves the content up by 2 rows
+    // and leaves the last two rows zero.
+    const int64_t largest = y.narrow(2, 4, 2).eq(0).flatten(1).all(1).sum().item<int64_t>();
+    if (half_open) {
+      EXPECT_EQ(largest, 0);
+    } else {
+      EXPECT_GT(largest, 0);
+    }
+  }
+}
+
 // The CPU float32 fast path of translate equals the generic gather (taken for
 // float64 here), for shifts within the image and beyond it.
 TEST(Augment, TranslateFastPathEqualsTheGather) {
@@ -169,6 +205,10 @@ TEST(Augment, TranslateFastPathEqualsTheGather) {
     const auto gather = augment(x.to(torch::kFloat64), o, torch::zeros({3}), g2);
     EXPECT_TRUE(fast.to(torch::kFloat64).equal(gather));
     EXPECT_TRUE(fast.is_contiguous());
+    o.translate_fill_mean = true;
+    const auto fill = torch::tensor({10.5f, 20.25f, 30.0f});
+    auto g3 = at::make_generator<at::CPUGeneratorImpl>(12), g4 = at::make_generator<at::CPUGeneratorImpl>(12);
+    EXPECT_TRUE(augment(x, o, fill, g3).to(torch::kFloat64).equal(augment(x.to(torch::kFloat64), o, fill, g4)));
   }
 }
 
@@ -216,11 +256,14 @@ TEST(Augment, RandomResizedCropGivesTheRequestedSizeDeterministically) {
 }
 
 TEST(Augment, DescriptionsRoundTrip) {
-  for (const std::string text : {"none", "flip", "translate4", "flip+translate4+cutout12", "flip+rrc224"}) {
+  for (const std::string text : {"none", "flip", "translate4", "flip+translate4+cutout12", "flip+rrc224",
+                                 "translate4-fillmean", "translate4-halfopen", "flip+translate2-fillmean-halfopen"}) {
     EXPECT_EQ(parse_augment(text).describe(), text);
   }
   EXPECT_THROW(parse_augment("flip+rotate30"), Error);
   EXPECT_THROW(parse_augment("translate0"), Error);
+  EXPECT_THROW(parse_augment("translate0-fillmean"), Error);
+  EXPECT_THROW(parse_augment("translate4-halfopen-fillmean"), Error);
 }
 
 }  // namespace
