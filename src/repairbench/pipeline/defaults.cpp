@@ -27,6 +27,14 @@ StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string
     d.std_estimate = align::StdEstimate::kAverage;
     d.source = "Permute-Datasets-MLP.ipynb: augmented train loader, batch 2000 (translate 4; flip too on "
                "Fashion-MNIST and CIFAR-10), 1 epoch matching, 2 endpoint / 3 merged epochs, eps 1e-7";
+  } else if (f.rfind("vgg", 0) == 0 && model.norm == models::Norm::kBatch) {
+    // The BN VGG notebook is not one of the two that estimate the std from
+    // moments (repair_reference.md 2a names Train-Merge-REPAIR-VGG11* and
+    // Merge-ResNet50 only), so it averages per-batch stds like the others.
+    d.loader.batch_size = 500;
+    d.loader.augment = train::default_recipe(model, dataset).augment;
+    d.std_estimate = align::StdEstimate::kAverage;
+    d.source = "Train-and-Permute-CIFAR10-VGG11-BatchNorm.ipynb: train_aug_loader, batch 500, one epoch each";
   } else if (f.rfind("vgg", 0) == 0) {
     d.loader.batch_size = 500;
     d.loader.augment = train::default_recipe(model, dataset).augment;
