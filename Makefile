@@ -23,7 +23,7 @@ build: configure
 # The regression label reruns the golden runs and compares them with
 # tests/regression/golden (see `golden`) and guards the README's speed ratios.
 test: build
-	@cd $(BUILD_DIR) && REPAIRBENCH_THREADS=1 ctest -L "unit|smoke|regression" -j $(JOBS) --output-on-failure --timeout 900
+	@cd $(BUILD_DIR) && REPAIRBENCH_THREADS=1 ctest -L "unit|smoke|regression|parity" -j $(JOBS) --output-on-failure --timeout 900
 
 # Rewrites the golden regression reports: run it only when a change of numbers
 # is intended, and say in the commit message which numbers moved and why. One

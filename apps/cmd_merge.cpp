@@ -44,7 +44,8 @@ int run_merge(int argc, char** argv) {
   ModelFlags model;
   DataFlags data_flags;
   std::string device_name = "cpu", a_path, b_path, match = "activation", repairs = "repair", alphas = "0:1:11";
-  std::string out, strip_prefix, std_estimate, stats_augment, dist_backend = "auto";
+  std::string out, strip_prefix, std_estimate, stats_augment, dist_backend = "auto", stats_order = "shuffled";
+  std::string weight_order = "random";
   std::vector<std::string> match_points;
   uint64_t seed = 0;
   int64_t eval_batch_size = 2000, stats_batch_size = 0, endpoint_epochs = 0, merged_epochs = 0;
@@ -63,6 +64,12 @@ int run_merge(int argc, char** argv) {
       ("eval-batch-size", po::value(&eval_batch_size)->default_value(eval_batch_size), "evaluation batch size")
       ("stats-batch-size", po::value(&stats_batch_size), "batch size of the statistics data (default: the reference's)")
       ("stats-augment", po::value(&stats_augment), "augmentation of the statistics data (default: the reference's)")
+      ("stats-order", po::value(&stats_order)->default_value(stats_order),
+       "shuffled (the reference's loaders) | sequential: the training set in stored order, consecutive "
+       "batches, last incomplete one dropped, no augmentation, so another implementation can read exactly "
+       "the same batches")
+      ("weight-order", po::value(&weight_order)->default_value(weight_order),
+       "weight matching's group order per sweep: random (seeded by --seed) | spec (the network's group order)")
       ("endpoint-epochs", po::value(&endpoint_epochs), "passes for the endpoints' REPAIR statistics (default: the reference's)")
       ("merged-epochs", po::value(&merged_epochs), "passes through the merged net (default: the reference's)")
       ("target-std-eps", po::value(&target_std_eps), "REPAIR scale = sqrt(sigma*^2 + eps) (default: the reference's)")
@@ -109,6 +116,16 @@ int run_merge(int argc, char** argv) {
   loader_options.device = device;
   if (vm.count("stats-batch-size")) loader_options.batch_size = stats_batch_size;
   if (vm.count("stats-augment")) loader_options.augment = data::parse_augment(stats_augment);
+  RB_CHECK(stats_order == "shuffled" || stats_order == "sequential", kUsage, "--stats-order is ", stats_order,
+           "; expected shuffled or sequential");
+  if (stats_order == "sequential") {
+    RB_CHECK(!vm.count("stats-augment") || !loader_options.augment.any(), kUsage,
+             "--stats-order sequential reads un-augmented batches; drop --stats-augment ", stats_augment);
+    loader_options.shuffle = false;
+    loader_options.augment = data::AugmentOptions{};
+  }
+  RB_CHECK(weight_order == "random" || weight_order == "spec", kUsage, "--weight-order is ", weight_order,
+           "; expected random or spec");
   data::Loader stats_loader(splits.train, loader_options);
 
   pipeline::MergeOptions options;
@@ -121,6 +138,7 @@ int run_merge(int argc, char** argv) {
     options.activation.match_points[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   options.weight.seed = seed;
+  options.weight.spec_order = weight_order == "spec";
   options.repairs.clear();
   for (const auto& name : split(repairs, ',')) {
     const auto method = repair::parse_repair_method(name);
@@ -168,10 +186,12 @@ int run_merge(int argc, char** argv) {
                                {"dataset", data_flags.dataset},
                                {"match", match},
                                {"std_estimate", align::to_string(options.activation.std_estimate)},
+                               {"weight_order", weight_order},
                                {"repairs", repairs},
                                {"alphas", options.alphas},
                                {"statistics_data", {{"split", "train"},
                                                     {"batch_size", loader_options.batch_size},
+                                                    {"order", stats_order},
                                                     {"augment", loader_options.augment.describe()},
                                                     {"endpoint_epochs", options.repair.endpoint_epochs},
                                                     {"merged_epochs", options.repair.merged_epochs},

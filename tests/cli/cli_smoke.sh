@@ -55,6 +55,34 @@ expect_exit() {
   expect_status "$@"
   [ "$(wc -l < "$work/err.log")" -eq 1 ] || { cat "$work/err.log"; fail "expected one error line: ${*:2}"; }
 }
+# --stats-order sequential reads the training set in stored order without
+# augmentation and --weight-order spec sweeps in the network's group order:
+# then no seed can change the permutations (what another implementation can
+# reproduce batch for batch).
+for seed in 1 2; do
+  "$bin" merge --a "$work/m1.pt" --b "$work/m2.pt" --repair repair --alphas 0.5 --stats-order sequential \
+    --stats-batch-size 500 --endpoint-epochs 1 --merged-epochs 1 --no-variance-ratios --seed "$seed" \
+    --out "$work/seq$seed.json" > /dev/null 2>&1 || fail "merge --stats-order sequential"
+  "$bin" merge --a "$work/m1.pt" --b "$work/m2.pt" --match weight --weight-order spec --repair none --alphas 0.5 \
+    --no-variance-ratios --seed "$seed" --out "$work/wm$seed.json" > /dev/null 2>&1 || fail "merge --weight-order spec"
+done
+/usr/bin/python3 - "$work" <<'PY' || fail "sequential statistics or spec-order weight matching depend on the seed"
+import json, sys
+def groups(name):
+    r = json.load(open(f"{sys.argv[1]}/{name}"))
+    return r, [g["permutation"] for g in r["results"]["alignment"]["groups"]]
+r1, p1 = groups("seq1.json")
+_, p2 = groups("seq2.json")
+assert p1 == p2
+assert r1["settings"]["statistics_data"]["order"] == "sequential"
+assert r1["settings"]["statistics_data"]["augment"] == "none"
+w1, q1 = groups("wm1.json")
+_, q2 = groups("wm2.json")
+assert q1 == q2 and w1["settings"]["weight_order"] == "spec"
+PY
+expect_exit 2 "$bin" merge --a "$work/m1.pt" --b "$work/m2.pt" --stats-order sequential --stats-augment flip
+expect_exit 2 "$bin" merge --a "$work/m1.pt" --b "$work/m2.pt" --stats-order random
+expect_exit 2 "$bin" merge --a "$work/m1.pt" --b "$work/m2.pt" --match weight --weight-order sorted
 expect_exit 2 "$bin" train --no-such-flag
 expect_exit 2 "$bin" frobnicate
 expect_exit 3 "$bin" train --dataset cifar10 --data-dir "$work/nowhere"

@@ -69,6 +69,7 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
     result.perms[g] = linear_assignment(corr, /*maximize=*/true);
     result.correlation_before.push_back(corr.diagonal().mean().item<double>());
     result.correlation_after.push_back(paired_correlation(corr, result.perms[g]));
+    if (options.keep_correlations) result.correlations.push_back(corr);
   }
   result.seconds = seconds_since(start);
   return result;
@@ -107,7 +108,8 @@ Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1,
   for (int64_t iteration = 0; iteration < options.max_iterations; ++iteration) {
     result.iterations = iteration + 1;
     bool improved = false;
-    const auto order = torch::randperm(n_groups, generator, torch::kInt64);
+    const auto order = options.spec_order ? torch::arange(n_groups, torch::kInt64)
+                                          : torch::randperm(n_groups, generator, torch::kInt64);
     for (int64_t k = 0; k < n_groups; ++k) {
       const int64_t g = order[k].item<int64_t>();
       const int64_t n = spec.groups[g].size;

@@ -23,6 +23,9 @@ struct Alignment {
   /// Activation matching: mean correlation of paired channels per group,
   /// before (identity pairing) and after alignment.
   std::vector<double> correlation_before, correlation_after;
+  /// Activation matching with keep_correlations: the (C, C) float64
+  /// correlation matrix of every group (rows model 0, columns model 1).
+  std::vector<torch::Tensor> correlations;
   /// Weight matching: sweeps over all groups until none improved.
   int64_t iterations = 0;
   PassCounter passes;
@@ -36,6 +39,9 @@ struct ActivationMatchingOptions {
   /// instead of the reference's layer3[1] (pitfall 7).
   std::map<std::string, std::string> match_points;
   int64_t epochs = 1;
+  /// Keep every group's correlation matrix in Alignment::correlations (for
+  /// parity checks against another implementation; C^2 doubles per group).
+  bool keep_correlations = false;
   /// Data-parallel correlation pass (PairStatsRequest::group): every rank gets
   /// the same permutations. Null: one process. Not owned.
   dist::Group* group = nullptr;
@@ -53,6 +59,9 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
 struct WeightMatchingOptions {
   int64_t max_iterations = 100;
   uint64_t seed = 0;  ///< Seeds the random group order of each sweep.
+  /// Sweep the groups in spec order instead of a random order, so another
+  /// implementation can follow the same path (the parity tests' setting).
+  bool spec_order = false;
 };
 
 /// Weight matching (Ainsworth et al., Git Re-Basin): sweeps over the groups in
