@@ -61,6 +61,7 @@ void apply_recipe_flags(const po::variables_map& vm, train::Recipe& r) {
   if (vm.count("label-smoothing")) r.label_smoothing = vm["label-smoothing"].as<double>();
   if (vm.count("augment")) r.augment = data::parse_augment(vm["augment"].as<std::string>());
   if (vm.count("grad-scaler")) r.grad_scaler = true;
+  if (vm.count("kaiming-init")) r.kaiming_init = true;
 }
 
 }  // namespace
@@ -87,6 +88,8 @@ int run_train(int argc, char** argv) {
       ("label-smoothing", po::value<double>(), "override the label smoothing")
       ("augment", po::value<std::string>(), "override the augmentation, e.g. flip+translate4+cutout12 or none")
       ("grad-scaler", "emulate GradScaler's skip rule of the reference's fp16 training (see Recipe::grad_scaler)")
+      ("kaiming-init", "re-initialize Linear/Conv weights from N(0, 2/fan_in), biases 0, instead of PyTorch's default "
+       "(see Recipe::kaiming_init)")
       ("out", po::value(&f.out), "checkpoint path (default checkpoints/<model>_..._seed<seed>.pt)")
       ("export-pytorch", po::value(&f.export_pytorch), "also write a plain torch.save(state_dict) file here")
       ("max-batches", po::value(&f.max_batches)->default_value(0), "stop each epoch after N batches (smoke runs)")

@@ -43,6 +43,7 @@ VARIANTS = {
     "grad_scaler": (["--grad-scaler"], "GradScaler skip rule emulated (fp16 overflow steps skipped)"),
     "translate_fill_mean": (["--augment", "translate4-fillmean"], "translate 4, border filled with the data set's mean"),
     "translate_half_open": (["--augment", "translate4-halfopen"], "translate 4, offsets drawn in [0, 8) instead of [0, 8]"),
+    "kaiming_init": (["--kaiming-init"], "He init N(0, 2/fan_in), zero biases, instead of PyTorch's default"),
 }
 
 RESULT_LINE = re.compile(r"test accuracy ([0-9.]+)% \(loss ([0-9.naif]+), [0-9]+ images\); "

@@ -92,6 +92,40 @@ TEST(Trainer, IsDeterministicGivenTheSeeds) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(b[i].second)) << a[i].first;
 }
 
+// Recipe::kaiming_init: before the first step every Linear weight has std
+// sqrt(2 / fan_in) and every bias is 0, whatever the global torch seed; BN
+// affine parameters keep their init. Checked on a run of zero learning rate
+// (momentum 0, so no step moves a weight).
+TEST(Trainer, KaimingInitDrawsHeNormalWeightsAndZeroBiasesFromTheRunSeed) {
+  const auto data = testing::template_dataset(256, 1, 8, 4, 1);
+  auto start = [&](uint64_t torch_seed) {
+    torch::manual_seed(torch_seed);
+    auto net = models::make_network(make_config("mlp", 64, "bn", 1, 8, 4, 2));
+    auto options = quick_options(1);
+    options.recipe.kaiming_init = true;
+    options.recipe.momentum = 0.0;
+    options.recipe.schedule.kind = train::ScheduleKind::kConstant;
+    options.recipe.schedule.peak_lr = 1e-30;
+    train::train(*net, data, options);
+    return models::state_dict(*net);
+  };
+  const auto a = start(1), b = start(2);
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto& [key, w] = a[i];
+    SCOPED_TRACE(key);
+    EXPECT_TRUE(torch::allclose(w, b[i].second, 0.0, 1e-20));  // the run seed, not the global one
+    const bool linear = key.rfind("fc", 0) == 0 || (key.rfind("layers.", 0) == 0 && w.dim() == 2);
+    if (linear && key.find("weight") != std::string::npos) {
+      const double expected_std = std::sqrt(2.0 / static_cast<double>(w.size(1)));
+      EXPECT_NEAR(w.std().item<double>(), expected_std, 0.1 * expected_std);
+      EXPECT_NEAR(w.mean().item<double>(), 0.0, 0.1 * expected_std);
+    }
+  }
+  for (const auto& [key, w] : a) {
+    if (key == "fc2.bias") EXPECT_LT(w.abs().max().item<double>(), 1e-20);  // 0 plus one step of lr 1e-30
+  }
+}
+
 // Channels-last training is the same computation in another memory order: the
 // weights agree to float rounding, and the network comes back in the default
 // order.

@@ -141,6 +141,7 @@ void to_json(nlohmann::json& j, const Recipe& r) {
                      {"augment", r.augment.describe()},
                      {"source", r.source}};
   if (r.grad_scaler) j["grad_scaler"] = true;
+  if (r.kaiming_init) j["kaiming_init"] = true;
 }
 
 }  // namespace repairbench::train

@@ -1,5 +1,7 @@
 #include "repairbench/train/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -16,6 +18,28 @@ namespace repairbench::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Recipe::kaiming_init: every Linear/Conv weight (out, in[, kh, kw]) from
+// N(0, 2 / fan_in) with fan_in = in * kh * kw, every bias 0; norm layers keep
+// theirs. Drawn from a generator of its own seeded by `seed`, so the same
+// seed gives the same start on every device and thread count.
+void kaiming_reinit(models::NetworkImpl& net, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (auto& module : net.modules(/*include_self=*/false)) {
+    const bool layer = module->as<torch::nn::Linear>() != nullptr || module->as<torch::nn::Conv2d>() != nullptr;
+    if (!layer) continue;
+    for (auto& item : module->named_parameters(/*recurse=*/false)) {
+      torch::Tensor& p = item.value();
+      if (item.key() == "weight") {
+        const double fan_in = static_cast<double>(p.numel() / p.size(0));
+        p.copy_(torch::randn(p.sizes(), gen, torch::kFloat32) * std::sqrt(2.0 / fan_in));
+      } else if (item.key() == "bias") {
+        p.zero_();
+      }
+    }
+  }
+}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -186,6 +210,7 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
   int64_t batches = loader.num_batches();
   if (options.max_batches_per_epoch > 0) batches = std::min(batches, options.max_batches_per_epoch);
 
+  if (r.kaiming_init) kaiming_reinit(net, options.seed);
   net.to(options.device);
   net.train();
   if (parallel) {
