@@ -22,6 +22,9 @@ void add_common_flags(po::options_description& options, CommonFlags& f, const st
       ("cache-dir", po::value(&f.settings.cache_dir), "trained endpoints (default <repo>/checkpoints/cache)")
       ("out-dir", po::value(&f.settings.out_dir), "report folder (default <repo>/reports/<target>)")
       ("retrain", po::bool_switch(&f.settings.retrain), "train the endpoints again even if cached")
+      ("sequential-endpoints", po::bool_switch(&f.sequential_endpoints),
+       "train a pair's endpoints one after the other with every thread (default: side by side, half the threads "
+       "each)")
       ("grad-scaler", po::bool_switch(&f.settings.grad_scaler),
        "train with the emulation of the reference's GradScaler skip rule (fp16 overflow skips a step)")
       ("epochs", po::value(&f.settings.epochs),
@@ -51,6 +54,7 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
   RB_CHECK(f.settings.preset == "paper" || f.settings.preset == "quick", kUsage, "--preset must be paper or quick");
   RB_CHECK(f.settings.epochs >= 0, kUsage, "--epochs must be positive");
   RB_CHECK(f.settings.pairs >= 1 && f.settings.pairs <= 100, kUsage, "--pairs must be in 1..100");
+  f.settings.concurrent_endpoints = !f.sequential_endpoints;
   if (f.settings.preset == "quick" && f.settings.epochs == 0) f.settings.epochs = f.quick_epochs;
   if (!f.shard.empty()) {
     const auto slash = f.shard.find('/');

@@ -25,6 +25,7 @@ struct CommonFlags {
   /// recipe's); set by the target before parse_target_flags.
   int64_t quick_epochs = 0;
   std::string shard;  ///< --shard k/n as given.
+  bool sequential_endpoints = false;  ///< --sequential-endpoints.
 };
 
 void add_common_flags(po::options_description& options, CommonFlags& flags, const std::string& target);

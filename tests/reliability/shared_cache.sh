@@ -4,7 +4,10 @@
 # 1. three processes that need the same endpoints start at once on one cache:
 #    every endpoint is trained exactly once and the others load it;
 # 2. the same command with training redone in a fresh cache gives a report with
-#    the same numbers (repairbench compare at tolerance 0), so do the three.
+#    the same numbers (repairbench compare at tolerance 0), so do the three;
+# 3. with two threads a pair's endpoints train side by side, one thread each
+#    (TargetSettings::concurrent_endpoints), and come out bit for bit as in
+#    the one-thread run: the two trainings do not disturb each other.
 set -euo pipefail
 cli="$1"
 target="$2"   # repro_mlp_datasets
@@ -22,6 +25,10 @@ done
 "$target" --smoke --retrain --cache-dir "$work/fresh-cache" --out-dir "$work/fresh" > "$work/fresh.log" 2>&1 \
   || { cat "$work/fresh.log"; fail "the run with a fresh cache failed"; }
 
+REPAIRBENCH_THREADS=2 "$target" --smoke --retrain --cache-dir "$work/side-cache" --out-dir "$work/side" \
+  > "$work/side.log" 2>&1 || { cat "$work/side.log"; fail "the run training endpoints side by side failed"; }
+grep -q "side by side, 1 thread(s) each" "$work/side.log" || fail "two threads did not train the endpoints side by side"
+
 endpoints=$(grep -c "^  training" "$work/fresh.log")
 [ "$endpoints" -ge 2 ] || fail "the fresh run trained $endpoints endpoints"
 trained=$(cat "$work"/run?.log | grep -c "^  training" || true)
@@ -31,12 +38,25 @@ loaded=$(cat "$work"/run?.log | grep -c "^  loaded" || true)
 leftovers=$(find "$work/cache" -name '*.state' -o -name '*.tmp*' | wc -l)
 [ "$leftovers" -eq 0 ] || fail "$leftovers training states or temporary files left in the cache"
 
-for run in run1 run2 run3 fresh; do
+for run in run1 run2 run3 fresh side; do
   "$cli" check-report "$work/$run/report.json" > /dev/null || fail "$run's report fails its schema"
 done
+# The side-by-side endpoints equal the one-thread ones weight for weight (the
+# merges after them ran with two threads, so their float sums differ).
+/usr/bin/python3 - "$work/fresh-cache" "$work/side-cache" <<'PY' || fail "endpoints trained side by side differ"
+import glob, os, sys, torch
+fresh = sorted(glob.glob(os.path.join(sys.argv[1], "*.pt")))
+assert fresh, "no endpoints in the fresh cache"
+for path in fresh:
+    a = torch.load(path)["state_dict"]
+    b = torch.load(os.path.join(sys.argv[2], os.path.basename(path)))["state_dict"]
+    assert a.keys() == b.keys(), path
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{os.path.basename(path)} {key}"
+PY
 for run in run2 run3 fresh; do
   "$cli" compare "$work/run1/report.json" "$work/$run/report.json" --tolerance 0 > "$work/compare.txt" \
     || { cat "$work/compare.txt"; fail "run1 and $run report different numbers"; }
 done
 echo "shared_cache: ok: 3 concurrent runs trained each of $endpoints endpoints once ($loaded loads);" \
-     "a retrained run's report has the same numbers"
+     "a retrained run's report has the same numbers; endpoints trained side by side are the same weights"

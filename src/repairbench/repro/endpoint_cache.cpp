@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <iomanip>
 #include <iostream>
 #include <optional>
@@ -99,8 +100,15 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
          << spec.recipe.name << " (" << spec.recipe.epochs << " epochs, batch " << spec.recipe.batch_size << ") -> "
          << out.path << "\n";
   }
-  torch::manual_seed(spec.seed);
-  out.net = models::make_network(spec.model);
+  {
+    // The initialization draws from torch's global generator; two endpoints
+    // trained side by side (TargetSettings::concurrent_endpoints) must not
+    // interleave their draws.
+    static std::mutex init_mutex;
+    const std::lock_guard<std::mutex> guard(init_mutex);
+    torch::manual_seed(spec.seed);
+    out.net = models::make_network(spec.model);
+  }
   train::TrainOptions options;
   // A killed run leaves this behind; the next one resumes from it (the lock
   // keeps other processes off it meanwhile). --retrain starts from scratch.

@@ -1,10 +1,15 @@
 #include "repairbench/repro/sweep.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <filesystem>
+#include <future>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -230,6 +235,44 @@ std::vector<nlohmann::json> load_shard_reports(const std::string& dir) {
   return out;
 }
 
+// The endpoints of pair k (seeds 2k+1, 2k+2), trained or loaded. With
+// settings.concurrent_endpoints and at least two threads, both run side by
+// side with half the threads each (TargetSettings::concurrent_endpoints), and
+// their logs are printed after both finish, one after the other.
+std::pair<Endpoint, Endpoint> pair_endpoints(const TargetSettings& settings, const EndpointSpec& base,
+                                             const data::DatasetSplits& splits, int64_t k) {
+  EndpointSpec a = base, b = base;
+  a.seed = static_cast<uint64_t>(2 * k + 1);
+  b.seed = static_cast<uint64_t>(2 * k + 2);
+  const int threads = torch::get_num_threads();
+  if (!settings.concurrent_endpoints || threads < 2) {
+    Endpoint first = train_or_load(a, splits, settings.cache_dir, settings.retrain, settings.device, &std::cerr);
+    return {std::move(first), train_or_load(b, splits, settings.cache_dir, settings.retrain, settings.device, &std::cerr)};
+  }
+  const int each = threads / 2;
+  std::cerr << "  seeds " << a.seed << " and " << b.seed << " side by side, " << each << " thread(s) each\n";
+  auto run = [&](const EndpointSpec& spec, std::ostringstream* log) {
+    // OpenMP's thread count is a per-thread setting: each worker sets its own.
+    at::set_num_threads(each);
+    return train_or_load(spec, splits, settings.cache_dir, settings.retrain, settings.device, log);
+  };
+  std::ostringstream log_a, log_b;
+  auto second = std::async(std::launch::async, run, std::cref(b), &log_b);
+  std::optional<Endpoint> first;
+  std::exception_ptr failed;
+  try {
+    first = run(a, &log_a);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  second.wait();
+  at::set_num_threads(threads);
+  std::cerr << log_a.str() << log_b.str();
+  if (failed) std::rethrow_exception(failed);
+  Endpoint other = second.get();
+  return {std::move(*first), std::move(other)};
+}
+
 std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points) {
   RB_CHECK(settings.shard_count >= 1 && settings.shard_index >= 0 && settings.shard_index < settings.shard_count,
            kUsage, "bad shard ", settings.shard_index + 1, "/", settings.shard_count);
@@ -267,11 +310,7 @@ std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::v
         if (point.endpoints) {
           ends = point.endpoints(k);
         } else {
-          EndpointSpec spec = point.base;
-          spec.seed = static_cast<uint64_t>(2 * k + 1);
-          ends.first = train_or_load(spec, splits, settings.cache_dir, settings.retrain, settings.device, &std::cerr);
-          spec.seed = static_cast<uint64_t>(2 * k + 2);
-          ends.second = train_or_load(spec, splits, settings.cache_dir, settings.retrain, settings.device, &std::cerr);
+          ends = pair_endpoints(settings, point.base, splits, k);
         }
         models::Network a = point.prepare ? point.prepare(ends.first.net) : ends.first.net;
         models::Network b = point.prepare ? point.prepare(ends.second.net) : ends.second.net;
