@@ -26,7 +26,8 @@ void add_common_flags(po::options_description& options, CommonFlags& f, const st
        "train a pair's endpoints one after the other with every thread (default: side by side, half the threads "
        "each)")
       ("grad-scaler", po::bool_switch(&f.settings.grad_scaler),
-       "train with the emulation of the reference's GradScaler skip rule (fp16 overflow skips a step)")
+       "train with the emulation of the reference's GradScaler skip rule (fp16 overflow skips a step; the "
+       "norm-free MLPs' default recipe has it already)")
       ("epochs", po::value(&f.settings.epochs),
        "train this many epochs instead of the recipe's (warm-up scaled; default: the preset's)")
       ("smoke", po::bool_switch(&f.settings.smoke), "tiny run on synthetic data: checks the pipeline, not the paper")
@@ -132,7 +133,8 @@ std::optional<repro::PaperPoint> find_paper(const repro::TargetSettings& setting
 
 int run_sweep_target(const CommonFlags& flags, const std::vector<repro::SweepPoint>& points,
                      const repro::SweepLayout& layout, const nlohmann::json& settings_json,
-                     const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv) {
+                     const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv,
+                     const std::vector<std::string>& notes) {
   const auto& s = flags.settings;
   const auto outcomes = repro::run_sweep(s, points);
   const auto checks = repro::sweep_checks(s, outcomes, layout);
@@ -145,7 +147,9 @@ int run_sweep_target(const CommonFlags& flags, const std::vector<repro::SweepPoi
       {"paper", {{"source", reference.at("source")}, {"notes", reference.value("notes", "")},
                  {"points", repro::sweep_paper_json(outcomes)}}},
       {"plots", repro::sweep_plots(s, outcomes, layout)}};
-  return repro::finish_target(s, report, checks, repro::sweep_findings(checks, gap_cause),
+  std::vector<std::string> findings = notes;
+  for (auto& f : repro::sweep_findings(checks, gap_cause)) findings.push_back(std::move(f));
+  return repro::finish_target(s, report, checks, findings,
                               repro::sweep_table(outcomes), flags.fail_on_mismatch, argc, argv);
 }
 

@@ -47,11 +47,13 @@ std::optional<repro::PaperPoint> find_paper(const repro::TargetSettings& setting
 
 /// The whole of a sweep target after its points are built: runs them, judges
 /// them (repro::sweep_checks), writes the report with `settings_json`, the
-/// results, the paper's points from `reference`, plots and findings (with
-/// `gap_cause`), and prints the summary. Returns the exit code.
+/// results, the paper's points from `reference`, plots and findings (`notes`
+/// always, then the failed checks with `gap_cause`), and prints the summary.
+/// Returns the exit code.
 int run_sweep_target(const CommonFlags& flags, const std::vector<repro::SweepPoint>& points,
                      const repro::SweepLayout& layout, const nlohmann::json& settings_json,
-                     const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv);
+                     const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv,
+                     const std::vector<std::string>& notes = {});
 
 /// `points` evenly spaced alphas from 0 to 1 (11, 21, 51 or 101 in the paper).
 std::vector<double> alpha_grid(int64_t points);

@@ -8,7 +8,9 @@ the paper's endpoints (../shared/reference/figure_data.csv, rows
 
     /usr/bin/python3 tools/recipe_search.py --out-dir reports/recipe_search [--variants a,b] [--seeds 1,2]
 
-Each run's checkpoint and log are kept in --out-dir; a rerun skips runs whose result is already in
+--jobs 2 trains two runs at a time with one thread each (REPAIRBENCH_THREADS=1), which on the
+2-core machine finishes two runs sooner than two two-thread runs one after the other; every run
+records the thread count it trained with. Each run's checkpoint and log are kept in --out-dir; a rerun skips runs whose result is already in
 results.json (so a killed search resumes, and `repairbench train` itself resumes a killed run from
 its state file). The table (markdown) is printed at the end and written to table.md.
 
@@ -18,6 +20,7 @@ is recorded as failed with the last line it printed (e.g. a diverged loss).
 """
 
 import argparse
+import concurrent.futures
 import csv
 import json
 import os
@@ -44,10 +47,16 @@ VARIANTS = {
     "translate_fill_mean": (["--augment", "translate4-fillmean"], "translate 4, border filled with the data set's mean"),
     "translate_half_open": (["--augment", "translate4-halfopen"], "translate 4, offsets drawn in [0, 8) instead of [0, 8]"),
     "kaiming_init": (["--kaiming-init"], "He init N(0, 2/fan_in), zero biases, instead of PyTorch's default"),
+    "kaiming_no_augment": (["--kaiming-init", "--augment", "none"], "He init, no augmentation"),
+    "kaiming_flip_translate": (["--kaiming-init", "--augment", "flip+translate4"], "He init, flip + translate 4"),
+    "kaiming_grad_scaler": (["--kaiming-init", "--grad-scaler"], "He init, GradScaler skip rule emulated"),
+    "kaiming_no_augment_grad_scaler": (["--kaiming-init", "--augment", "none", "--grad-scaler"],
+                                       "He init, no augmentation, GradScaler skip rule emulated"),
 }
 
 RESULT_LINE = re.compile(r"test accuracy ([0-9.]+)% \(loss ([0-9.naif]+), [0-9]+ images\); "
                          r"train accuracy ([0-9.]+)% \(loss ([0-9.naif]+)\)")
+THREADS_LINE = re.compile(r"seed [0-9]+, ([0-9]+) threads")
 EPOCH_LINE = re.compile(r"^epoch ([0-9]+)/([0-9]+) loss ([0-9.naif]+)")
 
 
@@ -64,18 +73,26 @@ def paper_endpoints(width):
     return rows["v1"], rows["v2"]
 
 
-def run_one(binary, out_dir, name, flags, seed, width):
+def run_one(binary, out_dir, name, flags, seed, width, threads):
     stem = os.path.join(out_dir, f"{name}_w{width}_seed{seed}")
+    # --recipe mlp: every variant starts from Table 1 as stated (PyTorch's
+    # default init), whatever repairbench's default for the MLP is.
     cmd = [binary, "train", "--model", "mlp", "--width", str(width), "--depth", "10", "--dataset", "fashion-mnist",
-           "--seed", str(seed), "--eval-train", "--out", stem + ".pt"] + flags
+           "--recipe", "mlp", "--seed", str(seed), "--eval-train", "--out", stem + ".pt"] + flags
+    env = dict(os.environ)
+    if threads:
+        env["REPAIRBENCH_THREADS"] = str(threads)
     start = time.time()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     wall = time.time() - start
     with open(stem + ".log", "w") as f:
         f.write(proc.stdout)
     lines = proc.stdout.splitlines()
     result = {"variant": name, "seed": seed, "width": width, "command": cmd, "wall_seconds": round(wall, 1),
               "exit_code": proc.returncode}
+    m = THREADS_LINE.search(proc.stdout)
+    if m:
+        result["threads"] = int(m.group(1))
     # The first epoch whose mean training loss is below 2.0: how long the run sat on the
     # initial plateau (loss 2.3026 = ln 10).
     for line in lines:
@@ -92,6 +109,12 @@ def run_one(binary, out_dir, name, flags, seed, width):
     return result
 
 
+def short_failure(text):
+    """The reason of a failed run in a few words, e.g. 'diverged at epoch 24'."""
+    m = re.search(r"diverged at epoch ([0-9]+)", text) or re.search(r"every step of epoch ([0-9]+) overflowed", text)
+    return f"diverged at epoch {m.group(1)}" if m else text
+
+
 def fmt(values, key, digits):
     got = [v[key] for v in values if key in v]
     if not got:
@@ -102,10 +125,10 @@ def fmt(values, key, digits):
 def table(results, width):
     (p1, p2) = paper_endpoints(width)
     lines = [
-        "| recipe | test acc % | train acc % | test loss | train loss | first epoch with loss < 2 |",
-        "|---|---|---|---|---|---|",
+        "| recipe | test acc % | train acc % | test loss | train loss | first epoch with loss < 2 (logged every 10) | threads |",
+        "|---|---|---|---|---|---|---|",
         f"| paper (`figure_data.csv`, `fashionmnist_e100_l10_h{width}` v1 / v2) | {p1[2]:.2f} / {p2[2]:.2f} | "
-        f"{p1[0]:.2f} / {p2[0]:.2f} | {p1[3]:.3f} / {p2[3]:.3f} | {p1[1]:.3f} / {p2[1]:.3f} | n/a |",
+        f"{p1[0]:.2f} / {p2[0]:.2f} | {p1[3]:.3f} / {p2[3]:.3f} | {p1[1]:.3f} / {p2[1]:.3f} | n/a | GPU, fp16 |",
     ]
     for name, (_, what) in VARIANTS.items():
         runs = [r for r in results if r["variant"] == name and r["width"] == width]
@@ -113,10 +136,11 @@ def table(results, width):
             continue
         runs.sort(key=lambda r: r["seed"])
         plateau = " / ".join(str(r.get("first_epoch_below_2", "never")) for r in runs)
-        failed = [f"seed {r['seed']}: {r['failed']}" for r in runs if "failed" in r]
+        threads = " / ".join(str(r.get("threads", "?")) for r in runs)
+        failed = [f"seed {r['seed']}: {short_failure(r['failed'])}" for r in runs if "failed" in r]
         note = f" ({'; '.join(failed)})" if failed else ""
         lines.append(f"| `{name}`: {what}{note} | {fmt(runs, 'test_acc', 2)} | {fmt(runs, 'train_acc', 2)} | "
-                     f"{fmt(runs, 'test_loss', 3)} | {fmt(runs, 'train_loss', 3)} | {plateau} |")
+                     f"{fmt(runs, 'test_loss', 3)} | {fmt(runs, 'train_loss', 3)} | {plateau} | {threads} |")
     return "\n".join(lines) + "\n"
 
 
@@ -127,6 +151,7 @@ def main():
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names: " + ", ".join(VARIANTS))
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time (each with one thread when > 1)")
     args = parser.parse_args()
 
     names = [v for v in args.variants.split(",") if v]
@@ -140,18 +165,27 @@ def main():
     if os.path.exists(results_path):
         with open(results_path) as f:
             results = json.load(f)
+    for r in results:  # runs recorded before the thread count was: read it from their logs
+        log = os.path.join(args.out_dir, f"{r['variant']}_w{r['width']}_seed{r['seed']}.log")
+        if "threads" not in r and os.path.exists(log):
+            with open(log) as f:
+                m = THREADS_LINE.search(f.read())
+            if m:
+                r["threads"] = int(m.group(1))
     done = {(r["variant"], r["seed"], r["width"]) for r in results}
-    for name in names:
-        for seed in seeds:
-            if (name, seed, args.width) in done:
-                continue
-            result = run_one(args.binary, args.out_dir, name, VARIANTS[name][0], seed, args.width)
+    todo = [(name, seed) for name in names for seed in seeds if (name, seed, args.width) not in done]
+    threads = 1 if args.jobs > 1 else 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(run_one, args.binary, args.out_dir, name, VARIANTS[name][0], seed, args.width, threads)
+                   for name, seed in todo]
+        for future in concurrent.futures.as_completed(futures):
+            result = future.result()
             results.append(result)
             tmp = results_path + ".tmp"
             with open(tmp, "w") as f:
                 json.dump(results, f, indent=1)
             os.replace(tmp, results_path)
-            print(f"{name} seed {seed}: " + (result.get("failed") or
+            print(f"{result['variant']} seed {result['seed']}: " + (result.get("failed") or
                   f"test {result['test_acc']:.2f} % train {result['train_acc']:.2f} % ({result['wall_seconds']} s)"),
                   flush=True)
     text = table(results, args.width)

@@ -43,6 +43,18 @@ TEST(Recipe, PresetsFollowTable1) {
   EXPECT_EQ(mlp.epochs, 100);
   EXPECT_DOUBLE_EQ(mlp.schedule.peak_lr, 0.2);
   EXPECT_EQ(mlp.augment.describe(), "translate4");
+  // The norm-free MLPs default to Table 1 with He init and the GradScaler
+  // skip rule (issue #14's recipe search); the "mlp" preset is Table 1 as
+  // stated, PyTorch's default init in plain fp32.
+  EXPECT_EQ(mlp.name, "mlp_he");
+  EXPECT_TRUE(mlp.kaiming_init);
+  EXPECT_TRUE(mlp.grad_scaler);
+  const auto stated = train::recipe_preset("mlp", "fashion-mnist");
+  EXPECT_FALSE(stated.kaiming_init);
+  EXPECT_FALSE(stated.grad_scaler);
+  EXPECT_EQ(stated.batch_size, mlp.batch_size);
+  EXPECT_EQ(stated.augment.describe(), mlp.augment.describe());
+  EXPECT_FALSE(train::default_recipe(make_config("mlp", 128, "bn", 1, 28, 10, 3), "mnist").kaiming_init);
   const auto r20 = train::default_recipe(make_config("resnet20", 4, "bn", 3, 32), "cifar10");
   EXPECT_EQ(r20.augment.describe(), "flip+translate4+cutout12");
   EXPECT_EQ(train::default_recipe(make_config("resnet20", 4, "bn", 3, 28), "mnist").augment.describe(), "translate4");
@@ -122,7 +134,9 @@ TEST(Trainer, KaimingInitDrawsHeNormalWeightsAndZeroBiasesFromTheRunSeed) {
     }
   }
   for (const auto& [key, w] : a) {
-    if (key == "fc2.bias") EXPECT_LT(w.abs().max().item<double>(), 1e-20);  // 0 plus one step of lr 1e-30
+    if (key == "fc2.bias") {
+      EXPECT_LT(w.abs().max().item<double>(), 1e-20);  // 0 plus one step of lr 1e-30
+    }
   }
 }
 
@@ -308,6 +322,39 @@ TEST(Recipe, ShortRunsKeepTheWarmupShare) {
 
 // GradScaler starts at a loss scale of 2^16: gradients above 65504 / 2^16 would
 // overflow fp16, so it skips those steps and halves the scale until they fit.
+// An epoch whose every step the emulated GradScaler skips is not divergence
+// (a one-step epoch at the start skips while the scale halves toward the
+// gradients); a scale halved below 2^-24 is, and says so.
+TEST(Trainer, GradScalerEmulationOnlyGivesUpBelowTheSmallestScale) {
+  auto data = testing::template_dataset(256, 1, 8, 4, 3);
+  data.norm.std = {0.5};  // inputs x128: first-layer gradients above 1
+  torch::manual_seed(0);
+  auto net = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+  auto options = quick_options(12);
+  options.max_batches_per_epoch = 1;
+  options.recipe.schedule = {train::ScheduleKind::kConstant, 1e-7, 0, 0.0};
+  options.recipe.grad_scaler = true;
+  const auto r = train::train(*net, data, options);
+  EXPECT_GE(r.skipped_steps, 1);
+  EXPECT_LT(r.skipped_steps, 12);
+  for (const auto& e : r.epochs) EXPECT_TRUE(std::isfinite(e.train_loss));
+
+  torch::manual_seed(0);
+  auto wild = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+  auto explode = quick_options(200);
+  explode.recipe.schedule = {train::ScheduleKind::kConstant, 1e6, 0, 0.0};
+  explode.recipe.grad_scaler = true;
+  try {
+    train::train(*wild, data, explode);
+    FAIL() << "a learning rate of 1e6 trained";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNumeric);
+    const std::string what = e.what();
+    EXPECT_TRUE(what.find("fell below 2^-24") != std::string::npos ||
+                what.find("is not finite") != std::string::npos) << what;
+  }
+}
+
 TEST(Trainer, GradScalerEmulationSkipsOverflowingStepsThenTrains) {
   auto data = testing::template_dataset(256, 1, 8, 4, 3);
   data.norm.std = {0.5};  // inputs x128: first-layer gradients above 1

@@ -87,7 +87,7 @@ SweepPoint trained_point_for(const TargetSettings& settings, const models::Model
   p.base.dataset = settings.smoke ? "synthetic-" + dataset : dataset;
   p.base.recipe = train::default_recipe(model, dataset);
   if (settings.epochs > 0) p.base.recipe = train::with_epochs(p.base.recipe, settings.epochs);
-  p.base.recipe.grad_scaler = settings.grad_scaler;
+  if (settings.grad_scaler) p.base.recipe.grad_scaler = true;  // the flag adds it; a recipe may have it already
   const auto stats = pipeline::stats_defaults(model, dataset);
   p.stats = stats.loader;
   p.stats_source = stats.source;
@@ -594,9 +594,11 @@ std::string sweep_table(const std::vector<PointOutcome>& outcomes) {
     }
     const auto names = o.curve_names();
     const auto* paper = o.point.paper ? &*o.point.paper : nullptr;
-    t << o.point.label << ": endpoints " << spread(o.endpoint_accuracy()).mean;
+    const auto ends = spread(o.endpoint_accuracy());
+    t << o.point.label << ": endpoints " << ends.mean;
+    if (ends.std) t << " +- " << *ends.std;
     if (paper) t << " (paper " << 0.5 * (paper->endpoint0 + paper->endpoint1) << ")";
-    t << "\n";
+    t << "; " << o.merges.size() << (o.merges.size() == 1 ? " pair" : " pairs, mean +- std") << "\n";
     for (const auto& name : names) {
       const auto mid = spread(o.midpoint(name));
       t << "  " << std::left << std::setw(18) << pretty(name) << std::right << " alpha 0.5: " << std::setw(6)

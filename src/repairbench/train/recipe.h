@@ -49,7 +49,9 @@ struct Recipe {
   std::string source;
 };
 
-/// Names of the presets: "mlp", "mlp_bn", "vgg", "resnet20", "resnet20_ln",
+/// Names of the presets: "mlp" (Table 1 as stated), "mlp_he" (the same with
+/// He init and the GradScaler skip rule: the norm-free MLPs' default, issue
+/// #14), "mlp_bn", "vgg", "resnet20", "resnet20_ln",
 /// "resnet18_cifar", "resnet18_imagenet", "resnet50_imagenet".
 std::vector<std::string> recipe_names();
 

@@ -243,11 +243,18 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
   const int64_t first_iteration = state.iteration;
   int64_t it = state.iteration;
   constexpr double kFp16Max = 65504.0;
+  // GradScaler itself never gives up; its scale just keeps halving. Below
+  // 2^-24 (fp16's smallest subnormal) a step is skipped only for gradients
+  // above 65504 * 2^24 ~ 1e12 or not finite: the run has diverged.
+  const double kMinScale = std::ldexp(1.0, -24);
   for (int64_t epoch = state.epochs_done; epoch < r.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     loader.new_epoch();
+    // The epoch's loss and accuracy are over every batch whose loss is
+    // finite, steps skipped by the GradScaler emulation included (the
+    // reference logs every batch).
     double loss_sum = 0;
-    int64_t correct = 0, seen = 0, stepped = 0;
+    int64_t correct = 0, seen = 0, measured = 0;
     for (int64_t b = 0; b < batches; ++b, ++it) {
       const double lr = r.schedule.lr_at(it, batches, r.epochs);
       for (auto& group : optimizer.param_groups()) {
@@ -276,6 +283,12 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       // A non-finite loss gets this far only under the GradScaler emulation.
       bool overflow = !std::isfinite(loss_value);
       if (!overflow) {
+        ++measured;
+        loss_sum += loss_value;
+        correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
+        seen += batch.labels.size(0);
+      }
+      if (!overflow) {
         loss.backward();
         if (averager) averager->finish();
         if (r.grad_scaler) {
@@ -293,6 +306,13 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
           state.scale /= 2;
           state.steps_since_overflow = 0;
           ++state.skipped_steps;
+          if (state.scale < kMinScale) {
+            throw Error(ErrorKind::kNumeric,
+                        "training diverged at epoch " + std::to_string(epoch + 1) + ", iteration " +
+                            std::to_string(it + 1) + ": the emulated GradScaler's loss scale fell below 2^-24 "
+                            "(gradients above 1e12 or not finite; learning rate " + std::to_string(lr) +
+                            "). Lower the learning rate or change the seed" + kept_state_note(options, state));
+          }
           continue;
         }
         if (++state.steps_since_overflow == 2000) {
@@ -301,20 +321,16 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
         }
       }
       optimizer.step();
-      ++stepped;
-      loss_sum += loss_value;
-      correct += logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
-      seen += batch.labels.size(0);
       if (options.on_iteration) {
         const double elapsed = seconds_since(start);
-        options.on_iteration({epoch, r.epochs, b, batches, loss_sum / static_cast<double>(stepped), lr,
+        options.on_iteration({epoch, r.epochs, b, batches, loss_sum / static_cast<double>(measured), lr,
                               static_cast<double>((it + 1 - first_iteration) * r.batch_size) / elapsed,
                               state.seconds + elapsed});
       }
     }
-    if (stepped == 0) {
-      throw Error(ErrorKind::kNumeric, "training diverged: every step of epoch " + std::to_string(epoch + 1) +
-                                           " overflowed the emulated fp16 gradient range (GradScaler emulation)" +
+    if (measured == 0) {
+      throw Error(ErrorKind::kNumeric, "training diverged: the loss of every batch of epoch " +
+                                           std::to_string(epoch + 1) + " is not finite" +
                                            kept_state_note(options, state));
     }
     if (parallel) {
@@ -323,7 +339,7 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       correct = counts[0].item<int64_t>();
       seen = counts[1].item<int64_t>();
     }
-    EpochLog log{epoch, loss_sum / static_cast<double>(stepped),
+    EpochLog log{epoch, loss_sum / static_cast<double>(measured),
                  100.0 * static_cast<double>(correct) / static_cast<double>(seen),
                  seconds_since(epoch_start)};
     result.epochs.push_back(log);
