@@ -2,6 +2,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "model_cases.h"
@@ -222,6 +223,53 @@ TEST(Sweep, PaperPointsAndFindings) {
   ASSERT_EQ(findings.size(), 2u);  // the failed check, then the cause once
   EXPECT_NE(findings[0].find("ours 59.86, paper 70.13 (difference -10.27"), std::string::npos);
   EXPECT_EQ(findings[1], "cause");
+}
+
+// A pair whose endpoints diverge is reported, and the point keeps the
+// results of its other pairs (one unlucky seed does not erase a width).
+TEST(Sweep, ADivergedPairLeavesTheOtherPairsResults) {
+  testing::TempDir dir;
+  repro::TargetSettings s;
+  s.target = "test";
+  s.smoke = true;
+  s.pairs = 3;
+  s.concurrent_endpoints = false;
+  s.cache_dir = dir.path() + "/cache";
+  s.out_dir = dir.path() + "/out";
+  auto p = repro::trained_point(s, testing::make_config("mlp", 8, "none", 1, 28, 10, 1), "fashion-mnist",
+                                {repair::RepairMethod::kForward});
+  p.label = "p";
+  p.merge.alphas = {0.0, 0.5, 1.0};
+  p.merge.variance_ratios = false;
+  const auto splits = data::synthetic_splits("fashion-mnist", 256, 64, 1);
+  const repro::EndpointSpec base = p.base;
+  p.endpoints = [&](int64_t k) {
+    if (k == 1) RB_FAIL(kNumeric, "training diverged at epoch 1 (test)");
+    auto a = base, b = base;
+    a.seed = static_cast<uint64_t>(2 * k + 1);
+    b.seed = static_cast<uint64_t>(2 * k + 2);
+    return std::make_pair(repro::train_or_load(a, splits, s.cache_dir, false, torch::kCPU),
+                          repro::train_or_load(b, splits, s.cache_dir, false, torch::kCPU));
+  };
+  const auto outcomes = repro::run_sweep(s, {p});
+  ASSERT_EQ(outcomes.size(), 1u);
+  const auto& o = outcomes[0];
+  EXPECT_TRUE(o.error.empty());
+  EXPECT_EQ(o.merges.size(), 2u);
+  EXPECT_EQ(o.endpoints.size(), 4u);
+  ASSERT_EQ(o.diverged.size(), 1u);
+  EXPECT_EQ(o.diverged[0].pair, 1);
+  const auto checks = repro::sweep_checks(s, outcomes, {"MLP", "width", true, true});
+  const auto share = std::find_if(checks.begin(), checks.end(), [](const repro::Check& c) {
+    return c.metric.find("share of pairs trained without diverging") != std::string::npos;
+  });
+  ASSERT_NE(share, checks.end());
+  EXPECT_FALSE(share->pass);
+  EXPECT_NEAR(share->ours, 2.0 / 3.0, 1e-12);
+  EXPECT_NE(share->reason.find("pair 2 (seeds 3, 4)"), std::string::npos) << share->reason;
+  const auto results = repro::sweep_results_json(outcomes);
+  EXPECT_EQ(results.at(0).at("pairs").size(), 2u);
+  EXPECT_EQ(results.at(0).at("diverged_pairs").at(0).at("pair"), 1);
 }
 
 }  // namespace

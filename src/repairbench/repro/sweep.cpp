@@ -285,13 +285,13 @@ std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::v
   std::vector<PointOutcome> outcomes;
   int64_t run = 0;
   for (const auto& point : points) {
-    PointOutcome outcome{point, {}, {}, {}};
+    PointOutcome outcome{point, {}, {}, {}, {}};
     const int64_t first_run = run;
     run += settings.pairs;
-    int64_t k = 0;
-    try {
-      for (k = 0; k < settings.pairs; ++k) {
-        if (sharded && (first_run + k) % settings.shard_count != settings.shard_index) continue;
+    for (int64_t k = 0; k < settings.pairs; ++k) {
+      if (sharded && (first_run + k) % settings.shard_count != settings.shard_index) continue;
+      const size_t merges_before = outcome.merges.size(), endpoints_before = outcome.endpoints.size();
+      try {
         if (settings.collate) {
           const auto it = collated.find({point.label, k});
           RB_CHECK(it != collated.end(), kUsage, "run '", point.label, "' pair ", k + 1, " is in no shard report in ",
@@ -340,15 +340,18 @@ std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::v
         }
         outcome.endpoints.push_back(std::move(ends.first));
         outcome.endpoints.push_back(std::move(ends.second));
+      } catch (const Error& e) {
+        // A diverged pair is reported and the other pairs still count: one
+        // unlucky seed does not erase the point.
+        if (e.kind() != ErrorKind::kNumeric) throw;
+        std::cerr << "  " << point.label << ", pair " << k + 1 << " diverged: " << e.what() << "\n";
+        outcome.merges.resize(merges_before);
+        outcome.endpoints.resize(endpoints_before);
+        outcome.diverged.push_back({k, e.what()});
+        if (sharded) shard_runs.push_back({{"point", point.label}, {"pair", k}, {"error", std::string(e.what())}});
       }
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::kNumeric) throw;
-      std::cerr << "  " << point.label << " has no result: " << e.what() << "\n";
-      outcome.error = e.what();
-      outcome.merges.clear();
-      outcome.endpoints.clear();
-      if (sharded) shard_runs.push_back({{"point", point.label}, {"pair", k}, {"error", outcome.error}});
     }
+    if (outcome.merges.empty() && !outcome.diverged.empty()) outcome.error = outcome.diverged.front().error;
     outcomes.push_back(std::move(outcome));
   }
   if (!sharded) return outcomes;
@@ -380,6 +383,18 @@ std::vector<Check> sweep_checks(const TargetSettings& settings, const std::vecto
       checks.push_back(check_at_least(name + "endpoints trained without diverging (1 = yes)", 0.0, std::nullopt, 1.0,
                                       "a diverged endpoint leaves nothing to merge: " + o.error, "this run"));
       continue;
+    }
+    if (!o.diverged.empty()) {
+      const double trained = static_cast<double>(o.merges.size());
+      std::string which;
+      for (const auto& d : o.diverged) {
+        which += (which.empty() ? "" : "; ") + std::string("pair ") + std::to_string(d.pair + 1) + " (seeds " +
+                 std::to_string(2 * d.pair + 1) + ", " + std::to_string(2 * d.pair + 2) + "): " + d.error;
+      }
+      checks.push_back(check_at_least(name + "share of pairs trained without diverging", trained /
+                                      (trained + static_cast<double>(o.diverged.size())), std::nullopt, 1.0,
+                                      "the recipe must train every seed; the other checks use the pairs that "
+                                      "trained. Diverged: " + which, "this run"));
     }
     const auto curves = o.curve_names();
     if (!numbers) {
@@ -486,6 +501,11 @@ nlohmann::json sweep_results_json(const std::vector<PointOutcome>& outcomes) {
                                 {"source", o.point.stats_source}};
     entry["summary"] = summary;
     entry["pairs"] = pairs;
+    if (!o.diverged.empty()) {
+      nlohmann::json diverged = nlohmann::json::array();
+      for (const auto& d : o.diverged) diverged.push_back({{"pair", d.pair}, {"error", d.error}});
+      entry["diverged_pairs"] = diverged;
+    }
     results.push_back(entry);
   }
   return results;
@@ -594,11 +614,13 @@ std::string sweep_table(const std::vector<PointOutcome>& outcomes) {
     }
     const auto names = o.curve_names();
     const auto* paper = o.point.paper ? &*o.point.paper : nullptr;
-    const auto ends = spread(o.endpoint_accuracy());
-    t << o.point.label << ": endpoints " << ends.mean;
-    if (ends.std) t << " +- " << *ends.std;
+    const auto endpoint_spread = spread(o.endpoint_accuracy());
+    t << o.point.label << ": endpoints " << endpoint_spread.mean;
+    if (endpoint_spread.std) t << " +- " << *endpoint_spread.std;
     if (paper) t << " (paper " << 0.5 * (paper->endpoint0 + paper->endpoint1) << ")";
-    t << "; " << o.merges.size() << (o.merges.size() == 1 ? " pair" : " pairs, mean +- std") << "\n";
+    t << "; " << o.merges.size() << (o.merges.size() == 1 ? " pair" : " pairs, mean +- std");
+    if (!o.diverged.empty()) t << " (" << o.diverged.size() << " more diverged)";
+    t << "\n";
     for (const auto& name : names) {
       const auto mid = spread(o.midpoint(name));
       t << "  " << std::left << std::setw(18) << pretty(name) << std::right << " alpha 0.5: " << std::setw(6)

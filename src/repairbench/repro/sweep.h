@@ -75,9 +75,16 @@ struct PointOutcome {
   SweepPoint point;
   std::vector<Endpoint> endpoints;              ///< a0, b0, a1, b1, ...
   std::vector<pipeline::MergeResult> merges;    ///< One per pair.
-  /// Why the point has no results: an endpoint's training diverged (the
-  /// message of its Error(kNumeric)); empty when it ran.
+  /// Why the point has no results: every pair's training diverged (the
+  /// first message of their Error(kNumeric)); empty when a pair ran.
   std::string error;
+  /// Pairs whose endpoints diverged (0-based pair index, message); the
+  /// point's results are those of the other pairs.
+  struct DivergedPair {
+    int64_t pair = 0;
+    std::string error;
+  };
+  std::vector<DivergedPair> diverged;
 
   /// Per pair: mean test accuracy of the two endpoints.
   std::vector<double> endpoint_accuracy() const;
