@@ -12,10 +12,10 @@
 namespace repairbench::align {
 namespace {
 
-// (N, C) or (N, C, H, W) -> (rows, C) float64 with rows = N*H*W.
+// (N, C) or (N, C, H, W) -> (rows, C) with rows = N*H*W.
 torch::Tensor as_rows(const torch::Tensor& x) {
-  if (x.dim() == 2) return x.to(torch::kFloat64);
-  return x.flatten(2).transpose(1, 2).reshape({-1, x.size(1)}).to(torch::kFloat64);
+  if (x.dim() == 2) return x;
+  return x.flatten(2).transpose(1, 2).reshape({-1, x.size(1)});
 }
 
 // The dimensions a per-channel statistic reduces over: all but C.
@@ -25,15 +25,14 @@ std::vector<int64_t> reduce_dims(const torch::Tensor& x) {
   return dims;
 }
 
-// Per-batch channel mean and unbiased variance, (C) float64 each, computed
-// from a float64 copy of the activation as the reference does (`.double()`
-// before every statistic, repair_reference.md 2a). ATen's float32 var_mean
-// accumulates in double but rounds its results to float32, and that rounding
-// of the mean alone moved LayerNorm ResNet20 correlations by 1.7e-6 from the
-// reference's (the parity tests, tests/parity).
+// Per-batch channel mean and unbiased variance, (C) float64 each, of a
+// float64 activation. Callers convert with `.to(kFloat64)` first as the
+// reference does (`.double()` before every statistic, repair_reference.md 2a):
+// ATen's float32 var_mean accumulates in double but rounds its results to
+// float32, and that rounding of the mean alone moved LayerNorm ResNet20
+// correlations by 1.7e-6 from the reference's (the parity tests, tests/parity).
 std::pair<torch::Tensor, torch::Tensor> mean_var(const torch::Tensor& x) {
-  const auto [var, mean] = torch::var_mean(x.to(torch::kFloat64), reduce_dims(x), /*unbiased=*/true,
-                                           /*keepdim=*/false);
+  const auto [var, mean] = torch::var_mean(x, reduce_dims(x), /*unbiased=*/true, /*keepdim=*/false);
   return {mean, var};
 }
 
@@ -43,11 +42,15 @@ struct Accumulator {
   bool want_outer = false;
   bool want_cross = false;
 
-  void add(const torch::Tensor& x0, const torch::Tensor& x1) {
-    RB_CHECK(x0.sizes() == x1.sizes(), kUsage, "the two networks produce activations of different shapes (",
-             x0.sizes(), " vs ", x1.sizes(), "); they must have the same architecture");
-    const double rows = static_cast<double>(x0.numel() / x0.size(1));
+  void add(const torch::Tensor& activation0, const torch::Tensor& activation1) {
+    RB_CHECK(activation0.sizes() == activation1.sizes(), kUsage,
+             "the two networks produce activations of different shapes (", activation0.sizes(), " vs ",
+             activation1.sizes(), "); they must have the same architecture");
+    const double rows = static_cast<double>(activation0.numel() / activation0.size(1));
     RB_CHECK(rows > 1, kUsage, "statistics need at least 2 positions per batch");
+    // One float64 copy of each activation serves every statistic below.
+    const torch::Tensor x0 = activation0.to(torch::kFloat64);
+    const torch::Tensor x1 = activation1.to(torch::kFloat64);
     const auto [m0, v0] = mean_var(x0);
     const auto [m1, v1] = mean_var(x1);
     auto add_to = [](torch::Tensor& sum, const torch::Tensor& value) {
@@ -65,8 +68,8 @@ struct Accumulator {
     if (want_cross) {
       std::vector<int64_t> shape(x0.dim(), 1);
       shape[1] = -1;
-      const auto a = x0.to(torch::kFloat64) - m0.view(shape);
-      const auto b = x1.to(torch::kFloat64) - m1.view(shape);
+      const auto a = x0 - m0.view(shape);
+      const auto b = x1 - m1.view(shape);
       add_to(sums.cross_cov, (a * b).sum(reduce_dims(x0)) / (rows - 1.0));
     }
     if (want_outer) add_to(sums.outer, torch::mm(as_rows(x0).t(), as_rows(x1)) / rows);  // (C, C)
@@ -150,7 +153,7 @@ class SingleProbe : public models::ActivationProbe {
     const torch::Tensor x = inner_ == nullptr ? input : inner_->visit(point, input);
     auto it = sums_.find(point);
     if (it == sums_.end()) return x;
-    const auto [m, v] = mean_var(x);
+    const auto [m, v] = mean_var(x.to(torch::kFloat64));
     auto& [mean, var, batches] = it->second;
     mean = mean.defined() ? mean + m : m;
     var = var.defined() ? var + v : v;
