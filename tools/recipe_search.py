@@ -52,6 +52,9 @@ VARIANTS = {
     "kaiming_grad_scaler": (["--kaiming-init", "--grad-scaler"], "He init, GradScaler skip rule emulated"),
     "kaiming_no_augment_grad_scaler": (["--kaiming-init", "--augment", "none", "--grad-scaler"],
                                        "He init, no augmentation, GradScaler skip rule emulated"),
+    # repairbench's mlp_he preset is Table 1 + He init + the skip rule, so this is the
+    # kaiming_grad_scaler variant at half the peak learning rate.
+    "mlp_he_lr0.1": (["--recipe", "mlp_he", "--lr", "0.1"], "He init, GradScaler skip rule emulated, peak lr 0.1"),
 }
 
 RESULT_LINE = re.compile(r"test accuracy ([0-9.]+)% \(loss ([0-9.naif]+), [0-9]+ images\); "
@@ -75,10 +78,11 @@ def paper_endpoints(width):
 
 def run_one(binary, out_dir, name, flags, seed, width, threads):
     stem = os.path.join(out_dir, f"{name}_w{width}_seed{seed}")
-    # --recipe mlp: every variant starts from Table 1 as stated (PyTorch's
-    # default init), whatever repairbench's default for the MLP is.
+    # --recipe mlp unless the variant names its preset: every variant starts from
+    # Table 1 as stated (PyTorch's default init), whatever repairbench's default for the MLP is.
+    base = [] if "--recipe" in flags else ["--recipe", "mlp"]
     cmd = [binary, "train", "--model", "mlp", "--width", str(width), "--depth", "10", "--dataset", "fashion-mnist",
-           "--recipe", "mlp", "--seed", str(seed), "--eval-train", "--out", stem + ".pt"] + flags
+           "--seed", str(seed), "--eval-train", "--out", stem + ".pt"] + base + flags
     env = dict(os.environ)
     if threads:
         env["REPAIRBENCH_THREADS"] = str(threads)
