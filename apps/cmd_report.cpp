@@ -15,7 +15,7 @@
 #include "commands.h"
 #include "repairbench/core/error.h"
 #include "repairbench/report/report_check.h"
-#include "repairbench/repro/sweep.h"
+#include "harness/sweep.h"
 
 extern char** environ;
 
@@ -141,7 +141,7 @@ int run_report(int argc, char** argv) {
     RB_FAIL(kUsage, e.what(), " (see --help)");
   }
   RB_CHECK(action == "merge", kUsage, "unknown report action '", action, "'; expected merge");
-  const auto shards = repro::load_shard_reports(shards_dir);
+  const auto shards = harness::load_shard_reports(shards_dir);
   const auto& first = shards.front();
   const std::string out_dir = first.at("out_dir").get<std::string>();
   namespace fs = std::filesystem;

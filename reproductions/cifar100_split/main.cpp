@@ -17,11 +17,11 @@
 
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/report/paper_reference.h"
-#include "repairbench/repro/endpoint_cache.h"
-#include "repairbench/repro/plot.h"
-#include "target_cli.h"
+#include "harness/endpoint_cache.h"
+#include "harness/plot.h"
+#include "harness/target_cli.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 namespace {
 
 constexpr const char* kGapCause =
@@ -46,16 +46,16 @@ int body(int argc, char** argv) {
   }
   auto& s = flags.settings;
   RB_CHECK(fraction > 0 && fraction < 1, kUsage, "--fraction must be in (0, 1)");
-  repro::require_datasets(s, {"cifar100"});
+  harness::require_datasets(s, {"cifar100"});
   const auto reference = report::load_paper_reference("cifar100_split");
-  const auto splits = repro::target_data(s, "cifar100");
+  const auto splits = harness::target_data(s, "cifar100");
   const auto halves = data::class_proportion_split(splits.train, fraction, 0);
 
   models::ModelConfig model;
   model.family = "resnet20";
   model.norm = models::Norm::kBatch;
   model.width = s.smoke ? 1 : width;
-  auto p = repro::trained_point(s, model, "cifar100", {repair::RepairMethod::kResetBn});
+  auto p = harness::trained_point(s, model, "cifar100", {repair::RepairMethod::kResetBn});
   p.label = "cifar100 split x" + std::to_string(width);
   p.coords = {{"dataset", "cifar100"}, {"width", width}, {"fraction", fraction}};
   if (!s.smoke) p.merge.alphas = alpha_grid(21);
@@ -68,7 +68,7 @@ int body(int argc, char** argv) {
   }
   const std::string train_name = p.base.dataset;
   auto spec_for = [&](const std::string& part, uint64_t seed) {
-    repro::EndpointSpec spec = p.base;
+    harness::EndpointSpec spec = p.base;
     spec.dataset = train_name + part;
     spec.seed = seed;
     return spec;
@@ -76,12 +76,12 @@ int body(int argc, char** argv) {
   p.endpoints = [&](int64_t k) {
     const uint64_t seed = static_cast<uint64_t>(2 * k + 1);
     return std::make_pair(
-        repro::train_or_load(spec_for("-half-a", seed), {halves.first, splits.test}, s.cache_dir, s.retrain, s.device, &std::cerr),
-        repro::train_or_load(spec_for("-half-b", seed + 1), {halves.second, splits.test}, s.cache_dir, s.retrain, s.device, &std::cerr));
+        harness::train_or_load(spec_for("-half-a", seed), {halves.first, splits.test}, s.cache_dir, s.retrain, s.device, &std::cerr),
+        harness::train_or_load(spec_for("-half-b", seed + 1), {halves.second, splits.test}, s.cache_dir, s.retrain, s.device, &std::cerr));
   };
-  const repro::SweepLayout layout{"ResNet20", "", false, false};
-  const auto outcomes = repro::run_sweep(s, {p});
-  auto checks = repro::sweep_checks(s, outcomes, layout);
+  const harness::SweepLayout layout{"ResNet20", "", false, false};
+  const auto outcomes = harness::run_sweep(s, {p});
+  auto checks = harness::sweep_checks(s, outcomes, layout);
   const auto& o = outcomes.front();
   RB_CHECK(o.error.empty(), kNumeric, o.error);
 
@@ -101,37 +101,37 @@ int body(int argc, char** argv) {
     }
     ensembles.push_back(curve);
   }
-  auto combined = repro::train_or_load(spec_for("-full", 1000), splits, s.cache_dir, s.retrain, s.device, &std::cerr);
+  auto combined = harness::train_or_load(spec_for("-full", 1000), splits, s.cache_dir, s.retrain, s.device, &std::cerr);
   const auto combined_test = metrics::evaluate(*combined.net, splits.test, p.merge.eval_batch_size, s.device);
 
-  const auto ens = repro::spread(ensemble_mid), mer = repro::spread(merged_mid), end = repro::spread(ends);
+  const auto ens = harness::spread(ensemble_mid), mer = harness::spread(merged_mid), end = harness::spread(ends);
   const char* source = "figure_data.csv: cifar100_split.pt";
   if (s.judged_on_numbers() && p.paper) {
     const auto& raw = p.paper->raw;
-    checks.push_back(repro::check_within("output ensemble at alpha 0.5, test accuracy", ens.mean, ens.std,
+    checks.push_back(harness::check_within("output ensemble at alpha 0.5, test accuracy", ens.mean, ens.std,
                                          raw.at("ensemble").at("test_accuracy").get<double>(),
                                          std::max(1.0, ens.std ? 2 * *ens.std : 0.0),
                                          "+-1 point (reference run-to-run noise), or 2 std over our pairs", source));
-    checks.push_back(repro::check_within("combined-data model, test accuracy", combined_test.accuracy, std::nullopt,
+    checks.push_back(harness::check_within("combined-data model, test accuracy", combined_test.accuracy, std::nullopt,
                                          raw.at("combined_data").at("test_accuracy").get<double>(), 1.0,
                                          "+-1 point (reference run-to-run noise)", source));
   } else {
-    checks.push_back(repro::check_at_least("output ensemble minus merged model at alpha 0.5 (points)",
+    checks.push_back(harness::check_at_least("output ensemble minus merged model at alpha 0.5 (points)",
                                            ens.mean - mer.mean, std::nullopt, 0.0,
                                            "the paper's figure: the ensemble (75.63%) beats the merged model (62.07%)",
                                            source));
-    checks.push_back(repro::check_at_least("combined-data model minus mean endpoint (points)",
+    checks.push_back(harness::check_at_least("combined-data model minus mean endpoint (points)",
                                            combined_test.accuracy - end.mean, std::nullopt, 0.0,
                                            "the paper's figure: all the data (80.84%) beats either half (66.14/65.38%)",
                                            source));
   }
-  auto plots = repro::sweep_plots(s, outcomes, layout);
-  repro::Chart chart;
+  auto plots = harness::sweep_plots(s, outcomes, layout);
+  harness::Chart chart;
   chart.title = "Split CIFAR-100: merged (BN reset) vs output ensemble";
   chart.x_label = "alpha";
   chart.y_label = "test accuracy (%)";
   for (int64_t k = 0; k < s.pairs; ++k) {
-    repro::Series merged{"merged + BN reset", {}, {}, true, false, 1}, ensemble{"output ensemble", {}, {}, true, false, 2};
+    harness::Series merged{"merged + BN reset", {}, {}, true, false, 1}, ensemble{"output ensemble", {}, {}, true, false, 2};
     for (const auto& pt : o.merges[k].curves.back().points) {
       merged.x.push_back(pt.alpha);
       merged.y.push_back(pt.test.accuracy);
@@ -152,10 +152,10 @@ int body(int argc, char** argv) {
     chart.series.push_back({"paper: combined data", {0.0, 1.0}, {combined_paper, combined_paper}, true, true, 3});
   }
   chart.series.push_back({"combined data", {0.0, 1.0}, {combined_test.accuracy, combined_test.accuracy}, true, false, 3});
-  repro::save_chart_png(chart, s.out_dir + "/ensemble.png");
+  harness::save_chart_png(chart, s.out_dir + "/ensemble.png");
   plots.push_back("ensemble.png");
   std::ostringstream table;
-  table << repro::sweep_table(outcomes) << std::fixed << std::setprecision(2) << "  output ensemble alpha 0.5: "
+  table << harness::sweep_table(outcomes) << std::fixed << std::setprecision(2) << "  output ensemble alpha 0.5: "
         << ens.mean;
   if (p.paper) table << " | paper " << p.paper->raw.at("ensemble").at("test_accuracy").get<double>();
   table << "\n  combined-data model: " << combined_test.accuracy;
@@ -165,17 +165,17 @@ int body(int argc, char** argv) {
       {"settings", {{"dataset", "cifar100"}, {"model", model.describe()}, {"fraction", fraction},
                     {"alphas", p.merge.alphas}, {"repair", "reset-bn on the full training set"},
                     {"ensemble", "logits averaged with weights 1 - alpha, alpha"}}},
-      {"results", repro::sweep_results_json(outcomes)},
+      {"results", harness::sweep_results_json(outcomes)},
       {"ensemble_curves", ensembles},
       {"combined_data", {{"path", combined.path}, {"test_accuracy", combined_test.accuracy},
                          {"test_loss", combined_test.loss}}},
-      {"paper", {{"source", reference.at("source")}, {"points", repro::sweep_paper_json(outcomes)}}},
+      {"paper", {{"source", reference.at("source")}, {"points", harness::sweep_paper_json(outcomes)}}},
       {"plots", plots}};
-  return repro::finish_target(s, report, checks, repro::sweep_findings(checks, kGapCause), table.str(),
+  return harness::finish_target(s, report, checks, harness::sweep_findings(checks, kGapCause), table.str(),
                               flags.fail_on_mismatch, argc, argv);
 }
 
 }  // namespace
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness
 
-int main(int argc, char** argv) { return repairbench::reproductions::run_target(argc, argv, repairbench::reproductions::body); }
+int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

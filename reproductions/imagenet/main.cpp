@@ -18,10 +18,10 @@
 #include "repairbench/data/registry.h"
 #include "repairbench/models/checkpoint.h"
 #include "repairbench/report/paper_reference.h"
-#include "repairbench/repro/endpoint_cache.h"
-#include "target_cli.h"
+#include "harness/endpoint_cache.h"
+#include "harness/target_cli.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 namespace {
 
 constexpr const char* kGapCause =
@@ -45,17 +45,17 @@ models::ModelConfig imagenet_config(const std::string& model, bool smoke) {
 // Smoke mode has no real checkpoints: it trains tiny endpoints on synthetic
 // data, exports them as plain state dicts and imports them back, so the import
 // path runs as it does on real files.
-std::string smoke_checkpoint(const repro::TargetSettings& s, const models::ModelConfig& config, uint64_t seed,
+std::string smoke_checkpoint(const harness::TargetSettings& s, const models::ModelConfig& config, uint64_t seed,
                              const std::string& dir) {
-  repro::EndpointSpec spec;
+  harness::EndpointSpec spec;
   spec.model = config;
   spec.dataset = "synthetic-imagenet";
   spec.recipe = train::with_epochs(train::default_recipe(config, "imagenet"), 1);
   spec.recipe.batch_size = 32;
   spec.max_batches_per_epoch = 2;
   spec.seed = seed;
-  const auto splits = repro::target_data(s, "imagenet");
-  auto endpoint = repro::train_or_load(spec, splits, s.cache_dir, s.retrain, s.device, &std::cerr);
+  const auto splits = harness::target_data(s, "imagenet");
+  auto endpoint = harness::train_or_load(spec, splits, s.cache_dir, s.retrain, s.device, &std::cerr);
   const std::string path = dir + "/" + config.family + "_" + std::to_string(seed) + ".pt";
   models::export_state_dict(path, *endpoint.net);
   return path;
@@ -85,7 +85,7 @@ int body(int argc, char** argv) {
   RB_CHECK(alphas >= 3 && alphas % 2 == 1, kUsage, "--alphas must be odd and >= 3 (alpha 0.5 must be on the grid)");
   const std::string data_dir = s.data_dir.empty() ? data::default_data_dir() : s.data_dir;
   if (checkpoint_dir.empty()) checkpoint_dir = s.smoke ? s.out_dir + "/smoke-checkpoints" : data_dir + "/imagenet/checkpoints";
-  repro::require_datasets(s, {"imagenet"});
+  harness::require_datasets(s, {"imagenet"});
   if (s.smoke) std::filesystem::create_directories(checkpoint_dir);
   for (const auto& name : names) {
     for (int64_t seed = 1; seed <= 2 * s.pairs && !s.smoke; ++seed) {
@@ -97,10 +97,10 @@ int body(int argc, char** argv) {
   }
   const auto reference = report::load_paper_reference("imagenet");
 
-  std::vector<repro::SweepPoint> points;
+  std::vector<harness::SweepPoint> points;
   for (const auto& name : names) {
     const auto config = imagenet_config(name, s.smoke);
-    repro::SweepPoint p = repro::trained_point_for(s, config, "imagenet",
+    harness::SweepPoint p = harness::trained_point_for(s, config, "imagenet",
                                                    {repair::RepairMethod::kResetBn, repair::RepairMethod::kBlocks});
     p.label = name;
     p.group = "imagenet";
@@ -113,7 +113,7 @@ int body(int argc, char** argv) {
       p.merge.eval_batch_size = 200;
     }
     p.endpoints = [&s, config, name, checkpoint_dir, strip_prefix](int64_t k) {
-      std::pair<repro::Endpoint, repro::Endpoint> ends;
+      std::pair<harness::Endpoint, harness::Endpoint> ends;
       for (int side = 0; side < 2; ++side) {
         const uint64_t seed = static_cast<uint64_t>(2 * k + 1 + side);
         const std::string path = s.smoke ? smoke_checkpoint(s, config, seed, checkpoint_dir)
@@ -128,7 +128,7 @@ int body(int argc, char** argv) {
     p.paper = find_paper(s, reference, [&](const nlohmann::json& e) { return e.at("model") == name; });
     points.push_back(std::move(p));
   }
-  const repro::SweepLayout layout{"ImageNet", "", false, false};
+  const harness::SweepLayout layout{"ImageNet", "", false, false};
   return run_sweep_target(flags, points, layout,
                           {{"dataset", "imagenet (train5k statistics, val5k evaluation)"}, {"models", names},
                            {"repair", {"reset-bn", "repair-blocks"}}, {"flip_tta", !s.smoke},
@@ -137,6 +137,6 @@ int body(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness
 
-int main(int argc, char** argv) { return repairbench::reproductions::run_target(argc, argv, repairbench::reproductions::body); }
+int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

@@ -9,10 +9,10 @@
 // Paper preset: Table 1's MLP recipe (100 epochs) at every width, judged on the
 // numbers. Quick preset: width 128 only, judged on the paper's claims.
 #include "repairbench/report/paper_reference.h"
-#include "repairbench/repro/sweep.h"
-#include "target_cli.h"
+#include "harness/sweep.h"
+#include "harness/target_cli.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 namespace {
 
 // Why our numbers can differ from the paper's (repair_reference.md section 3,
@@ -57,17 +57,17 @@ int body(int argc, char** argv) {
   const auto widths = parse_int_list(
       !widths_flag.empty() ? widths_flag : (s.smoke ? "16" : (paper_preset ? "32,64,128,256,512,1024,2048,4096" : "128")),
       "--widths");
-  repro::require_datasets(s, datasets);
+  harness::require_datasets(s, datasets);
   const auto reference = report::load_paper_reference("mlp_datasets");
 
-  std::vector<repro::SweepPoint> points;
+  std::vector<harness::SweepPoint> points;
   for (const auto& dataset : datasets) {
     for (int64_t width : widths) {
       models::ModelConfig model;
       model.family = "mlp";
       model.width = width;
       model.depth = 10;
-      auto p = repro::trained_point(s, model, dataset, {repair::RepairMethod::kForward});
+      auto p = harness::trained_point(s, model, dataset, {repair::RepairMethod::kForward});
       p.label = dataset + " h=" + std::to_string(width);
       p.group = dataset;
       p.x = static_cast<double>(width);
@@ -78,13 +78,13 @@ int body(int argc, char** argv) {
       points.push_back(std::move(p));
     }
   }
-  const repro::SweepLayout layout{"MLP", "width (hidden units)", true, true};
+  const harness::SweepLayout layout{"MLP", "width (hidden units)", true, true};
   return run_sweep_target(flags, points, layout,
                           {{"datasets", datasets}, {"widths", widths}, {"depth", 10}, {"repair", "repair (forward pass)"}},
                           reference, kGapCause, argc, argv, {kRecipeChoice});
 }
 
 }  // namespace
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness
 
-int main(int argc, char** argv) { return repairbench::reproductions::run_target(argc, argv, repairbench::reproductions::body); }
+int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

@@ -13,9 +13,9 @@
 // the paper's claims.
 #include "repairbench/models/mlp.h"
 #include "repairbench/report/paper_reference.h"
-#include "target_cli.h"
+#include "harness/target_cli.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 namespace {
 
 constexpr const char* kGapCause =
@@ -45,17 +45,17 @@ int body(int argc, char** argv) {
   for (int d = 1; d <= 50; ++d) all += std::to_string(d) + ",";
   const auto depths =
       parse_int_list(!depths_flag.empty() ? depths_flag : (s.smoke ? "2" : (paper_preset ? all : "1,5,10,20")), "--depths");
-  repro::require_datasets(s, {dataset});
+  harness::require_datasets(s, {dataset});
   const auto reference = report::load_paper_reference("mlp_depth");
 
-  std::vector<repro::SweepPoint> points;
+  std::vector<harness::SweepPoint> points;
   for (int64_t depth : depths) {
     models::ModelConfig model;
     model.family = "mlp";
     model.norm = models::Norm::kBatch;
     model.width = width;
     model.depth = depth;
-    auto p = repro::trained_point(s, model, dataset, {repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm});
+    auto p = harness::trained_point(s, model, dataset, {repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm});
     p.label = dataset + " l=" + std::to_string(depth);
     p.group = dataset;
     p.x = static_cast<double>(depth + 1);  // the paper's x axis: network depth l + 1
@@ -69,7 +69,7 @@ int body(int argc, char** argv) {
     });
     points.push_back(std::move(p));
   }
-  const repro::SweepLayout layout{"MLP (BatchNorm fused)", "network depth (extra layers + 1)", false, true};
+  const harness::SweepLayout layout{"MLP (BatchNorm fused)", "network depth (extra layers + 1)", false, true};
   return run_sweep_target(flags, points, layout,
                           {{"dataset", dataset}, {"depths", depths}, {"width", width},
                            {"repair", {"repair (forward pass)", "closed-form"}},
@@ -78,6 +78,6 @@ int body(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness
 
-int main(int argc, char** argv) { return repairbench::reproductions::run_target(argc, argv, repairbench::reproductions::body); }
+int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

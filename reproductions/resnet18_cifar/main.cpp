@@ -10,9 +10,9 @@
 // repair_reference.md section 3 (batch 512, lr 0.4, wd 5e-4, 200 epochs, label
 // smoothing 0.1). Quick preset: 2 epochs and 11 alphas, judged on the paper's claims.
 #include "repairbench/report/paper_reference.h"
-#include "target_cli.h"
+#include "harness/target_cli.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 namespace {
 
 constexpr const char* kGapCause =
@@ -35,14 +35,14 @@ int body(int argc, char** argv) {
   const bool paper_preset = s.preset == "paper";
   if (alphas == 0) alphas = paper_preset ? 101 : 11;
   RB_CHECK(alphas >= 3 && alphas % 2 == 1, kUsage, "--alphas must be odd and >= 3 (alpha 0.5 must be on the grid)");
-  repro::require_datasets(s, {"cifar10"});
+  harness::require_datasets(s, {"cifar10"});
   const auto reference = report::load_paper_reference("resnet18_cifar");
 
   models::ModelConfig model;
   model.family = "resnet18";
   model.norm = models::Norm::kBatch;
   model.width = 1;
-  auto p = repro::trained_point(s, model, "cifar10", {repair::RepairMethod::kResetBn});
+  auto p = harness::trained_point(s, model, "cifar10", {repair::RepairMethod::kResetBn});
   p.label = "resnet18";
   p.group = "resnet18";
   p.coords = {{"dataset", "cifar10"}, {"model", "resnet18"}};
@@ -51,7 +51,7 @@ int body(int argc, char** argv) {
   match.augment = {};
   p.match_stats = match;
   p.paper = find_paper(s, reference, [](const nlohmann::json&) { return true; });
-  const repro::SweepLayout layout{"ResNet18 CIFAR-10", "", false, false};
+  const harness::SweepLayout layout{"ResNet18 CIFAR-10", "", false, false};
   return run_sweep_target(flags, {p}, layout,
                           {{"dataset", "cifar10"}, {"model", "resnet18"}, {"repair", "reset-bn"},
                            {"matching_data", "un-augmented train set"}},
@@ -59,6 +59,6 @@ int body(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness
 
-int main(int argc, char** argv) { return repairbench::reproductions::run_target(argc, argv, repairbench::reproductions::body); }
+int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

@@ -12,9 +12,9 @@
 // repair_reference.md section 3). Quick preset: the BN net at width 1 for 2
 // epochs, judged on the paper's claims.
 #include "repairbench/report/paper_reference.h"
-#include "target_cli.h"
+#include "harness/target_cli.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 namespace {
 
 constexpr const char* kGapCause =
@@ -42,10 +42,10 @@ int body(int argc, char** argv) {
   const auto norms = split(!norms_flag.empty() ? norms_flag : (paper_preset ? "bn,ln" : "bn"));
   const auto widths = parse_int_list(
       !widths_flag.empty() ? widths_flag : (s.smoke || !paper_preset ? "1" : "1,2,4,8,16,32"), "--widths");
-  repro::require_datasets(s, {"cifar10"});
+  harness::require_datasets(s, {"cifar10"});
   const auto reference = report::load_paper_reference("resnet20_cifar");
 
-  std::vector<repro::SweepPoint> points;
+  std::vector<harness::SweepPoint> points;
   for (const auto& norm : norms) {
     const auto parsed = models::parse_norm(norm);
     RB_CHECK(parsed != models::Norm::kNone, kUsage, "--norms takes bn and ln");
@@ -55,7 +55,7 @@ int body(int argc, char** argv) {
       model.norm = parsed;
       model.width = width;
       const auto method = parsed == models::Norm::kBatch ? repair::RepairMethod::kResetBn : repair::RepairMethod::kForward;
-      auto p = repro::trained_point(s, model, "cifar10", {method});
+      auto p = harness::trained_point(s, model, "cifar10", {method});
       p.label = norm + " x" + std::to_string(width);
       p.group = norm;
       p.x = static_cast<double>(width);
@@ -64,7 +64,7 @@ int body(int argc, char** argv) {
       points.push_back(std::move(p));
     }
   }
-  const repro::SweepLayout layout{"ResNet20 CIFAR-10", "width multiplier", true, false};
+  const harness::SweepLayout layout{"ResNet20 CIFAR-10", "width multiplier", true, false};
   return run_sweep_target(flags, points, layout,
                           {{"dataset", "cifar10"}, {"norms", norms}, {"widths", widths},
                            {"repair", "reset-bn for BN nets, repair (forward pass) for LN nets"}},
@@ -72,6 +72,6 @@ int body(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness
 
-int main(int argc, char** argv) { return repairbench::reproductions::run_target(argc, argv, repairbench::reproductions::body); }
+int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

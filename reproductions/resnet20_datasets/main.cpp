@@ -8,9 +8,9 @@
 // the CIFAR-10 ResNet20 recipe (200 epochs; no flip or cutout on digits).
 // Quick preset: Fashion-MNIST at width 1 for 2 epochs, judged on the paper's claims.
 #include "repairbench/report/paper_reference.h"
-#include "target_cli.h"
+#include "harness/target_cli.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 namespace {
 
 constexpr const char* kGapCause =
@@ -36,17 +36,17 @@ int body(int argc, char** argv) {
   const auto datasets = split(!datasets_flag.empty() ? datasets_flag : (paper_preset ? "mnist,fashion-mnist,svhn" : "fashion-mnist"));
   const auto widths = parse_int_list(
       !widths_flag.empty() ? widths_flag : (s.smoke || !paper_preset ? "1" : "1,2,4,8,16"), "--widths");
-  repro::require_datasets(s, datasets);
+  harness::require_datasets(s, datasets);
   const auto reference = report::load_paper_reference("resnet20_datasets");
 
-  std::vector<repro::SweepPoint> points;
+  std::vector<harness::SweepPoint> points;
   for (const auto& dataset : datasets) {
     for (int64_t width : widths) {
       models::ModelConfig model;
       model.family = "resnet20";
       model.norm = models::Norm::kBatch;
       model.width = width;
-      auto p = repro::trained_point(s, model, dataset, {repair::RepairMethod::kResetBn});
+      auto p = harness::trained_point(s, model, dataset, {repair::RepairMethod::kResetBn});
       p.label = dataset + " x" + std::to_string(width);
       p.group = dataset;
       p.x = static_cast<double>(width);
@@ -55,13 +55,13 @@ int body(int argc, char** argv) {
       points.push_back(std::move(p));
     }
   }
-  const repro::SweepLayout layout{"ResNet20", "width multiplier", true, false};
+  const harness::SweepLayout layout{"ResNet20", "width multiplier", true, false};
   return run_sweep_target(flags, points, layout,
                           {{"datasets", datasets}, {"widths", widths}, {"norm", "bn"}, {"repair", "reset-bn"}},
                           reference, kGapCause, argc, argv);
 }
 
 }  // namespace
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness
 
-int main(int argc, char** argv) { return repairbench::reproductions::run_target(argc, argv, repairbench::reproductions::body); }
+int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

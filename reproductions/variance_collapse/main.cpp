@@ -12,10 +12,10 @@
 #include <iomanip>
 #include <sstream>
 
-#include "repairbench/repro/plot.h"
-#include "target_cli.h"
+#include "harness/plot.h"
+#include "harness/target_cli.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 namespace {
 
 int body(int argc, char** argv) {
@@ -38,23 +38,23 @@ int body(int argc, char** argv) {
     RB_CHECK(n == "mlp" || n == "vgg11", kUsage, "--models takes mlp and vgg11, got '", n, "'");
     datasets.push_back(n == "mlp" ? "fashion-mnist" : "cifar10");
   }
-  repro::require_datasets(s, datasets);
+  harness::require_datasets(s, datasets);
 
-  std::vector<repro::SweepPoint> points;
+  std::vector<harness::SweepPoint> points;
   for (size_t i = 0; i < names.size(); ++i) {
     models::ModelConfig model;
     model.family = names[i];
     model.width = names[i] == "mlp" ? (s.smoke ? 16 : 128) : 1;
     if (names[i] == "mlp") model.depth = 10;
-    auto p = repro::trained_point(s, model, datasets[i], {repair::RepairMethod::kForward});
+    auto p = harness::trained_point(s, model, datasets[i], {repair::RepairMethod::kForward});
     p.label = names[i] + " " + datasets[i];
     p.group = p.label;
     p.coords = {{"model", names[i]}, {"dataset", datasets[i]}};
     points.push_back(std::move(p));
   }
-  const auto outcomes = repro::run_sweep(s, points);
+  const auto outcomes = harness::run_sweep(s, points);
 
-  std::vector<repro::Check> checks;
+  std::vector<harness::Check> checks;
   std::vector<std::string> plots;
   nlohmann::json ratios = nlohmann::json::array();
   std::ostringstream table;
@@ -62,11 +62,11 @@ int body(int argc, char** argv) {
   for (const auto& o : outcomes) {
     RB_CHECK(o.error.empty(), kNumeric, o.error);
     const auto& m = o.merges.front();
-    repro::Chart chart;
+    harness::Chart chart;
     chart.title = o.point.label + ": std of the interpolated net / interpolated endpoint std (alpha 0.5)";
     chart.x_label = "layer";
     chart.y_label = "std ratio";
-    repro::Series before{"aligned, interpolated", {}, {}, true, false, 0}, after{"+ REPAIR", {}, {}, true, false, 1};
+    harness::Series before{"aligned, interpolated", {}, {}, true, false, 0}, after{"+ REPAIR", {}, {}, true, false, 1};
     table << o.point.label << ": layer, ratio before, after REPAIR\n";
     double worst_after = 0;
     for (size_t l = 0; l < m.variance_ratios.size(); ++l) {
@@ -82,30 +82,30 @@ int body(int argc, char** argv) {
     }
     chart.series = {before, after};
     const std::string file = "variance_" + names[&o - &outcomes.front()] + ".png";
-    repro::save_chart_png(chart, s.out_dir + "/" + file);
+    harness::save_chart_png(chart, s.out_dir + "/" + file);
     plots.push_back(file);
     const double first = m.variance_ratios.front().before, last = m.variance_ratios.back().before;
-    checks.push_back(repro::check_at_least(o.point.label + ": collapse, first-layer ratio minus last-layer ratio",
+    checks.push_back(harness::check_at_least(o.point.label + ": collapse, first-layer ratio minus last-layer ratio",
                                            first - last, std::nullopt, 0.0,
                                            "the paper's mechanism: the std ratio falls with depth", "paper, variance "
                                            "collapse section"));
-    checks.push_back(repro::check_at_least(o.point.label + ": REPAIR, 0.1 minus the largest |ratio - 1| over layers",
+    checks.push_back(harness::check_at_least(o.point.label + ": REPAIR, 0.1 minus the largest |ratio - 1| over layers",
                                            0.1 - worst_after, std::nullopt, 0.0,
                                            "REPAIR sets every corrected channel's std to sigma*; 10% allows for the "
                                            "fused eps and the train-mode pass (pitfall 2)",
                                            "paper, REPAIR definition"));
   }
-  for (const auto& f : repro::sweep_plots(s, outcomes, {"", "", false, false})) plots.push_back(f);
+  for (const auto& f : harness::sweep_plots(s, outcomes, {"", "", false, false})) plots.push_back(f);
   const nlohmann::json report = {{"settings", {{"models", names}, {"datasets", datasets}, {"alpha", 0.5},
                                                {"repair", "repair (forward pass)"}}},
-                                 {"results", repro::sweep_results_json(outcomes)},
+                                 {"results", harness::sweep_results_json(outcomes)},
                                  {"variance_ratios", ratios},
                                  {"paper", {{"source", "no stored numbers for this figure (figure_data.csv)"}}},
                                  {"plots", plots}};
-  return repro::finish_target(s, report, checks, {}, table.str(), flags.fail_on_mismatch, argc, argv, "qualitative");
+  return harness::finish_target(s, report, checks, {}, table.str(), flags.fail_on_mismatch, argc, argv, "qualitative");
 }
 
 }  // namespace
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness
 
-int main(int argc, char** argv) { return repairbench::reproductions::run_target(argc, argv, repairbench::reproductions::body); }
+int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

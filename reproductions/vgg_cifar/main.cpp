@@ -12,9 +12,9 @@
 // (batch 500, lr 0.08, wd 5e-4, 100 epochs). Quick preset: the demo only for
 // 2 epochs, judged on the paper's claims.
 #include "repairbench/report/paper_reference.h"
-#include "target_cli.h"
+#include "harness/target_cli.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 namespace {
 
 constexpr const char* kGapCause =
@@ -40,10 +40,10 @@ int body(int argc, char** argv) {
   // Smoke: one BN VGG and the demo cover both corrections.
   const auto names = split(!models_flag.empty() ? models_flag
                                                 : (s.smoke ? "vgg11,demo" : (paper_preset ? "vgg11,vgg13,vgg16,vgg19,demo" : "demo")));
-  repro::require_datasets(s, {"cifar10"});
+  harness::require_datasets(s, {"cifar10"});
   const auto reference = report::load_paper_reference("vgg_cifar");
 
-  std::vector<repro::SweepPoint> points;
+  std::vector<harness::SweepPoint> points;
   for (const auto& name : names) {
     const bool demo = name == "demo";
     models::ModelConfig model;
@@ -55,7 +55,7 @@ int body(int argc, char** argv) {
     const std::vector<repair::RepairMethod> methods =
         demo ? std::vector<repair::RepairMethod>{repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm}
              : std::vector<repair::RepairMethod>{repair::RepairMethod::kResetBn};
-    auto p = repro::trained_point(s, model, "cifar10", methods);
+    auto p = harness::trained_point(s, model, "cifar10", methods);
     p.label = demo ? "vgg11 demo (no norm)" : name + " (BN)";
     p.group = demo ? "demo" : "depth";
     p.x = std::stod(model.family.substr(3));
@@ -65,7 +65,7 @@ int body(int argc, char** argv) {
     });
     points.push_back(std::move(p));
   }
-  const repro::SweepLayout layout{"VGG CIFAR-10", "depth (layers)", false, false};
+  const harness::SweepLayout layout{"VGG CIFAR-10", "depth (layers)", false, false};
   return run_sweep_target(flags, points, layout,
                           {{"dataset", "cifar10"}, {"models", names},
                            {"repair", "reset-bn for the BN VGGs; repair and closed-form for the demo"}},
@@ -73,6 +73,6 @@ int body(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness
 
-int main(int argc, char** argv) { return repairbench::reproductions::run_target(argc, argv, repairbench::reproductions::body); }
+int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

@@ -8,10 +8,10 @@
 
 #include "repairbench/data/dataset.h"
 #include "repairbench/pipeline/merge.h"
-#include "repairbench/repro/endpoint_cache.h"
-#include "repairbench/repro/verdict.h"
+#include "harness/endpoint_cache.h"
+#include "harness/verdict.h"
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 
 /// What every reproduction target shares: which preset runs, how many pairs
 /// of endpoints, where the data, the endpoint cache and the reports live.
@@ -92,4 +92,4 @@ int finish_target(const TargetSettings& settings, nlohmann::json report, const s
 /// each report's verdict, checks table and plots on one page.
 void write_reports_index(const std::string& root);
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness

@@ -1,4 +1,4 @@
-#include "target_cli.h"
+#include "harness/target_cli.h"
 
 #include <c10/util/Exception.h>
 
@@ -10,7 +10,7 @@
 #include "repairbench/core/runtime.h"
 #include "repairbench/data/registry.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 
 void add_common_flags(po::options_description& options, CommonFlags& f, const std::string& target) {
   f.settings.target = target;
@@ -122,35 +122,35 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
   return values;
 }
 
-std::optional<repro::PaperPoint> find_paper(const repro::TargetSettings& settings, const nlohmann::json& reference,
+std::optional<PaperPoint> find_paper(const TargetSettings& settings, const nlohmann::json& reference,
                                             const std::function<bool(const nlohmann::json&)>& match) {
   if (settings.smoke) return std::nullopt;
   for (const auto& entry : reference.at("points")) {
-    if (match(entry)) return repro::paper_point_from_json(entry, reference.at("source").get<std::string>());
+    if (match(entry)) return paper_point_from_json(entry, reference.at("source").get<std::string>());
   }
   return std::nullopt;
 }
 
-int run_sweep_target(const CommonFlags& flags, const std::vector<repro::SweepPoint>& points,
-                     const repro::SweepLayout& layout, const nlohmann::json& settings_json,
+int run_sweep_target(const CommonFlags& flags, const std::vector<SweepPoint>& points,
+                     const SweepLayout& layout, const nlohmann::json& settings_json,
                      const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv,
                      const std::vector<std::string>& notes) {
   const auto& s = flags.settings;
-  const auto outcomes = repro::run_sweep(s, points);
-  const auto checks = repro::sweep_checks(s, outcomes, layout);
+  const auto outcomes = run_sweep(s, points);
+  const auto checks = sweep_checks(s, outcomes, layout);
   nlohmann::json settings = settings_json;
   settings["alphas"] = points.front().merge.alphas;
   settings["match"] = points.front().merge.match;
   const nlohmann::json report = {
       {"settings", settings},
-      {"results", repro::sweep_results_json(outcomes)},
+      {"results", sweep_results_json(outcomes)},
       {"paper", {{"source", reference.at("source")}, {"notes", reference.value("notes", "")},
-                 {"points", repro::sweep_paper_json(outcomes)}}},
-      {"plots", repro::sweep_plots(s, outcomes, layout)}};
+                 {"points", sweep_paper_json(outcomes)}}},
+      {"plots", sweep_plots(s, outcomes, layout)}};
   std::vector<std::string> findings = notes;
-  for (auto& f : repro::sweep_findings(checks, gap_cause)) findings.push_back(std::move(f));
-  return repro::finish_target(s, report, checks, findings,
-                              repro::sweep_table(outcomes), flags.fail_on_mismatch, argc, argv);
+  for (auto& f : sweep_findings(checks, gap_cause)) findings.push_back(std::move(f));
+  return finish_target(s, report, checks, findings,
+                              sweep_table(outcomes), flags.fail_on_mismatch, argc, argv);
 }
 
 std::vector<double> alpha_grid(int64_t points) {
@@ -163,7 +163,7 @@ int run_target(int argc, char** argv, int (*body)(int, char**)) {
   try {
     init_runtime(argc, argv);
     return body(argc, argv);
-  } catch (const repro::ShardFinished& done) {
+  } catch (const ShardFinished& done) {
     std::cout << "shard done: " << done.runs << " run(s) in " << done.path
               << "; when every shard is done: repairbench report merge --shards "
               << std::filesystem::path(done.path).parent_path().string() << "\n";
@@ -180,4 +180,4 @@ int run_target(int argc, char** argv, int (*body)(int, char**)) {
   }
 }
 
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness

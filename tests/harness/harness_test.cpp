@@ -11,45 +11,45 @@
 #include "repairbench/data/synthetic.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/report/report_check.h"
-#include "repairbench/repro/endpoint_cache.h"
-#include "repairbench/repro/plot.h"
-#include "repairbench/repro/sweep.h"
-#include "repairbench/repro/verdict.h"
+#include "harness/endpoint_cache.h"
+#include "harness/plot.h"
+#include "harness/sweep.h"
+#include "harness/verdict.h"
 #include "temp_dir.h"
 
 namespace repairbench {
 namespace {
 
 TEST(Verdict, WithinAndAtLeastRules) {
-  const auto inside = repro::check_within("acc", 70.5, std::nullopt, 70.13, 1.0, "why", "src");
+  const auto inside = harness::check_within("acc", 70.5, std::nullopt, 70.13, 1.0, "why", "src");
   EXPECT_TRUE(inside.pass);
-  const auto outside = repro::check_within("acc", 59.86, 0.4, 70.13, 1.0, "why", "src");
+  const auto outside = harness::check_within("acc", 59.86, 0.4, 70.13, 1.0, "why", "src");
   EXPECT_FALSE(outside.pass);
-  EXPECT_TRUE(repro::check_at_least("red", 0.2, std::nullopt, 0.0, "why", "src").pass);
-  EXPECT_FALSE(repro::check_at_least("red", -0.1, std::nullopt, 0.0, "why", "src").pass);
-  EXPECT_FALSE(repro::check_within("nan", std::nan(""), std::nullopt, 1.0, 100.0, "why", "src").pass);
+  EXPECT_TRUE(harness::check_at_least("red", 0.2, std::nullopt, 0.0, "why", "src").pass);
+  EXPECT_FALSE(harness::check_at_least("red", -0.1, std::nullopt, 0.0, "why", "src").pass);
+  EXPECT_FALSE(harness::check_within("nan", std::nan(""), std::nullopt, 1.0, 100.0, "why", "src").pass);
 
-  const auto pass = repro::make_verdict("qualitative", {inside});
+  const auto pass = harness::make_verdict("qualitative", {inside});
   EXPECT_EQ(pass.result, "pass");
-  const auto fail = repro::make_verdict("paper-numbers", {inside, outside});
+  const auto fail = harness::make_verdict("paper-numbers", {inside, outside});
   EXPECT_EQ(fail.result, "fail");
   EXPECT_EQ(fail.summary, "1 of 2 checks pass");
-  EXPECT_EQ(repro::make_verdict("paper-numbers", {}).result, "no-reference");
-  const auto j = repro::to_json(fail);
+  EXPECT_EQ(harness::make_verdict("paper-numbers", {}).result, "no-reference");
+  const auto j = harness::to_json(fail);
   EXPECT_NEAR(j["checks"][1]["difference"].get<double>(), 59.86 - 70.13, 1e-12);
   EXPECT_EQ(j["checks"][1]["ours_std"].get<double>(), 0.4);
 }
 
 TEST(Verdict, SpreadIsTheSampleStandardDeviation) {
-  const auto s = repro::spread({1.0, 2.0, 3.0});
+  const auto s = harness::spread({1.0, 2.0, 3.0});
   EXPECT_DOUBLE_EQ(s.mean, 2.0);
   EXPECT_DOUBLE_EQ(*s.std, 1.0);
-  EXPECT_FALSE(repro::spread({5.0}).std.has_value());
+  EXPECT_FALSE(harness::spread({5.0}).std.has_value());
 }
 
 TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
   testing::TempDir dir;
-  repro::EndpointSpec spec;
+  harness::EndpointSpec spec;
   spec.model = testing::make_config("mlp", 8, "none", 1, 28, 10, 1);
   spec.dataset = "synthetic-fashion-mnist";
   spec.recipe = train::recipe_preset("mlp", "fashion-mnist");
@@ -58,13 +58,13 @@ TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
   spec.max_batches_per_epoch = 2;
   spec.seed = 3;
   const auto splits = data::synthetic_splits("fashion-mnist", 256, 64, 1);
-  const auto first = repro::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
+  const auto first = harness::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
   EXPECT_TRUE(first.trained_now);
   EXPECT_TRUE(std::filesystem::exists(first.path));
   // A fresh training's seconds are all this run's; a cache hit spends none.
   EXPECT_GT(first.training_seconds_this_run, 0.0);
   EXPECT_EQ(first.training_seconds_this_run, first.meta.at("train_seconds").get<double>());
-  const auto second = repro::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
+  const auto second = harness::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
   EXPECT_FALSE(second.trained_now);
   EXPECT_EQ(second.training_seconds_this_run, 0.0);
   EXPECT_EQ(second.path, first.path);
@@ -73,10 +73,10 @@ TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
   // Any change to the recipe is another endpoint.
   auto other = spec;
   other.recipe.schedule.peak_lr = 0.1;
-  EXPECT_NE(repro::cache_key(other), repro::cache_key(spec));
-  EXPECT_EQ(repro::cache_key(spec), repro::cache_key(spec));
+  EXPECT_NE(harness::cache_key(other), harness::cache_key(spec));
+  EXPECT_EQ(harness::cache_key(spec), harness::cache_key(spec));
   // --retrain trains again, deterministically the same weights on the CPU.
-  const auto again = repro::train_or_load(spec, splits, dir.path(), true, torch::kCPU);
+  const auto again = harness::train_or_load(spec, splits, dir.path(), true, torch::kCPU);
   EXPECT_TRUE(again.trained_now);
   const auto c = models::state_dict(*again.net);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(c[i].second)) << a[i].first;
@@ -84,19 +84,19 @@ TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
 
 TEST(Plot, WritesAPngOfTheRequestedSize) {
   testing::TempDir dir;
-  repro::Chart chart;
+  harness::Chart chart;
   chart.title = "t";
   chart.log_x = true;
   chart.series = {{"a", {32, 64, 128}, {10, 20, 15}, true, false, -1},
                   {"paper", {32, 128}, {12, 11}, false, false, -1},
                   {"dashed", {32, 128}, {5, 30}, true, true, -1}};
-  repro::save_chart_png(chart, dir.file("c.png"), 640, 400);
+  harness::save_chart_png(chart, dir.file("c.png"), 640, 400);
   const cv::Mat img = cv::imread(dir.file("c.png"));
   ASSERT_FALSE(img.empty());
   EXPECT_EQ(img.cols, 640);
   EXPECT_EQ(img.rows, 400);
   chart.series = {{"nothing", {1}, {std::nan("")}, true, false, -1}};
-  EXPECT_THROW(repro::save_chart_png(chart, dir.file("d.png")), Error);
+  EXPECT_THROW(harness::save_chart_png(chart, dir.file("d.png")), Error);
 }
 
 nlohmann::json minimal_reproduction_report() {
@@ -209,17 +209,17 @@ TEST(Sweep, PaperPointsAndFindings) {
                                 {"interpolated", {{"test_accuracy", 65.97}}},
                                 {"reset-bn", {{"test_accuracy", 94.07}}},
                                 {"curves", {{"reset-bn", {{"alpha", {0.0, 0.5, 1.0}}, {"test_accuracy", {95.54, 94.07, 95.66}}}}}}};
-  const auto p = repro::paper_point_from_json(entry, "figure_data.csv");
+  const auto p = harness::paper_point_from_json(entry, "figure_data.csv");
   EXPECT_DOUBLE_EQ(p.endpoint0, 95.59);
   EXPECT_DOUBLE_EQ(*p.interpolated, 65.97);
   EXPECT_DOUBLE_EQ(p.corrected.at("reset-bn"), 94.07);
   EXPECT_EQ(p.curves.at("reset-bn").value.size(), 3u);
   EXPECT_EQ(p.source, "figure_data.csv");
 
-  const auto pass = repro::check_within("a", 94.5, std::nullopt, 94.07, 1.0, "why", "src");
-  const auto fail = repro::check_within("b", 59.86, std::nullopt, 70.13, 1.0, "why", "src");
-  EXPECT_TRUE(repro::sweep_findings({pass}, "cause").empty());
-  const auto findings = repro::sweep_findings({pass, fail}, "cause");
+  const auto pass = harness::check_within("a", 94.5, std::nullopt, 94.07, 1.0, "why", "src");
+  const auto fail = harness::check_within("b", 59.86, std::nullopt, 70.13, 1.0, "why", "src");
+  EXPECT_TRUE(harness::sweep_findings({pass}, "cause").empty());
+  const auto findings = harness::sweep_findings({pass, fail}, "cause");
   ASSERT_EQ(findings.size(), 2u);  // the failed check, then the cause once
   EXPECT_NE(findings[0].find("ours 59.86, paper 70.13 (difference -10.27"), std::string::npos);
   EXPECT_EQ(findings[1], "cause");
@@ -229,29 +229,29 @@ TEST(Sweep, PaperPointsAndFindings) {
 // results of its other pairs (one unlucky seed does not erase a width).
 TEST(Sweep, ADivergedPairLeavesTheOtherPairsResults) {
   testing::TempDir dir;
-  repro::TargetSettings s;
+  harness::TargetSettings s;
   s.target = "test";
   s.smoke = true;
   s.pairs = 3;
   s.concurrent_endpoints = false;
   s.cache_dir = dir.path() + "/cache";
   s.out_dir = dir.path() + "/out";
-  auto p = repro::trained_point(s, testing::make_config("mlp", 8, "none", 1, 28, 10, 1), "fashion-mnist",
+  auto p = harness::trained_point(s, testing::make_config("mlp", 8, "none", 1, 28, 10, 1), "fashion-mnist",
                                 {repair::RepairMethod::kForward});
   p.label = "p";
   p.merge.alphas = {0.0, 0.5, 1.0};
   p.merge.variance_ratios = false;
   const auto splits = data::synthetic_splits("fashion-mnist", 256, 64, 1);
-  const repro::EndpointSpec base = p.base;
+  const harness::EndpointSpec base = p.base;
   p.endpoints = [&](int64_t k) {
     if (k == 1) RB_FAIL(kNumeric, "training diverged at epoch 1 (test)");
     auto a = base, b = base;
     a.seed = static_cast<uint64_t>(2 * k + 1);
     b.seed = static_cast<uint64_t>(2 * k + 2);
-    return std::make_pair(repro::train_or_load(a, splits, s.cache_dir, false, torch::kCPU),
-                          repro::train_or_load(b, splits, s.cache_dir, false, torch::kCPU));
+    return std::make_pair(harness::train_or_load(a, splits, s.cache_dir, false, torch::kCPU),
+                          harness::train_or_load(b, splits, s.cache_dir, false, torch::kCPU));
   };
-  const auto outcomes = repro::run_sweep(s, {p});
+  const auto outcomes = harness::run_sweep(s, {p});
   ASSERT_EQ(outcomes.size(), 1u);
   const auto& o = outcomes[0];
   EXPECT_TRUE(o.error.empty());
@@ -259,15 +259,15 @@ TEST(Sweep, ADivergedPairLeavesTheOtherPairsResults) {
   EXPECT_EQ(o.endpoints.size(), 4u);
   ASSERT_EQ(o.diverged.size(), 1u);
   EXPECT_EQ(o.diverged[0].pair, 1);
-  const auto checks = repro::sweep_checks(s, outcomes, {"MLP", "width", true, true});
-  const auto share = std::find_if(checks.begin(), checks.end(), [](const repro::Check& c) {
+  const auto checks = harness::sweep_checks(s, outcomes, {"MLP", "width", true, true});
+  const auto share = std::find_if(checks.begin(), checks.end(), [](const harness::Check& c) {
     return c.metric.find("share of pairs trained without diverging") != std::string::npos;
   });
   ASSERT_NE(share, checks.end());
   EXPECT_FALSE(share->pass);
   EXPECT_NEAR(share->ours, 2.0 / 3.0, 1e-12);
   EXPECT_NE(share->reason.find("pair 2 (seeds 3, 4)"), std::string::npos) << share->reason;
-  const auto results = repro::sweep_results_json(outcomes);
+  const auto results = harness::sweep_results_json(outcomes);
   EXPECT_EQ(results.at(0).at("pairs").size(), 2u);
   EXPECT_EQ(results.at(0).at("diverged_pairs").at(0).at("pair"), 1);
 }

@@ -1,10 +1,10 @@
-#include "repairbench/repro/verdict.h"
+#include "harness/verdict.h"
 
 #include <cmath>
 
 #include "repairbench/core/error.h"
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 
 Check check_within(std::string metric, double ours, std::optional<double> spread, double paper, double tolerance,
                    std::string reason, std::string source) {
@@ -75,4 +75,4 @@ Spread spread(const std::vector<double>& values) {
   return s;
 }
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness

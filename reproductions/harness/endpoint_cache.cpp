@@ -1,4 +1,4 @@
-#include "repairbench/repro/endpoint_cache.h"
+#include "harness/endpoint_cache.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -21,7 +21,7 @@
 #include "repairbench/models/zoo.h"
 #include "repairbench/report/progress.h"
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 namespace {
 
 // Bump when a change to training (trainer, loader, augmentation, init) would
@@ -150,4 +150,4 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
   return out;
 }
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 
 /// One comparison of ours against the paper, with the tolerance it is judged
 /// by and the reason for that tolerance.
@@ -53,4 +53,4 @@ struct Spread {
 };
 Spread spread(const std::vector<double>& values);
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness

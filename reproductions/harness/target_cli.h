@@ -8,17 +8,17 @@
 #include <vector>
 
 #include "repairbench/core/error.h"
-#include "repairbench/repro/sweep.h"
-#include "repairbench/repro/target.h"
+#include "harness/sweep.h"
+#include "harness/target.h"
 
-namespace repairbench::reproductions {
+namespace repairbench::harness {
 
 namespace po = boost::program_options;
 
 /// The flags every reproduction target shares (preset, pairs, data, cache,
 /// reports, retrain, smoke, device, fail-on-mismatch).
 struct CommonFlags {
-  repro::TargetSettings settings;
+  TargetSettings settings;
   std::string device = "cpu";
   bool fail_on_mismatch = false;
   /// Epochs the quick preset trains when --epochs is not given (0: the
@@ -42,16 +42,16 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
 
 /// The first entry of `reference`'s points for which `match` holds, as a paper
 /// point (none in smoke mode: synthetic data has no paper numbers).
-std::optional<repro::PaperPoint> find_paper(const repro::TargetSettings& settings, const nlohmann::json& reference,
+std::optional<PaperPoint> find_paper(const TargetSettings& settings, const nlohmann::json& reference,
                                             const std::function<bool(const nlohmann::json&)>& match);
 
 /// The whole of a sweep target after its points are built: runs them, judges
-/// them (repro::sweep_checks), writes the report with `settings_json`, the
+/// them (sweep_checks), writes the report with `settings_json`, the
 /// results, the paper's points from `reference`, plots and findings (`notes`
 /// always, then the failed checks with `gap_cause`), and prints the summary.
 /// Returns the exit code.
-int run_sweep_target(const CommonFlags& flags, const std::vector<repro::SweepPoint>& points,
-                     const repro::SweepLayout& layout, const nlohmann::json& settings_json,
+int run_sweep_target(const CommonFlags& flags, const std::vector<SweepPoint>& points,
+                     const SweepLayout& layout, const nlohmann::json& settings_json,
                      const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv,
                      const std::vector<std::string>& notes = {});
 
@@ -62,4 +62,4 @@ std::vector<double> alpha_grid(int64_t points);
 /// exit code (as the repairbench CLI does).
 int run_target(int argc, char** argv, int (*body)(int, char**));
 
-}  // namespace repairbench::reproductions
+}  // namespace repairbench::harness

@@ -1,4 +1,4 @@
-#include "repairbench/repro/target.h"
+#include "harness/target.h"
 
 #include <chrono>
 #include <filesystem>
@@ -13,7 +13,7 @@
 #include "repairbench/data/synthetic.h"
 #include "repairbench/report/context.h"
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 namespace {
 
 // Wall time of the whole run: the report is written at its end.
@@ -228,4 +228,4 @@ void write_reports_index(const std::string& root) {
   write_file_atomic(root + "/index.html", html.str());
 }
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness

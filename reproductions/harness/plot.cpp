@@ -1,4 +1,4 @@
-#include "repairbench/repro/plot.h"
+#include "harness/plot.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -12,7 +12,7 @@
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 namespace {
 
 // Colour-blind-safe palette (Okabe-Ito), as BGR.
@@ -129,4 +129,4 @@ void save_chart_png(const Chart& chart, const std::string& path, int width, int 
   write_file_atomic(path, std::string(png.begin(), png.end()));
 }
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness

@@ -11,7 +11,7 @@
 #include "repairbench/train/recipe.h"
 #include "repairbench/train/trainer.h"
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 
 /// Everything that determines a trained endpoint. Two specs with the same
 /// key train the same model bit for bit on the same machine.
@@ -49,4 +49,4 @@ struct Endpoint {
 Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& splits, const std::string& cache_dir,
                        bool retrain, const torch::Device& device, std::ostream* log = nullptr);
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness

@@ -1,4 +1,4 @@
-#include "repairbench/repro/sweep.h"
+#include "harness/sweep.h"
 
 #include <ATen/Parallel.h>
 
@@ -19,10 +19,10 @@
 #include "repairbench/report/context.h"
 #include "repairbench/report/report_check.h"
 #include "repairbench/report/merge_report.h"
-#include "repairbench/repro/plot.h"
+#include "harness/plot.h"
 #include "repairbench/train/recipe.h"
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 namespace {
 
 // Run-to-run noise of the reference itself (repair_reference.md pitfall 17):
@@ -677,4 +677,4 @@ PaperPoint paper_point_from_json(const nlohmann::json& entry, const std::string&
   return p;
 }
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness

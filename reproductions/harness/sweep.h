@@ -11,11 +11,11 @@
 
 #include "repairbench/metrics/barrier.h"
 #include "repairbench/pipeline/merge.h"
-#include "repairbench/repro/endpoint_cache.h"
-#include "repairbench/repro/target.h"
-#include "repairbench/repro/verdict.h"
+#include "harness/endpoint_cache.h"
+#include "harness/target.h"
+#include "harness/verdict.h"
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 
 /// The paper's numbers for one point of a sweep (test accuracy, %), read from
 /// the target's reference.json.
@@ -168,4 +168,4 @@ std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const 
 /// "curves" ({name: {"alpha": [...], "test_accuracy": [...]}}).
 PaperPoint paper_point_from_json(const nlohmann::json& entry, const std::string& source);
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-namespace repairbench::repro {
+namespace repairbench::harness {
 
 /// One line (or set of markers) of a chart.
 struct Series {
@@ -27,4 +27,4 @@ struct Chart {
 /// chart without any finite point.
 void save_chart_png(const Chart& chart, const std::string& path, int width = 960, int height = 600);
 
-}  // namespace repairbench::repro
+}  // namespace repairbench::harness
