@@ -273,7 +273,7 @@ std::pair<Endpoint, Endpoint> pair_endpoints(const TargetSettings& settings, con
   return {std::move(*first), std::move(other)};
 }
 
-std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points) {
+SweepRun run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points) {
   RB_CHECK(settings.shard_count >= 1 && settings.shard_index >= 0 && settings.shard_index < settings.shard_count,
            kUsage, "bad shard ", settings.shard_index + 1, "/", settings.shard_count);
   const bool sharded = settings.shard_count > 1;
@@ -354,7 +354,7 @@ std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::v
     if (outcome.merges.empty() && !outcome.diverged.empty()) outcome.error = outcome.diverged.front().error;
     outcomes.push_back(std::move(outcome));
   }
-  if (!sharded) return outcomes;
+  if (!sharded) return {std::move(outcomes), std::nullopt};
   namespace fs = std::filesystem;
   const std::string dir = settings.out_dir + "/shards";
   fs::create_directories(dir);
@@ -370,7 +370,7 @@ std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::v
       {"runs", shard_runs}};
   const std::string path = dir + "/" + shard_file(settings.shard_index, settings.shard_count);
   write_file_atomic(path, shard.dump(1) + "\n");
-  throw ShardFinished{path, static_cast<int64_t>(shard_runs.size())};
+  return {std::move(outcomes), ShardWritten{path, static_cast<int64_t>(shard_runs.size())}};
 }
 
 std::vector<Check> sweep_checks(const TargetSettings& settings, const std::vector<PointOutcome>& outcomes,
@@ -655,6 +655,12 @@ std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const 
   }
   if (!out.empty() && !cause.empty()) out.push_back(cause);
   return out;
+}
+
+void PaperPoint::compare_as(const std::string& ours, const std::string& papers) {
+  RB_CHECK(corrected.count(papers) && curves.count(papers), kUsage, "the paper's point has no curve '", papers, "'");
+  corrected[ours] = corrected.at(papers);
+  curves[ours] = curves.at(papers);
 }
 
 PaperPoint paper_point_from_json(const nlohmann::json& entry, const std::string& source) {

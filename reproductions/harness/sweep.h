@@ -28,6 +28,11 @@ struct PaperPoint {
   std::map<std::string, metrics::Path> curves;
   nlohmann::json raw;                        ///< The reference entry, copied into the report.
   std::string source;
+
+  /// Compares our curve `ours` with the paper's curve `papers` (a BN net's
+  /// BatchNorm reset with what the paper calls REPAIR for it); throws
+  /// Error(kUsage) when the paper has no such curve.
+  void compare_as(const std::string& ours, const std::string& papers);
 };
 
 /// The two endpoints of pair k, when a target does not train them itself
@@ -107,25 +112,31 @@ struct SweepLayout {
   bool check_variance = false;
 };
 
-/// Thrown by run_sweep once a shard (TargetSettings::shard_count > 1) has
-/// written its shard report: the target has nothing more to do, and
-/// run_target turns it into one line and exit code 0.
-struct ShardFinished {
+/// The shard report a sharded sweep (TargetSettings::shard_count > 1) wrote:
+/// the target has nothing more to do.
+struct ShardWritten {
   std::string path;  ///< The shard report.
   int64_t runs = 0;  ///< Runs this shard computed.
+};
+
+/// What run_sweep did: every point's outcome, or, for a shard, the shard
+/// report it wrote (and the outcomes of its own runs only).
+struct SweepRun {
+  std::vector<PointOutcome> outcomes;
+  std::optional<ShardWritten> shard;
 };
 
 /// Loads each data set once (its synthetic stand-in in smoke mode), trains or
 /// loads every point's endpoints and merges each pair. Progress goes to stderr.
 /// A point whose training diverges keeps its error and the sweep goes on; the
 /// verdict counts it as a failed check.
-/// Sharded (settings.shard_count > 1): computes this shard's runs, writes them
-/// with their permutations and endpoints to the shard report and throws
-/// ShardFinished. Collating (settings.collate): reads every run from the shard
-/// reports of the same arguments and commit instead (throws Error(kUsage)
-/// naming a missing run and its shard); the endpoints then carry their path
-/// and metadata but no network.
-std::vector<PointOutcome> run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points);
+/// Sharded (settings.shard_count > 1): computes this shard's runs and writes
+/// them with their permutations and endpoints to the shard report, which
+/// SweepRun::shard names. Collating (settings.collate): reads every run from
+/// the shard reports of the same arguments and commit instead (throws
+/// Error(kUsage) naming a missing run and its shard); the endpoints then carry
+/// their path and metadata but no network.
+SweepRun run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points);
 
 /// The shard reports of one sharded sweep in `dir` (<out_dir>/shards): checks
 /// that they are shards 1..n of one sharding of one target, with the same

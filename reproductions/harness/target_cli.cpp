@@ -9,6 +9,7 @@
 #include "repairbench/core/error.h"
 #include "repairbench/core/runtime.h"
 #include "repairbench/data/registry.h"
+#include "repairbench/report/paper_reference.h"
 
 namespace repairbench::harness {
 
@@ -95,6 +96,13 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
   return true;
 }
 
+std::string flag_or_preset(const TargetSettings& settings, const std::string& flag, const std::string& paper,
+                           const std::string& quick, const std::string& smoke) {
+  if (!flag.empty()) return flag;
+  if (settings.smoke && !smoke.empty()) return smoke;
+  return settings.preset == "paper" ? paper : quick;
+}
+
 std::vector<std::string> split(const std::string& text) {
   std::vector<std::string> parts;
   std::stringstream in(text);
@@ -131,43 +139,63 @@ std::optional<PaperPoint> find_paper(const TargetSettings& settings, const nlohm
   return std::nullopt;
 }
 
-int run_sweep_target(const CommonFlags& flags, const std::vector<SweepPoint>& points,
-                     const SweepLayout& layout, const nlohmann::json& settings_json,
-                     const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv,
-                     const std::vector<std::string>& notes) {
-  const auto& s = flags.settings;
-  const auto outcomes = run_sweep(s, points);
-  const auto checks = sweep_checks(s, outcomes, layout);
-  nlohmann::json settings = settings_json;
-  settings["alphas"] = points.front().merge.alphas;
-  settings["match"] = points.front().merge.match;
-  const nlohmann::json report = {
-      {"settings", settings},
-      {"results", sweep_results_json(outcomes)},
-      {"paper", {{"source", reference.at("source")}, {"notes", reference.value("notes", "")},
-                 {"points", sweep_paper_json(outcomes)}}},
-      {"plots", sweep_plots(s, outcomes, layout)}};
-  std::vector<std::string> findings = notes;
-  for (auto& f : sweep_findings(checks, gap_cause)) findings.push_back(std::move(f));
-  return finish_target(s, report, checks, findings,
-                              sweep_table(outcomes), flags.fail_on_mismatch, argc, argv);
-}
-
 std::vector<double> alpha_grid(int64_t points) {
   std::vector<double> alphas;
   for (int64_t i = 0; i < points; ++i) alphas.push_back(static_cast<double>(i) / static_cast<double>(points - 1));
   return alphas;
 }
 
-int run_target(int argc, char** argv, int (*body)(int, char**)) {
+namespace {
+
+int run_declared(int argc, char** argv, const TargetSpec& spec) {
+  CommonFlags flags;
+  flags.quick_epochs = spec.quick_epochs;
+  po::options_description options(spec.name);
+  add_common_flags(options, flags, spec.name);
+  if (spec.flags) spec.flags(options);
+  po::variables_map vm;
+  if (!parse_target_flags(argc, argv, spec.about, options, vm, flags)) return 0;
+  const auto& s = flags.settings;
+  const nlohmann::json reference = spec.reference.empty() ? nlohmann::json{{"source", spec.paper_source}}
+                                                          : report::load_paper_reference(spec.reference);
+  const Plan plan = spec.plan(s, reference);
+  RB_CHECK(!plan.points.empty(), kUsage, spec.name, " has no points to run");
+  const SweepRun run = run_sweep(s, plan.points);
+  if (run.shard) {
+    std::cout << "shard done: " << run.shard->runs << " run(s) in " << run.shard->path
+              << "; when every shard is done: repairbench report merge --shards "
+              << std::filesystem::path(run.shard->path).parent_path().string() << "\n";
+    return 0;
+  }
+  const auto& outcomes = run.outcomes;
+  std::vector<Check> checks;
+  if (spec.judge_sweep) checks = sweep_checks(s, outcomes, plan.layout);
+  const Extension extension = spec.extend ? spec.extend(s, plan, outcomes) : Extension{};
+  checks.insert(checks.end(), extension.checks.begin(), extension.checks.end());
+  nlohmann::json settings = plan.settings;
+  settings["alphas"] = plan.points.front().merge.alphas;
+  settings["match"] = plan.points.front().merge.match;
+  std::vector<std::string> plots = extension.plots;
+  for (auto& file : sweep_plots(s, outcomes, plan.layout)) plots.push_back(std::move(file));
+  nlohmann::json report = {
+      {"settings", settings},
+      {"results", sweep_results_json(outcomes)},
+      {"paper", {{"source", reference.at("source")}, {"notes", reference.value("notes", "")},
+                 {"points", sweep_paper_json(outcomes)}}},
+      {"plots", plots}};
+  report.update(extension.report);
+  std::vector<std::string> findings = spec.notes;
+  for (auto& f : sweep_findings(checks, spec.gap_cause)) findings.push_back(std::move(f));
+  return finish_target(s, report, checks, findings, sweep_table(outcomes) + extension.table, flags.fail_on_mismatch,
+                       argc, argv, spec.mode);
+}
+
+}  // namespace
+
+int run_target(int argc, char** argv, const TargetSpec& spec) {
   try {
     init_runtime(argc, argv);
-    return body(argc, argv);
-  } catch (const ShardFinished& done) {
-    std::cout << "shard done: " << done.runs << " run(s) in " << done.path
-              << "; when every shard is done: repairbench report merge --shards "
-              << std::filesystem::path(done.path).parent_path().string() << "\n";
-    return 0;
+    return run_declared(argc, argv, spec);
   } catch (const Error& e) {
     std::cerr << argv[0] << ": error: " << e.what() << "\n";
     return exit_code(e.kind());

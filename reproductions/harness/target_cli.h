@@ -10,6 +10,7 @@
 #include "repairbench/core/error.h"
 #include "harness/sweep.h"
 #include "harness/target.h"
+#include "harness/verdict.h"
 
 namespace repairbench::harness {
 
@@ -34,6 +35,11 @@ void add_common_flags(po::options_description& options, CommonFlags& flags, cons
 bool parse_target_flags(int argc, char** argv, const std::string& about, const po::options_description& options,
                         po::variables_map& vm, CommonFlags& flags);
 
+/// A flag's value, or when it was not given its preset's default: `smoke`
+/// in smoke mode (if not ""), else `paper` or `quick` by the preset.
+std::string flag_or_preset(const TargetSettings& settings, const std::string& flag, const std::string& paper,
+                           const std::string& quick, const std::string& smoke = "");
+
 /// "a,b,c" -> {"a", "b", "c"} (empty parts dropped).
 std::vector<std::string> split(const std::string& text);
 
@@ -45,21 +51,59 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
 std::optional<PaperPoint> find_paper(const TargetSettings& settings, const nlohmann::json& reference,
                                             const std::function<bool(const nlohmann::json&)>& match);
 
-/// The whole of a sweep target after its points are built: runs them, judges
-/// them (sweep_checks), writes the report with `settings_json`, the
-/// results, the paper's points from `reference`, plots and findings (`notes`
-/// always, then the failed checks with `gap_cause`), and prints the summary.
-/// Returns the exit code.
-int run_sweep_target(const CommonFlags& flags, const std::vector<SweepPoint>& points,
-                     const SweepLayout& layout, const nlohmann::json& settings_json,
-                     const nlohmann::json& reference, const std::string& gap_cause, int argc, char** argv,
-                     const std::vector<std::string>& notes = {});
-
 /// `points` evenly spaced alphas from 0 to 1 (11, 21, 51 or 101 in the paper).
 std::vector<double> alpha_grid(int64_t points);
 
-/// Runs a target's body, turning every error into one line on stderr and an
-/// exit code (as the repairbench CLI does).
-int run_target(int argc, char** argv, int (*body)(int, char**));
+/// The points a target sweeps, planned from its parsed flags.
+struct Plan {
+  std::vector<SweepPoint> points;
+  SweepLayout layout;
+  /// The report's "settings"; run_target adds the alphas and the match.
+  nlohmann::json settings;
+};
+
+/// What a target measures beyond its sweep (split CIFAR-100's output
+/// ensemble, the variance-collapse figure's per-layer ratios).
+struct Extension {
+  std::vector<Check> checks;
+  nlohmann::json report = nlohmann::json::object();  ///< Fields added to the report.
+  std::vector<std::string> plots;                    ///< Files it drew in out_dir.
+  std::string table;                                 ///< Printed after the sweep's table.
+};
+
+/// A reproduction target, declared: its flags, its points, its paper
+/// reference and what it adds. run_target does the rest the same way for
+/// every target.
+struct TargetSpec {
+  std::string name;             ///< e.g. "mlp_datasets": flags, reports/<name>.
+  std::string about;            ///< First line of --help.
+  /// Paper reference (reproductions/<name>/reference.json via
+  /// report::load_paper_reference), "" for a figure without stored numbers.
+  std::string reference;
+  std::string paper_source;     ///< Without a reference: what the report says instead.
+  int64_t quick_epochs = 0;     ///< Epochs of the quick preset (0: the recipe's).
+  /// What the target knows about why its numbers can differ from the paper's
+  /// (reported when a paper-number check fails), and findings always reported.
+  std::string gap_cause;
+  std::vector<std::string> notes;
+  std::string mode;             ///< Overrides the verdict's mode (see finish_target).
+  /// The sweep's own checks (sweep_checks); off for a target that judges only
+  /// the claims its extension checks.
+  bool judge_sweep = true;
+  std::function<void(po::options_description&)> flags;  ///< The target's own flags.
+  /// After the flags are parsed: checks the target's flags and data sets
+  /// (require_datasets) and builds the points.
+  std::function<Plan(const TargetSettings&, const nlohmann::json& reference)> plan;
+  /// Optional: what the target adds once every point ran (not in a shard).
+  std::function<Extension(const TargetSettings&, const Plan&, const std::vector<PointOutcome>&)> extend;
+};
+
+/// Runs a declared target: parses the common flags and the target's, plans
+/// its points, runs the sweep (or this shard of it), judges it
+/// (sweep_checks and the extension's checks), writes the report with its
+/// results, the paper's points, plots and findings (`notes`, then the failed
+/// paper-number checks with `gap_cause`) and prints the summary. Every error
+/// becomes one line on stderr and an exit code, as in the repairbench CLI.
+int run_target(int argc, char** argv, const TargetSpec& spec);
 
 }  // namespace repairbench::harness

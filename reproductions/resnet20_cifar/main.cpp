@@ -11,11 +11,7 @@
 // recipes (BN: batch 500, lr 0.4, 200 epochs; LN: batch 100, lr 0.1, 250 epochs;
 // repair_reference.md section 3). Quick preset: the BN net at width 1 for 2
 // epochs, judged on the paper's claims.
-#include "repairbench/report/paper_reference.h"
 #include "harness/target_cli.h"
-
-namespace repairbench::harness {
-namespace {
 
 constexpr const char* kGapCause =
     "The paper's BN checkpoints are named _e250_, so they were probably trained 250 epochs, not the 200 of train.py "
@@ -23,55 +19,54 @@ constexpr const char* kGapCause =
     "The uncorrected midpoint of BN nets sits in a collapsed regime (10-35%) where small changes move it by many "
     "points.";
 
-int body(int argc, char** argv) {
-  CommonFlags flags;
-  flags.quick_epochs = 2;
+int main(int argc, char** argv) {
+  using namespace repairbench;
+  using namespace repairbench::harness;
   std::string norms_flag, widths_flag;
-  po::options_description options("resnet20_cifar");
-  add_common_flags(options, flags, "resnet20_cifar");
-  options.add_options()
-      ("norms", po::value(&norms_flag), "comma list of bn, ln (default: both; quick: bn)")
-      ("widths", po::value(&widths_flag), "comma list of width multipliers (default: 1,2,4,8,16,32; quick: 1)");
-  po::variables_map vm;
-  if (!parse_target_flags(argc, argv, "The paper's ResNet20 / CIFAR-10 barriers across widths, BN and LN.", options,
-                          vm, flags)) {
-    return 0;
-  }
-  auto& s = flags.settings;
-  const bool paper_preset = s.preset == "paper";
-  const auto norms = split(!norms_flag.empty() ? norms_flag : (paper_preset ? "bn,ln" : "bn"));
-  const auto widths = parse_int_list(
-      !widths_flag.empty() ? widths_flag : (s.smoke || !paper_preset ? "1" : "1,2,4,8,16,32"), "--widths");
-  harness::require_datasets(s, {"cifar10"});
-  const auto reference = report::load_paper_reference("resnet20_cifar");
+  TargetSpec spec;
+  spec.name = spec.reference = "resnet20_cifar";
+  spec.about = "The paper's ResNet20 / CIFAR-10 barriers across widths, BN and LN.";
+  spec.quick_epochs = 2;
+  spec.gap_cause = kGapCause;
+  // clang-format off
+  spec.flags = [&](po::options_description& options) {
+    options.add_options()
+        ("norms", po::value(&norms_flag), "comma list of bn, ln (default: both; quick: bn)")
+        ("widths", po::value(&widths_flag), "comma list of width multipliers (default: 1,2,4,8,16,32; quick: 1)");
+  };
+  // clang-format on
+  spec.plan = [&](const TargetSettings& s, const nlohmann::json& reference) {
+    const auto norms = split(flag_or_preset(s, norms_flag, "bn,ln", "bn"));
+    const auto widths = parse_int_list(flag_or_preset(s, widths_flag, "1,2,4,8,16,32", "1", "1"), "--widths");
+    require_datasets(s, {"cifar10"});
 
-  std::vector<harness::SweepPoint> points;
-  for (const auto& norm : norms) {
-    const auto parsed = models::parse_norm(norm);
-    RB_CHECK(parsed != models::Norm::kNone, kUsage, "--norms takes bn and ln");
-    for (int64_t width : widths) {
-      models::ModelConfig model;
-      model.family = "resnet20";
-      model.norm = parsed;
-      model.width = width;
-      const auto method = parsed == models::Norm::kBatch ? repair::RepairMethod::kResetBn : repair::RepairMethod::kForward;
-      auto p = harness::trained_point(s, model, "cifar10", {method});
-      p.label = norm + " x" + std::to_string(width);
-      p.group = norm;
-      p.x = static_cast<double>(width);
-      p.coords = {{"dataset", "cifar10"}, {"norm", norm}, {"width", width}};
-      p.paper = find_paper(s, reference, [&](const nlohmann::json& e) { return e.at("norm") == norm && e.at("width") == width; });
-      points.push_back(std::move(p));
+    std::vector<SweepPoint> points;
+    for (const auto& norm : norms) {
+      const auto parsed = models::parse_norm(norm);
+      RB_CHECK(parsed != models::Norm::kNone, kUsage, "--norms takes bn and ln");
+      for (int64_t width : widths) {
+        models::ModelConfig model;
+        model.family = "resnet20";
+        model.norm = parsed;
+        model.width = width;
+        const auto method =
+            parsed == models::Norm::kBatch ? repair::RepairMethod::kResetBn : repair::RepairMethod::kForward;
+        auto p = trained_point(s, model, "cifar10", {method});
+        p.label = norm + " x" + std::to_string(width);
+        p.group = norm;
+        p.x = static_cast<double>(width);
+        p.coords = {{"dataset", "cifar10"}, {"norm", norm}, {"width", width}};
+        p.paper = find_paper(s, reference,
+                             [&](const nlohmann::json& e) { return e.at("norm") == norm && e.at("width") == width; });
+        points.push_back(std::move(p));
+      }
     }
-  }
-  const harness::SweepLayout layout{"ResNet20 CIFAR-10", "width multiplier", true, false};
-  return run_sweep_target(flags, points, layout,
-                          {{"dataset", "cifar10"}, {"norms", norms}, {"widths", widths},
-                           {"repair", "reset-bn for BN nets, repair (forward pass) for LN nets"}},
-                          reference, kGapCause, argc, argv);
+    return Plan{std::move(points),
+                {"ResNet20 CIFAR-10", "width multiplier", true, false},
+                {{"dataset", "cifar10"},
+                 {"norms", norms},
+                 {"widths", widths},
+                 {"repair", "reset-bn for BN nets, repair (forward pass) for LN nets"}}};
+  };
+  return run_target(argc, argv, spec);
 }
-
-}  // namespace
-}  // namespace repairbench::harness
-
-int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

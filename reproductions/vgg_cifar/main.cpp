@@ -11,68 +11,60 @@
 // REPAIR. Paper preset: all four depths and the demo with the VGG recipe
 // (batch 500, lr 0.08, wd 5e-4, 100 epochs). Quick preset: the demo only for
 // 2 epochs, judged on the paper's claims.
-#include "repairbench/report/paper_reference.h"
 #include "harness/target_cli.h"
-
-namespace repairbench::harness {
-namespace {
 
 constexpr const char* kGapCause =
     "Which VGG variant the paper's depth figure used is ambiguous (repair_reference.md 4.4: BN endpoints, norm-free "
     "README demo); the reference trains with fp16 autocast, ours in fp32.";
 
-int body(int argc, char** argv) {
-  CommonFlags flags;
-  flags.quick_epochs = 2;
+int main(int argc, char** argv) {
+  using namespace repairbench;
+  using namespace repairbench::harness;
   std::string models_flag;
-  po::options_description options("vgg_cifar");
-  add_common_flags(options, flags, "vgg_cifar");
-  options.add_options()("models", po::value(&models_flag),
-                        "comma list of vgg11, vgg13, vgg16, vgg19 (BatchNorm) and demo (norm-free VGG11) "
-                        "(default: all; quick: demo)");
-  po::variables_map vm;
-  if (!parse_target_flags(argc, argv, "The paper's VGG barriers on CIFAR-10 and the VGG11 REPAIR demo.", options, vm,
-                          flags)) {
-    return 0;
-  }
-  auto& s = flags.settings;
-  const bool paper_preset = s.preset == "paper";
-  // Smoke: one BN VGG and the demo cover both corrections.
-  const auto names = split(!models_flag.empty() ? models_flag
-                                                : (s.smoke ? "vgg11,demo" : (paper_preset ? "vgg11,vgg13,vgg16,vgg19,demo" : "demo")));
-  harness::require_datasets(s, {"cifar10"});
-  const auto reference = report::load_paper_reference("vgg_cifar");
+  TargetSpec spec;
+  spec.name = spec.reference = "vgg_cifar";
+  spec.about = "The paper's VGG barriers on CIFAR-10 and the VGG11 REPAIR demo.";
+  spec.quick_epochs = 2;
+  spec.gap_cause = kGapCause;
+  // clang-format off
+  spec.flags = [&](po::options_description& options) {
+    options.add_options()("models", po::value(&models_flag),
+                          "comma list of vgg11, vgg13, vgg16, vgg19 (BatchNorm) and demo (norm-free VGG11) "
+                          "(default: all; quick: demo)");
+  };
+  // clang-format on
+  spec.plan = [&](const TargetSettings& s, const nlohmann::json& reference) {
+    // Smoke: one BN VGG and the demo cover both corrections.
+    const auto names = split(flag_or_preset(s, models_flag, "vgg11,vgg13,vgg16,vgg19,demo", "demo", "vgg11,demo"));
+    require_datasets(s, {"cifar10"});
 
-  std::vector<harness::SweepPoint> points;
-  for (const auto& name : names) {
-    const bool demo = name == "demo";
-    models::ModelConfig model;
-    model.family = demo ? "vgg11" : name;
-    RB_CHECK(model.family == "vgg11" || model.family == "vgg13" || model.family == "vgg16" || model.family == "vgg19",
-             kUsage, "--models takes vgg11, vgg13, vgg16, vgg19 and demo, got '", name, "'");
-    model.norm = demo ? models::Norm::kNone : models::Norm::kBatch;
-    model.width = 1;
-    const std::vector<repair::RepairMethod> methods =
-        demo ? std::vector<repair::RepairMethod>{repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm}
-             : std::vector<repair::RepairMethod>{repair::RepairMethod::kResetBn};
-    auto p = harness::trained_point(s, model, "cifar10", methods);
-    p.label = demo ? "vgg11 demo (no norm)" : name + " (BN)";
-    p.group = demo ? "demo" : "depth";
-    p.x = std::stod(model.family.substr(3));
-    p.coords = {{"model", model.family}, {"norm", models::to_string(model.norm)}, {"width", 1}};
-    p.paper = find_paper(s, reference, [&](const nlohmann::json& e) {
-      return demo ? e.at("key") == "vgg11_demo" : e.at("key") == name;
-    });
-    points.push_back(std::move(p));
-  }
-  const harness::SweepLayout layout{"VGG CIFAR-10", "depth (layers)", false, false};
-  return run_sweep_target(flags, points, layout,
-                          {{"dataset", "cifar10"}, {"models", names},
-                           {"repair", "reset-bn for the BN VGGs; repair and closed-form for the demo"}},
-                          reference, kGapCause, argc, argv);
+    std::vector<SweepPoint> points;
+    for (const auto& name : names) {
+      const bool demo = name == "demo";
+      models::ModelConfig model;
+      model.family = demo ? "vgg11" : name;
+      RB_CHECK(model.family == "vgg11" || model.family == "vgg13" || model.family == "vgg16" || model.family == "vgg19",
+               kUsage, "--models takes vgg11, vgg13, vgg16, vgg19 and demo, got '", name, "'");
+      model.norm = demo ? models::Norm::kNone : models::Norm::kBatch;
+      model.width = 1;
+      const std::vector<repair::RepairMethod> methods =
+          demo ? std::vector<repair::RepairMethod>{repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm}
+               : std::vector<repair::RepairMethod>{repair::RepairMethod::kResetBn};
+      auto p = trained_point(s, model, "cifar10", methods);
+      p.label = demo ? "vgg11 demo (no norm)" : name + " (BN)";
+      p.group = demo ? "demo" : "depth";
+      p.x = std::stod(model.family.substr(3));
+      p.coords = {{"model", model.family}, {"norm", models::to_string(model.norm)}, {"width", 1}};
+      p.paper = find_paper(s, reference, [&](const nlohmann::json& e) {
+        return demo ? e.at("key") == "vgg11_demo" : e.at("key") == name;
+      });
+      points.push_back(std::move(p));
+    }
+    return Plan{std::move(points),
+                {"VGG CIFAR-10", "depth (layers)", false, false},
+                {{"dataset", "cifar10"},
+                 {"models", names},
+                 {"repair", "reset-bn for the BN VGGs; repair and closed-form for the demo"}}};
+  };
+  return run_target(argc, argv, spec);
 }
-
-}  // namespace
-}  // namespace repairbench::harness
-
-int main(int argc, char** argv) { return repairbench::harness::run_target(argc, argv, repairbench::harness::body); }

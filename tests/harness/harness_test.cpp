@@ -9,11 +9,15 @@
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/data/synthetic.h"
+#include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/report/report_check.h"
+#include "harness/comparisons.h"
 #include "harness/endpoint_cache.h"
+#include "harness/imported.h"
 #include "harness/plot.h"
 #include "harness/sweep.h"
+#include "harness/target_cli.h"
 #include "harness/verdict.h"
 #include "temp_dir.h"
 
@@ -251,7 +255,9 @@ TEST(Sweep, ADivergedPairLeavesTheOtherPairsResults) {
     return std::make_pair(harness::train_or_load(a, splits, s.cache_dir, false, torch::kCPU),
                           harness::train_or_load(b, splits, s.cache_dir, false, torch::kCPU));
   };
-  const auto outcomes = harness::run_sweep(s, {p});
+  const auto run = harness::run_sweep(s, {p});
+  EXPECT_FALSE(run.shard);  // unsharded: the outcomes, no shard report
+  const auto& outcomes = run.outcomes;
   ASSERT_EQ(outcomes.size(), 1u);
   const auto& o = outcomes[0];
   EXPECT_TRUE(o.error.empty());
@@ -270,6 +276,76 @@ TEST(Sweep, ADivergedPairLeavesTheOtherPairsResults) {
   const auto results = harness::sweep_results_json(outcomes);
   EXPECT_EQ(results.at(0).at("pairs").size(), 2u);
   EXPECT_EQ(results.at(0).at("diverged_pairs").at(0).at("pair"), 1);
+
+  // The output ensemble of each pair that ran: at alpha 0 it is endpoint a
+  // alone. Collated (no networks in memory), pair 3's endpoints are loaded
+  // again as pair 3, not as the second pair.
+  std::vector<double> endpoint_a;  // pairs 1 and 3
+  for (int64_t k : {0, 2}) {
+    endpoint_a.push_back(
+        metrics::evaluate(*p.endpoints(k).first.net, splits.test, p.merge.eval_batch_size, torch::kCPU).accuracy);
+  }
+  EXPECT_NE(endpoint_a[0], endpoint_a[1]);  // else the test could not tell the pairs apart
+  for (bool collate : {false, true}) {
+    s.collate = collate;
+    const auto ensembles = harness::output_ensembles(s, o, splits.test);
+    ASSERT_EQ(ensembles.curves.size(), 2u);
+    ASSERT_EQ(ensembles.midpoint.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_DOUBLE_EQ(ensembles.curves[i][0].at("test_accuracy").get<double>(), endpoint_a[i])
+          << "pair " << i << (collate ? " collated" : "");
+    }
+  }
+}
+
+TEST(TargetCli, FlagOrPresetDefaults) {
+  harness::TargetSettings s;
+  EXPECT_EQ(harness::flag_or_preset(s, "", "a,b", "a", "z"), "a,b");
+  EXPECT_EQ(harness::flag_or_preset(s, "given", "a,b", "a", "z"), "given");
+  s.preset = "quick";
+  EXPECT_EQ(harness::flag_or_preset(s, "", "a,b", "a", "z"), "a");
+  s.smoke = true;
+  EXPECT_EQ(harness::flag_or_preset(s, "", "a,b", "a", "z"), "z");
+  EXPECT_EQ(harness::flag_or_preset(s, "", "a,b", "a"), "a");  // no smoke default: the preset's
+  EXPECT_EQ(harness::flag_or_preset(s, "given", "a,b", "a", "z"), "given");
+}
+
+TEST(Sweep, PaperCurveComparedAsOurs) {
+  const nlohmann::json entry = {{"endpoint0", {{"test_accuracy", 66.14}}},
+                                {"endpoint1", {{"test_accuracy", 65.38}}},
+                                {"repair", {{"test_accuracy", 62.07}}},
+                                {"curves", {{"repair", {{"alpha", {0.0, 0.5, 1.0}}, {"test_accuracy", {66.1, 62.07, 65.4}}}}}}};
+  auto p = harness::paper_point_from_json(entry, "figure_data.csv");
+  p.compare_as("reset-bn", "repair");
+  EXPECT_DOUBLE_EQ(p.corrected.at("reset-bn"), 62.07);
+  EXPECT_EQ(p.curves.at("reset-bn").value, p.curves.at("repair").value);
+  EXPECT_THROW(p.compare_as("reset-bn", "closed-form"), Error);
+}
+
+TEST(Imported, MissingCheckpointNamesTheFileAndTheFlag) {
+  testing::TempDir dir;
+  harness::TargetSettings s;
+  s.pairs = 1;
+  harness::ImportedCheckpoints from{dir.path(), "module.", "imagenet"};
+  write_file_atomic(dir.path() + "/resnet50_1.pt", "x");
+  try {
+    harness::require_checkpoints(s, from, {"resnet50"});
+    FAIL() << "a missing seed-2 checkpoint was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kData);
+    EXPECT_NE(std::string(e.what()).find(dir.path() + "/resnet50_2.pt not found"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--checkpoint-dir"), std::string::npos) << e.what();
+  }
+  write_file_atomic(dir.path() + "/resnet50_2.pt", "x");
+  EXPECT_NO_THROW(harness::require_checkpoints(s, from, {"resnet50"}));
+  harness::ImportedCheckpoints unset{"", "module.", "imagenet"};
+  s.smoke = true;
+  s.out_dir = dir.path() + "/out";
+  harness::require_checkpoints(s, unset, {"resnet50"});  // smoke: nothing to check, the default folder set
+  EXPECT_EQ(unset.dir, dir.path() + "/out/smoke-checkpoints");
+  EXPECT_THROW(harness::torchvision_config("vgg11", false), Error);
+  EXPECT_EQ(harness::torchvision_config("resnet18", false).family, "resnet18_imagenet");
+  EXPECT_EQ(harness::torchvision_config("resnet50", true).image_size, 64);
 }
 
 }  // namespace
