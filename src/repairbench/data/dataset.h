@@ -37,8 +37,8 @@ struct DatasetSplits {
   Dataset test;
 };
 
-/// Normalization constants for a canonical data set name (see Dataset::name).
-/// Throws Error(kUsage) for an unknown name.
+/// Normalization constants for a canonical data set name (see Dataset::name),
+/// dataset_info(name).norm. Throws Error(kUsage) for an unknown name.
 Normalization normalization_for(const std::string& name);
 
 /// Checks the invariants of Dataset (dtypes, shapes, label range, channel count

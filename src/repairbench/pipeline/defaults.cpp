@@ -1,5 +1,6 @@
 #include "repairbench/pipeline/defaults.h"
 
+#include "repairbench/data/dataset_info.h"
 #include "repairbench/train/recipe.h"
 
 namespace repairbench::pipeline {
@@ -20,7 +21,10 @@ StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string
   } else if (f == "mlp") {
     d.loader.batch_size = 2000;
     d.loader.augment.translate = 4;
-    d.loader.augment.flip = dataset == "fashion-mnist" || dataset == "cifar10";
+    // The notebook flips the sets where a flip keeps the label (Fashion-MNIST
+    // and CIFAR-10 of the four it covers).
+    const data::DatasetInfo* info = data::find_dataset_info(dataset);
+    d.loader.augment.flip = info != nullptr && info->flips_safe;
     d.endpoint_epochs = 2;
     d.merged_epochs = 3;
     d.target_std_eps = 1e-7;
