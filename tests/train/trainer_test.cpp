@@ -41,12 +41,14 @@ TEST(Recipe, PresetsFollowTable1) {
   const auto mlp = train::default_recipe(make_config("mlp", 128, "none", 1, 28, 10, 10), "fashion-mnist");
   EXPECT_EQ(mlp.batch_size, 2000);
   EXPECT_EQ(mlp.epochs, 100);
-  EXPECT_DOUBLE_EQ(mlp.schedule.peak_lr, 0.2);
+  EXPECT_DOUBLE_EQ(mlp.schedule.peak_lr, 0.1);
   EXPECT_EQ(mlp.augment.describe(), "translate4");
-  // The norm-free MLPs default to Table 1 with He init and the GradScaler
-  // skip rule (issue #14's recipe search); the "mlp" preset is Table 1 as
-  // stated, PyTorch's default init in plain fp32.
-  EXPECT_EQ(mlp.name, "mlp_he");
+  // The norm-free MLPs default to Table 1 with He init, the GradScaler skip
+  // rule and half the peak lr (issue #14's recipe search); the "mlp" preset
+  // is Table 1 as stated (lr 0.2), PyTorch's default init in plain fp32.
+  EXPECT_EQ(mlp.name, "mlp_he_lr0.1");
+  EXPECT_DOUBLE_EQ(train::recipe_preset("mlp", "fashion-mnist").schedule.peak_lr, 0.2);
+  EXPECT_DOUBLE_EQ(train::recipe_preset("mlp_he", "fashion-mnist").schedule.peak_lr, 0.2);
   EXPECT_TRUE(mlp.kaiming_init);
   EXPECT_TRUE(mlp.grad_scaler);
   const auto stated = train::recipe_preset("mlp", "fashion-mnist");

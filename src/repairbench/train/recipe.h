@@ -50,8 +50,8 @@ struct Recipe {
 };
 
 /// Names of the presets: "mlp" (Table 1 as stated), "mlp_he" (the same with
-/// He init and the GradScaler skip rule: the norm-free MLPs' default, issue
-/// #14), "mlp_bn", "vgg", "resnet20", "resnet20_ln",
+/// He init and the GradScaler skip rule), "mlp_he_lr0.1" (mlp_he at peak lr
+/// 0.1: the norm-free MLPs' default, issue #14), "mlp_bn", "vgg", "resnet20", "resnet20_ln",
 /// "resnet18_cifar", "resnet18_imagenet", "resnet50_imagenet".
 std::vector<std::string> recipe_names();
 
