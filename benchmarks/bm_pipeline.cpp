@@ -105,7 +105,10 @@ void BM_TrainStep(benchmark::State& state, const std::string& name, bool channel
     torch::manual_seed(1);
     auto net = models::make_network(f.config);
     train::TrainOptions check = options;
-    check.recipe = train::with_epochs(options.recipe, 3);
+    // From the full recipe, so that its warm-up is scaled to 3 epochs (from
+    // the 1-epoch timing recipe it would be 15 epochs long and the lr would
+    // never leave the start of its ramp).
+    check.recipe = train::with_epochs(train::default_recipe(f.config, f.dataset), 3);
     const auto r = train::train(*net, data, check);
     if (!(r.epochs.back().train_loss < r.epochs.front().train_loss)) {
       state.SkipWithError("training does not lower the loss on learnable data");
