@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
+#include "repairbench/models/family.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/dist/dist.h"
 #include "repairbench/interp/interpolate.h"
@@ -175,7 +176,7 @@ int run_merge(int argc, char** argv) {
                                       options, device);
 
   std::optional<nlohmann::json> paper;
-  if (a->config().family == "mlp" && a->config().norm == models::Norm::kNone) {
+  if (models::family_of(a->config().family) == models::Family::kMlp && a->config().norm == models::Norm::kNone) {
     paper = report::paper_mlp_point(data_flags.dataset, a->config().width, a->config().depth);
   }
   table << report::merge_table(result, paper);

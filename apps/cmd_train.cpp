@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
+#include "repairbench/models/family.h"
 #include "repairbench/core/runtime.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/dist/dist.h"
@@ -44,7 +45,7 @@ struct TrainFlags {
 std::string default_out(const models::ModelConfig& c, const std::string& dataset, uint64_t seed) {
   std::ostringstream name;
   name << "checkpoints/" << c.family << "_w" << c.width;
-  if (c.family == "mlp") name << "_d" << c.depth;
+  if (models::family_of(c.family) == models::Family::kMlp) name << "_d" << c.depth;
   name << "_" << models::to_string(c.norm) << "_" << dataset << "_seed" << seed << ".pt";
   return name.str();
 }

@@ -16,6 +16,7 @@
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/data/dataset_info.h"
+#include "repairbench/models/family.h"
 #include "repairbench/pipeline/defaults.h"
 #include "repairbench/report/context.h"
 #include "repairbench/report/report_check.h"
@@ -74,7 +75,7 @@ SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig mod
   const data::DatasetInfo& info = data::dataset_info(dataset);
   // Grey sets are stored as RGB in the reference; only its MLPs average the
   // three channels back to one (repair_reference.md section 3).
-  model.in_channels = info.channels == 1 && model.family == "mlp" ? 1 : 3;
+  model.in_channels = info.channels == 1 && models::family_of(model.family) == models::Family::kMlp ? 1 : 3;
   model.image_size = info.image_size;
   model.num_classes = info.classes;
   return trained_point_for(settings, model, dataset, repairs);

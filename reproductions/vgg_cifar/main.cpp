@@ -11,7 +11,10 @@
 // REPAIR. Paper preset: all four depths and the demo with the VGG recipe
 // (batch 500, lr 0.08, wd 5e-4, 100 epochs). Quick preset: the demo only for
 // 2 epochs, judged on the paper's claims.
+#include <algorithm>
+
 #include "harness/target_cli.h"
+#include "repairbench/models/family.h"
 
 constexpr const char* kGapCause =
     "Which VGG variant the paper's depth figure used is ambiguous (repair_reference.md 4.4: BN endpoints, norm-free "
@@ -43,8 +46,9 @@ int main(int argc, char** argv) {
       const bool demo = name == "demo";
       models::ModelConfig model;
       model.family = demo ? "vgg11" : name;
-      RB_CHECK(model.family == "vgg11" || model.family == "vgg13" || model.family == "vgg16" || model.family == "vgg19",
-               kUsage, "--models takes vgg11, vgg13, vgg16, vgg19 and demo, got '", name, "'");
+      const models::FamilyInfo* family = models::find_family(model.family);
+      RB_CHECK(family && family->architecture == models::Architecture::kVgg, kUsage,
+               "--models takes vgg11, vgg13, vgg16, vgg19 and demo, got '", name, "'");
       model.norm = demo ? models::Norm::kNone : models::Norm::kBatch;
       model.width = 1;
       const std::vector<repair::RepairMethod> methods =
@@ -53,7 +57,9 @@ int main(int argc, char** argv) {
       auto p = trained_point(s, model, "cifar10", methods);
       p.label = demo ? "vgg11 demo (no norm)" : name + " (BN)";
       p.group = demo ? "demo" : "depth";
-      p.x = std::stod(model.family.substr(3));
+      // The depth in the name: its convs plus VGG's three fully connected layers.
+      p.x = static_cast<double>(
+          std::count_if(family->vgg_layers.begin(), family->vgg_layers.end(), [](int64_t c) { return c > 0; }) + 3);
       p.coords = {{"model", model.family}, {"norm", models::to_string(model.norm)}, {"width", 1}};
       p.paper = find_paper(s, reference, [&](const nlohmann::json& e) {
         return demo ? e.at("key") == "vgg11_demo" : e.at("key") == name;

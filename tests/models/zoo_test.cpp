@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "model_cases.h"
 #include "repairbench/core/error.h"
+#include "repairbench/models/family.h"
 #include "repairbench/models/mlp.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
@@ -102,6 +104,37 @@ TEST(ModelZoo, InvalidConfigsAreRefusedWithTheFieldNamed) {
   expect_usage_error(c, "LayerNorm");
   c = testing::make_config("vgg11", 1, "none", 1, 28);
   expect_usage_error(c, "32x32");
+}
+
+// The one table of family facts (issue #16): the VGG cfgs, which norms a
+// family has and which module builds it.
+TEST(ModelZoo, FamilyTable) {
+  EXPECT_EQ(models::model_families(),
+            (std::vector<std::string>{"mlp", "vgg11", "vgg13", "vgg16", "vgg19", "resnet20", "resnet18",
+                                      "resnet18_imagenet", "resnet50", "wide_resnet50_2"}));
+  for (const auto& info : models::family_infos()) {
+    EXPECT_EQ(&models::family_info(info.name), &info);
+    EXPECT_EQ(models::family_of(info.name), info.family);
+    // VGG-n has n weight layers: its convs and three fully connected ones.
+    if (info.architecture == models::Architecture::kVgg) {
+      const auto convs = std::count_if(info.vgg_layers.begin(), info.vgg_layers.end(), [](int64_t c) { return c > 0; });
+      EXPECT_EQ(std::to_string(convs + 3), info.name.substr(3)) << info.name;
+      EXPECT_EQ(std::count(info.vgg_layers.begin(), info.vgg_layers.end(), -1), 5) << info.name;  // 32 px -> 1
+    } else {
+      EXPECT_TRUE(info.vgg_layers.empty()) << info.name;
+    }
+  }
+  EXPECT_TRUE(models::family_info("resnet20").layernorm);
+  EXPECT_TRUE(models::family_info("resnet18").batchnorm_only);
+  EXPECT_FALSE(models::family_info("resnet18").torchvision);
+  EXPECT_TRUE(models::family_info("wide_resnet50_2").torchvision);
+  EXPECT_EQ(models::family_info("mlp").max_width, 65536);
+  EXPECT_EQ(models::find_family("transformer"), nullptr);
+  EXPECT_THROW(models::family_info("transformer"), Error);
+  // A config that names no family still describes itself (error messages).
+  auto c = testing::make_config("mlp", 128, "none", 1, 28);
+  c.family = "transformer";
+  EXPECT_EQ(c.describe().rfind("transformer(width=128, norm=none", 0), 0u) << c.describe();
 }
 
 TEST(ModelZoo, LoadStateDictSaysWhatDiffers) {

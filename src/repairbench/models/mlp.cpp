@@ -1,6 +1,7 @@
 #include "repairbench/models/mlp.h"
 
 #include "repairbench/core/error.h"
+#include "repairbench/models/family.h"
 #include "repairbench/models/spec_builder.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
@@ -87,7 +88,7 @@ constexpr double kBatchNormEps = 1e-5;
 
 Network fuse_mlp_batchnorm(NetworkImpl& net) {
   ModelConfig plain = net.config();
-  RB_CHECK(plain.family == "mlp" && plain.norm == Norm::kBatch, kUsage, "cannot fuse BatchNorm of ",
+  RB_CHECK(family_info(plain.family).architecture == Architecture::kMlp && plain.norm == Norm::kBatch, kUsage, "cannot fuse BatchNorm of ",
            plain.describe(), ": only a BatchNorm MLP (family mlp, norm bn) has BatchNorm1d layers to fold");
   plain.norm = Norm::kNone;
   Network fused = make_network(plain);

@@ -3,15 +3,16 @@
 #include <sstream>
 
 #include "repairbench/core/error.h"
+#include "repairbench/models/family.h"
 
 namespace repairbench::models {
 
 namespace {
-bool is_vgg(const std::string& family) {
-  return family == "vgg11" || family == "vgg13" || family == "vgg16" || family == "vgg19";
-}
-bool is_imagenet_resnet(const std::string& family) {
-  return family == "resnet18_imagenet" || family == "resnet50" || family == "wide_resnet50_2";
+// Whether `family` names the MLP (false for a name that is no family, which
+// describe() and config_difference() still print).
+bool is_mlp(const std::string& family) {
+  const FamilyInfo* info = find_family(family);
+  return info != nullptr && info->architecture == Architecture::kMlp;
 }
 }  // namespace
 
@@ -34,7 +35,7 @@ Norm parse_norm(const std::string& text) {
 std::string ModelConfig::describe() const {
   std::ostringstream out;
   out << family << "(width=" << width;
-  if (family == "mlp") out << ", depth=" << depth;
+  if (is_mlp(family)) out << ", depth=" << depth;
   out << ", norm=" << to_string(norm) << ", in=" << in_channels << "x" << image_size << "x"
       << image_size << ", classes=" << num_classes;
   if (junctures) out << ", junctures";
@@ -43,7 +44,7 @@ std::string ModelConfig::describe() const {
 }
 
 bool ModelConfig::operator==(const ModelConfig& o) const {
-  return family == o.family && width == o.width && (family != "mlp" || depth == o.depth) &&
+  return family == o.family && width == o.width && (!is_mlp(family) || depth == o.depth) &&
          norm == o.norm && in_channels == o.in_channels && image_size == o.image_size &&
          num_classes == o.num_classes && junctures == o.junctures;
 }
@@ -55,7 +56,7 @@ std::string config_difference(const ModelConfig& a, const ModelConfig& b) {
   };
   field(a.family != b.family, "family", a.family, b.family);
   field(a.width != b.width, "width", a.width, b.width);
-  field(a.family == "mlp" && b.family == "mlp" && a.depth != b.depth, "depth", a.depth, b.depth);
+  field(is_mlp(a.family) && is_mlp(b.family) && a.depth != b.depth, "depth", a.depth, b.depth);
   field(a.norm != b.norm, "norm", to_string(a.norm), to_string(b.norm));
   field(a.in_channels != b.in_channels, "in_channels", a.in_channels, b.in_channels);
   field(a.image_size != b.image_size, "image_size", a.image_size, b.image_size);
@@ -65,30 +66,23 @@ std::string config_difference(const ModelConfig& a, const ModelConfig& b) {
 }
 
 void validate(const ModelConfig& c) {
-  const bool known = c.family == "mlp" || is_vgg(c.family) || c.family == "resnet20" ||
-                     c.family == "resnet18" || is_imagenet_resnet(c.family);
-  RB_CHECK(known, kUsage, "unknown model family '", c.family,
-           "'; expected mlp, vgg11, vgg13, vgg16, vgg19, resnet20, resnet18, resnet18_imagenet, "
-           "resnet50 or wide_resnet50_2");
-  RB_CHECK(c.width >= 1 && c.width <= (c.family == "mlp" ? 65536 : 64), kUsage,
-           "width ", c.width, " is out of range for ", c.family);
-  RB_CHECK(c.family != "mlp" || (c.depth >= 0 && c.depth <= 1000), kUsage, "MLP depth ", c.depth,
-           " is out of range (0..1000)");
+  const FamilyInfo& f = family_info(c.family);
+  const bool mlp = f.architecture == Architecture::kMlp;
+  RB_CHECK(c.width >= 1 && c.width <= f.max_width, kUsage, "width ", c.width, " is out of range for ", c.family);
+  RB_CHECK(!mlp || (c.depth >= 0 && c.depth <= 1000), kUsage, "MLP depth ", c.depth, " is out of range (0..1000)");
   RB_CHECK(c.in_channels >= 1 && c.in_channels <= 16, kUsage, "in_channels ", c.in_channels,
            " is out of range (1..16)");
   RB_CHECK(c.image_size >= 1 && c.image_size <= 1024, kUsage, "image_size ", c.image_size,
            " is out of range");
   RB_CHECK(c.num_classes >= 1 && c.num_classes <= 100000, kUsage, "num_classes ", c.num_classes,
            " is out of range");
-  RB_CHECK(c.norm != Norm::kLayer || c.family == "resnet20", kUsage,
+  RB_CHECK(c.norm != Norm::kLayer || f.layernorm, kUsage,
            "LayerNorm is only defined for resnet20 (the reference's resnet-layernorm-cifar)");
-  RB_CHECK(!is_imagenet_resnet(c.family) || c.norm == Norm::kBatch, kUsage, c.family,
-           " always has BatchNorm (torchvision layout); use --norm bn");
-  RB_CHECK(c.family != "resnet18" || c.norm == Norm::kBatch, kUsage,
-           "resnet18 (CIFAR) always has BatchNorm; use --norm bn");
-  RB_CHECK(!c.junctures || is_imagenet_resnet(c.family), kUsage,
-           "junctures only apply to the torchvision ResNets");
-  if (is_vgg(c.family)) {
+  RB_CHECK(!f.batchnorm_only || c.norm == Norm::kBatch, kUsage, c.family,
+           f.torchvision ? " always has BatchNorm (torchvision layout); use --norm bn"
+                         : " (CIFAR) always has BatchNorm; use --norm bn");
+  RB_CHECK(!c.junctures || f.torchvision, kUsage, "junctures only apply to the torchvision ResNets");
+  if (f.architecture == Architecture::kVgg) {
     RB_CHECK(c.image_size == 32, kUsage, c.family, " expects 32x32 inputs (five 2x2 max-pools to 1x1)");
   }
 }

@@ -4,6 +4,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 
 #include "repairbench/core/error.h"
+#include "repairbench/models/family.h"
 #include "repairbench/models/spec_builder.h"
 
 namespace repairbench::models {
@@ -25,13 +26,14 @@ struct Layout {
 Layout layout_for(const ModelConfig& c) {
   Layout l;
   const int64_t w = c.width;
-  if (c.family == "resnet20") {
+  const Family family = family_of(c.family);
+  if (family == Family::kResNet20) {
     l.blocks = {3, 3, 3};
     l.planes = {16 * w, 32 * w, 64 * w};
     l.shortcut_kernel = 3;  // the reference's 3x3 stride-2 conv shortcuts (pitfall 8)
     l.shortcut_name = "shortcut";
     l.fc_name = "linear";
-  } else if (c.family == "resnet18") {
+  } else if (family == Family::kResNet18) {
     l.blocks = {2, 2, 2, 2};
     l.planes = {64 * w, 128 * w, 256 * w, 512 * w};
     l.shortcut_name = "shortcut";
@@ -39,13 +41,13 @@ Layout layout_for(const ModelConfig& c) {
   } else {
     l.torchvision = true;
     l.planes = {64 * w, 128 * w, 256 * w, 512 * w};
-    if (c.family == "resnet18_imagenet") {
+    if (family == Family::kResNet18ImageNet) {
       l.blocks = {2, 2, 2, 2};
     } else {
       l.bottleneck = true;
       l.blocks = {3, 4, 6, 3};
       l.expansion = 4;
-      l.inner_factor = c.family == "wide_resnet50_2" ? 2 : 1;
+      l.inner_factor = family == Family::kWideResNet50_2 ? 2 : 1;
     }
   }
   return l;
@@ -157,17 +159,17 @@ ResNetImpl::ResNetImpl(const ModelConfig& config) : NetworkImpl(config) {
 
 void ResNetImpl::initialize() {
   torch::NoGradGuard no_grad;
-  const std::string& family = config().family;
+  const bool resnet20 = family_of(config().family) == Family::kResNet20;
   for (auto& module : modules(/*include_self=*/false)) {
     if (auto* conv = module->as<torch::nn::Conv2d>()) {
-      if (family == "resnet20") {
+      if (resnet20) {
         // kaiming_normal_(weight): fan_in, gain sqrt(2) (train/resnet-*-cifar/model.py).
         torch::nn::init::kaiming_normal_(conv->weight);
       } else if (torchvision_) {
         torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
       }
     } else if (auto* linear = module->as<torch::nn::Linear>()) {
-      if (family == "resnet20") torch::nn::init::kaiming_normal_(linear->weight);
+      if (resnet20) torch::nn::init::kaiming_normal_(linear->weight);
     }
   }
   for (auto& stage : stages_) {
@@ -212,7 +214,8 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
 
 PermutationSpec ResNetImpl::permutation_spec() const {
   SpecBuilder spec;
-  const bool cifar18 = config().family == "resnet18";
+  const Family family = family_of(config().family);
+  const bool cifar18 = family == Family::kResNet18;
   auto relu_name = [](const ConvNorm& pair) {
     return (pair.norm_key.empty() ? pair.conv_key : pair.norm_key) + "/relu";
   };
@@ -233,7 +236,7 @@ PermutationSpec ResNetImpl::permutation_spec() const {
   for (size_t s = 0; s < stages_.size(); ++s) {
     const auto& stage = stages_[s];
     std::string match = stage.back().prefix;  // output of the stage
-    if (config().family == "resnet20" && s == 2) {
+    if (family == Family::kResNet20 && s == 2) {
       // Permute-CIFAR10-ResNet20 matches stage 3 at layer3[1] (kk=[3,6,8];
       // pitfall 7). Alignment options can move it to the stage end.
       match = stage[1].prefix;

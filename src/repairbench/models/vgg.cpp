@@ -4,21 +4,15 @@
 #include <torch/nn/modules/pooling.h>
 
 #include "repairbench/core/error.h"
+#include "repairbench/models/family.h"
 #include "repairbench/models/spec_builder.h"
 
 namespace repairbench::models {
 
 std::vector<int64_t> VggImpl::cfg(const std::string& family) {
-  constexpr int64_t M = -1;
-  // clang-format off
-  if (family == "vgg11") return {64, M, 128, M, 256, 256, M, 512, 512, M, 512, 512, M};
-  if (family == "vgg13") return {64, 64, M, 128, 128, M, 256, 256, M, 512, 512, M, 512, 512, M};
-  if (family == "vgg16") return {64, 64, M, 128, 128, M, 256, 256, 256, M, 512, 512, 512, M,
-                                 512, 512, 512, M};
-  if (family == "vgg19") return {64, 64, M, 128, 128, M, 256, 256, 256, 256, M,
-                                 512, 512, 512, 512, M, 512, 512, 512, 512, M};
-  // clang-format on
-  RB_FAIL(kUsage, "unknown VGG family ", family);
+  const FamilyInfo& info = family_info(family);
+  RB_CHECK(info.architecture == Architecture::kVgg, kUsage, "unknown VGG family ", family);
+  return info.vgg_layers;
 }
 
 VggImpl::VggImpl(const ModelConfig& config) : NetworkImpl(config) {

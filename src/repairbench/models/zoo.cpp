@@ -1,5 +1,6 @@
 #include "repairbench/models/zoo.h"
 
+#include "repairbench/models/family.h"
 #include "repairbench/models/mlp.h"
 #include "repairbench/models/resnet.h"
 #include "repairbench/models/vgg.h"
@@ -8,14 +9,18 @@ namespace repairbench::models {
 
 Network make_network(const ModelConfig& config) {
   validate(config);
-  if (config.family == "mlp") return std::make_shared<MlpImpl>(config);
-  if (config.family.rfind("vgg", 0) == 0) return std::make_shared<VggImpl>(config);
+  switch (family_info(config.family).architecture) {
+    case Architecture::kMlp: return std::make_shared<MlpImpl>(config);
+    case Architecture::kVgg: return std::make_shared<VggImpl>(config);
+    case Architecture::kResNet: break;
+  }
   return std::make_shared<ResNetImpl>(config);
 }
 
 std::vector<std::string> model_families() {
-  return {"mlp",      "vgg11",    "vgg13",           "vgg16",   "vgg19",
-          "resnet20", "resnet18", "resnet18_imagenet", "resnet50", "wide_resnet50_2"};
+  std::vector<std::string> names;
+  for (const FamilyInfo& info : family_infos()) names.push_back(info.name);
+  return names;
 }
 
 }  // namespace repairbench::models
