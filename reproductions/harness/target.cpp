@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "repairbench/core/atomic_file.h"
+#include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/data/synthetic.h"
@@ -114,7 +115,7 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json& 
   context["endpoint_cache"] = settings.cache_dir;
   nlohmann::json stages = nlohmann::json::object();
   add_stage_seconds(report.value("results", nlohmann::json()), stages);
-  stages["total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - kProcessStart).count();
+  stages["total"] = seconds_since(kProcessStart);
   // stage_seconds: this process's wall time per stage, so they add up to at
   // most the total. A resumed endpoint training's earlier sessions are
   // reported apart, so the two cannot be mixed up (issue #17).

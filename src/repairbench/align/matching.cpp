@@ -6,15 +6,12 @@
 #include <chrono>
 
 #include "repairbench/align/assignment.h"
+#include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
 #include "repairbench/models/state_dict.h"
 
 namespace repairbench::align {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Mean of corr[i, perm[i]] over i.
 double paired_correlation(const torch::Tensor& corr, const torch::Tensor& perm) {

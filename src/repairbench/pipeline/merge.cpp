@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
 #include "repairbench/interp/interpolate.h"
 #include "repairbench/models/state_dict.h"
@@ -13,10 +14,6 @@ namespace repairbench::pipeline {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 models::Network interpolated(models::NetworkImpl& net0, models::NetworkImpl& net1, double alpha,
                              const torch::Device& device) {

@@ -5,15 +5,12 @@
 #include <chrono>
 #include <map>
 
+#include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
 #include "repairbench/models/state_dict.h"
 
 namespace repairbench::repair {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // The reference's ResetLayer in train mode (pitfall 2): normalizes each
 // corrected channel with the CURRENT batch's statistics and applies the target

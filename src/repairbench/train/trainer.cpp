@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "repairbench/core/clock.h"
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/data/loader.h"
@@ -39,10 +40,6 @@ void kaiming_reinit(models::NetworkImpl& net, uint64_t seed) {
       }
     }
   }
-}
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 // SGD as in the reference (momentum 0.9, no dampening, weight decay added to
