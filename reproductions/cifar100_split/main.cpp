@@ -8,10 +8,7 @@
 // architecture is not in the official repo: a BatchNorm ResNet20 (width 4) with
 // the ResNet20 recipe, whose REPAIR is a BatchNorm reset on the full training
 // set. Quick preset: 2 epochs, judged on the claims.
-#include <iostream>
-
 #include "harness/comparisons.h"
-#include "harness/endpoint_cache.h"
 #include "harness/target_cli.h"
 
 constexpr const char* kGapCause =
@@ -39,13 +36,6 @@ int main(int argc, char** argv) {
         ("fraction", po::value(&fraction)->default_value(fraction), "share of classes 0-49 in model A's half");
   };
   // clang-format on
-  // Endpoints trained on the named part of the training set ("-half-a", "-half-b", "-full").
-  auto train_on = [&](const TargetSettings& s, const std::string& part, const data::Dataset& train, uint64_t seed) {
-    EndpointSpec e = base;
-    e.dataset += part;
-    e.seed = seed;
-    return train_or_load(e, {train, splits.test}, s.cache_dir, s.retrain, s.device, &std::cerr);
-  };
   spec.plan = [&](const TargetSettings& s, const nlohmann::json& reference) {
     RB_CHECK(fraction > 0 && fraction < 1, kUsage, "--fraction must be in (0, 1)");
     require_datasets(s, {"cifar100"});
@@ -64,8 +54,8 @@ int main(int argc, char** argv) {
     base = p.base;
     p.endpoints = [&](int64_t k) {
       const auto seed = static_cast<uint64_t>(2 * k + 1);
-      return std::make_pair(train_on(s, "-half-a", halves.first, seed),
-                            train_on(s, "-half-b", halves.second, seed + 1));
+      return std::make_pair(train_on_part(s, base, "-half-a", halves.first, splits.test, seed),
+                            train_on_part(s, base, "-half-b", halves.second, splits.test, seed + 1));
     };
     return Plan{{p},
                 {"ResNet20", "", false, false},
@@ -79,7 +69,8 @@ int main(int argc, char** argv) {
     const auto& o = outcomes.front();
     RB_CHECK(o.error.empty(), kNumeric, o.error);
     const auto ensembles = output_ensembles(s, o, splits.test);
-    return split_data_comparison(s, o, "reset-bn", ensembles, train_on(s, "-full", splits.train, 1000), splits.test);
+    return split_data_comparison(s, o, "reset-bn", ensembles,
+                                 train_on_part(s, base, "-full", splits.train, splits.test, 1000), splits.test);
   };
   return run_target(argc, argv, spec);
 }

@@ -113,6 +113,13 @@ SweepPoint trained_point_for(const TargetSettings& settings, const models::Model
   return p;
 }
 
+Endpoint train_on_part(const TargetSettings& settings, EndpointSpec base, const std::string& part,
+                       const data::Dataset& train, const data::Dataset& test, uint64_t seed) {
+  base.dataset += part;
+  base.seed = seed;
+  return train_or_load(base, {train, test}, settings.cache_dir, settings.retrain, settings.device, &std::cerr);
+}
+
 std::vector<double> PointOutcome::endpoint_accuracy() const {
   std::vector<double> out;
   for (const auto& m : merges) out.push_back(0.5 * (m.endpoint0_test.accuracy + m.endpoint1_test.accuracy));

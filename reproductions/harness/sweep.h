@@ -75,6 +75,12 @@ SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig mod
 SweepPoint trained_point_for(const TargetSettings& settings, const models::ModelConfig& model,
                              const std::string& dataset, const std::vector<repair::RepairMethod>& repairs);
 
+/// `base` with `seed`, trained (or loaded from the cache) on `train`, a part
+/// of its data set named by `part` (e.g. "-half-a": the cache key's data set
+/// becomes base.dataset + part), and evaluated on `test`; progress to stderr.
+Endpoint train_on_part(const TargetSettings& settings, EndpointSpec base, const std::string& part,
+                       const data::Dataset& train, const data::Dataset& test, uint64_t seed);
+
 /// What one point measured, over its pairs.
 struct PointOutcome {
   SweepPoint point;
