@@ -119,11 +119,11 @@ DatasetSplits load_idx(const std::vector<std::string>& f, const std::string& nam
   return {read_idx_dataset(f[0], f[1], name, 10), read_idx_dataset(f[2], f[3], name, 10)};
 }
 
-const std::vector<Entry>& entries() {
+std::vector<Entry> make_entries() {
   // repair_reference.md section 3, "Normalisation constants" (0..255 scale).
   const Normalization mnist{{33.3184}, {78.5675}};
   const Normalization cifar{{125.307, 122.961, 113.8575}, {51.5865, 50.847, 51.255}};
-  static const std::vector<Entry> table = {
+  return {
       {{"mnist", 1, 28, 28, 10, 10, mnist, false},
        [](const DataDir& d) { return complete(idx_files(d.path + "/mnist")); },
        [](const DataDir& d) { return load_idx(idx_files(d.path + "/mnist"), "mnist"); },
@@ -200,6 +200,10 @@ const std::vector<Entry>& entries() {
                      d.path + "/imagenet/"};
        }},
   };
+}
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry> table = make_entries();
   return table;
 }
 
@@ -229,8 +233,8 @@ const std::vector<DatasetInfo>& dataset_infos() {
 }
 
 const DatasetInfo* find_dataset_info(const std::string& name) {
-  for (const DatasetInfo& info : dataset_infos()) {
-    if (info.name == name) return &info;
+  for (const Entry& e : entries()) {
+    if (e.info.name == name) return &e.info;
   }
   return nullptr;
 }
