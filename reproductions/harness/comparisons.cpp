@@ -71,7 +71,7 @@ Extension split_data_comparison(const TargetSettings& settings, const PointOutco
   Extension ext;
   if (settings.judged_on_numbers() && paper) {
     ext.checks.push_back(check_within("output ensemble at alpha 0.5, test accuracy", ens.mean, ens.std,
-                                      paper_number("ensemble"), std::max(1.0, ens.std ? 2 * *ens.std : 0.0),
+                                      paper_number("ensemble"), tolerance(1.0, ens),
                                       "+-1 point (reference run-to-run noise), or 2 std over our pairs", source));
     ext.checks.push_back(check_within("combined-data model, test accuracy", combined.accuracy, std::nullopt,
                                       paper_number("combined_data"), 1.0, "+-1 point (reference run-to-run noise)",

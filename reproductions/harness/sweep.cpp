@@ -42,8 +42,6 @@ const pipeline::Curve& curve_named(const pipeline::MergeResult& m, const std::st
   RB_FAIL(kInternal, "merge has no curve named ", name);
 }
 
-double tolerance(double floor, const Spread& s) { return std::max(floor, s.std ? 2.0 * *s.std : 0.0); }
-
 std::string file_stem(const std::string& label) {
   std::string out;
   for (char c : label) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';

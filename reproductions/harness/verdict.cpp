@@ -1,5 +1,6 @@
 #include "harness/verdict.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "repairbench/core/error.h"
@@ -61,6 +62,8 @@ nlohmann::json to_json(const Verdict& v) {
   for (const auto& c : v.checks) checks.push_back(to_json(c));
   return {{"mode", v.mode}, {"result", v.result}, {"summary", v.summary}, {"checks", checks}};
 }
+
+double tolerance(double floor, const Spread& s) { return std::max(floor, s.std ? 2.0 * *s.std : 0.0); }
 
 Spread spread(const std::vector<double>& values) {
   RB_CHECK(!values.empty(), kInternal, "spread of no values");

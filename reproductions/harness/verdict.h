@@ -53,4 +53,8 @@ struct Spread {
 };
 Spread spread(const std::vector<double>& values);
 
+/// The tolerance a paper number is judged with: `floor` (the stated one), or
+/// 2 std over our pairs when that is larger.
+double tolerance(double floor, const Spread& s);
+
 }  // namespace repairbench::harness
