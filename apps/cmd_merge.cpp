@@ -49,21 +49,25 @@ int run_merge(int argc, char** argv) {
   std::string weight_order = "random";
   std::vector<std::string> match_points;
   uint64_t seed = 0;
-  int64_t eval_batch_size = 2000, stats_batch_size = 0, endpoint_epochs = 0, merged_epochs = 0;
+  int64_t eval_batch_size = 2000, stats_batch_size = 0, stats_batches = 0, endpoint_epochs = 0, merged_epochs = 0;
   double target_std_eps = -1;
   bool eval_train = false, no_variance = false, unaligned_quirk = false;
   po::options_description description("repairbench merge");
   description.add_options()("help,h", "show this help")
       ("a", po::value(&a_path)->required(), "checkpoint of model A (kept fixed)")
       ("b", po::value(&b_path)->required(), "checkpoint of model B (aligned to A)")
-      ("match", po::value(&match)->default_value(match), "activation | weight | none")
+      ("match", po::value(&match)->default_value(match),
+       "activation (correlation) | covariance | inner-product | weight | none | random (seeded by --seed)")
       ("repair", po::value(&repairs)->default_value(repairs),
-       "corrections to compare, comma-separated: none, reset-bn, repair, closed-form, repair-blocks")
+       "corrections to compare, comma-separated: none, reset-bn, repair, closed-form, repair-blocks, rescale, "
+       "reshift")
       ("alphas", po::value(&alphas)->default_value(alphas), "alpha grid: start:stop:count or a,b,c")
       ("out", po::value(&out), "write the JSON report here")
       ("eval-train", po::bool_switch(&eval_train), "also evaluate every point on the un-augmented train set")
       ("eval-batch-size", po::value(&eval_batch_size)->default_value(eval_batch_size), "evaluation batch size")
       ("stats-batch-size", po::value(&stats_batch_size), "batch size of the statistics data (default: the reference's)")
+      ("stats-batches", po::value(&stats_batches),
+       "the corrections' statistics budget: batches per pass (default: every batch); matching still reads all")
       ("stats-augment", po::value(&stats_augment), "augmentation of the statistics data (default: the reference's)")
       ("stats-order", po::value(&stats_order)->default_value(stats_order),
        "shuffled (the reference's loaders) | sequential: the training set in stored order, consecutive "
@@ -127,10 +131,17 @@ int run_merge(int argc, char** argv) {
   }
   RB_CHECK(weight_order == "random" || weight_order == "spec", kUsage, "--weight-order is ", weight_order,
            "; expected random or spec");
+  data::Loader match_loader(splits.train, loader_options);
+  if (vm.count("stats-batches")) {
+    RB_CHECK(stats_batches > 0, kUsage, "--stats-batches must be positive, got ", stats_batches);
+    loader_options.max_batches = stats_batches;
+  }
   data::Loader stats_loader(splits.train, loader_options);
 
   pipeline::MergeOptions options;
   options.match = match;
+  options.random_seed = seed;
+  if (vm.count("stats-batches")) options.match_loader = &match_loader;
   options.activation.std_estimate =
       std_estimate.empty() ? defaults.std_estimate : align::parse_std_estimate(std_estimate);
   for (const auto& entry : match_points) {
@@ -193,6 +204,7 @@ int run_merge(int argc, char** argv) {
                                {"statistics_data", {{"split", "train"},
                                                     {"batch_size", loader_options.batch_size},
                                                     {"order", stats_order},
+                                                    {"batches_per_pass", vm.count("stats-batches") ? nlohmann::json(stats_batches) : nlohmann::json("all")},
                                                     {"augment", loader_options.augment.describe()},
                                                     {"endpoint_epochs", options.repair.endpoint_epochs},
                                                     {"merged_epochs", options.repair.merged_epochs},

@@ -144,6 +144,61 @@ TEST(ActivationMatching, RecoversEveryLiveChannelAtTheReferencePoints) {
   }
 }
 
+// The covariance and inner-product objectives are maximized by pairing each
+// channel with its own copy too (Cauchy-Schwarz: |E[a b]| <= sqrt(E[a^2]
+// E[b^2]) <= (E[a^2] + E[b^2]) / 2, equal only for b = a), so they recover
+// the same permutation as the correlation; Alignment::method names them.
+TEST(ActivationMatching, CovarianceAndInnerProductRecoverARandomCopyToo) {
+  torch::manual_seed(5);
+  for (const auto& model_case : small_cases()) {
+    SCOPED_TRACE(model_case.name);
+    auto c = permuted_case(model_case.config);
+    auto loader = loader_for(model_case.config, 128, 64);
+    for (auto objective : {align::MatchObjective::kCovariance, align::MatchObjective::kInnerProduct}) {
+      align::ActivationMatchingOptions options;
+      options.objective = objective;
+      options.match_points = layer_output_points(*c.net0);
+      const auto alignment = align::activation_matching(*c.net0, *c.net1, loader, options);
+      EXPECT_EQ(alignment.method, align::to_string(objective));
+      for (size_t g = 0; g < c.inverse.size(); ++g) {
+        EXPECT_TRUE(alignment.perms[g].equal(c.inverse[g])) << alignment.groups[g] << " " << alignment.method;
+      }
+    }
+  }
+  EXPECT_EQ(align::parse_match_objective("inner-product"), align::MatchObjective::kInnerProduct);
+  EXPECT_THROW(align::parse_match_objective("cosine"), Error);
+}
+
+// The two controls: the identity, and a random permutation that is a valid
+// permutation of every group, fixed by its seed, and keeps the function.
+TEST(RandomAlignment, IsASeededPermutationThatKeepsTheFunction) {
+  torch::manual_seed(6);
+  auto net = models::make_network(testing::make_config("resnet20", 1, "bn", 3, 32));
+  testing::kaiming_init(*net);
+  randomize_norms(*net);
+  net->eval();
+  const auto a = align::random_alignment(*net, 7), again = align::random_alignment(*net, 7);
+  const auto other = align::random_alignment(*net, 8);
+  EXPECT_EQ(a.method, "random");
+  bool differs = false;
+  for (size_t g = 0; g < a.perms.size(); ++g) {
+    EXPECT_TRUE(a.perms[g].equal(again.perms[g]));
+    EXPECT_TRUE(std::get<0>(a.perms[g].sort()).equal(torch::arange(a.perms[g].size(0)))) << a.groups[g];
+    differs = differs || !a.perms[g].equal(other.perms[g]);
+    EXPECT_FALSE(a.perms[g].equal(torch::arange(a.perms[g].size(0)))) << a.groups[g];
+  }
+  EXPECT_TRUE(differs);
+  auto loader = loader_for(net->config(), 32, 32);
+  loader.new_epoch();
+  const auto x = loader.batch(0).images;
+  auto shuffled = align::permuted_copy(*net, a);
+  shuffled->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(shuffled->forward(x).allclose(net->forward(x), 1e-4, 1e-5));
+  const auto identity = align::identity_alignment(*net);
+  for (const auto& p : identity.perms) EXPECT_TRUE(p.equal(torch::arange(p.size(0))));
+}
+
 TEST(ActivationMatching, AligningAModelWithItselfGivesTheIdentity) {
   torch::manual_seed(2);
   for (const auto& model_case : small_cases()) {

@@ -3,7 +3,8 @@
 // pair is trained for a few steps (on a 2,048-image slice of the real
 // Fashion-MNIST where the family takes it, on synthetic data of the family's
 // input shape otherwise), then merged with every matcher (activation, weight,
-// none) and every correction that applies to the family, with curves at
+// none; the study's cases: covariance, inner-product, random) and every
+// correction the case names, with curves at
 // alphas 0, 0.5 and 1; every number a science result flows through (endpoint
 // metrics, permutations, correlations, curves, barriers, reductions, variance
 // ratios) goes into <out-dir>/<case>.json.
@@ -49,6 +50,8 @@ struct GoldenCase {
   std::vector<RepairMethod> repairs;
   /// The depth study's preparation: BatchNorm folded into the linears before merging.
   bool fuse_batchnorm = false;
+  /// The matchers each merge runs with (MergeOptions::match names).
+  std::vector<std::string> matchers = {"activation", "weight", "none"};
 };
 
 // One case per family and norm (the targets' variants): the corrections the
@@ -70,6 +73,13 @@ std::vector<GoldenCase> cases() {
       {"resnet18_cifar", make_config("resnet18", 1, "bn", 3, 16), false, batch_norm},
       {"resnet18_imagenet_junctures", make_config("resnet18_imagenet", 1, "bn", 3, 32, 10, 0, true), false,
        {RepairMethod::kResetBn, RepairMethod::kBlocks}},
+      // The study's corrections and matchers (issue #15), apart from the
+      // paper's cases so that adding them moved none of those numbers.
+      {"study_mlp_fmnist", make_config("mlp", 32, "none", 1, 28, 10, 3), true,
+       {RepairMethod::kRescale, RepairMethod::kReshift, RepairMethod::kDataFree}, false,
+       {"covariance", "inner-product", "random"}},
+      {"study_resnet20_bn", make_config("resnet20", 1, "bn", 3, 16), false,
+       {RepairMethod::kRescale, RepairMethod::kReshift}, false, {"covariance", "random"}},
   };
 }
 
@@ -149,7 +159,7 @@ nlohmann::json run_case(const GoldenCase& c) {
   options.weight.max_iterations = 3;
 
   nlohmann::json results = nlohmann::json::object();
-  for (const char* match : {"activation", "weight", "none"}) {
+  for (const std::string& match : c.matchers) {
     options.match = match;
     // A fresh loader per matcher: every merge reads the same batches.
     data::Loader stats_loader(splits.train, loader_options);
@@ -173,6 +183,7 @@ nlohmann::json run_case(const GoldenCase& c) {
                         {"fuse_batchnorm", c.fuse_batchnorm},
                         {"recipe", recipe},
                         {"repairs", repairs},
+                        {"matchers", c.matchers},
                         {"alphas", options.alphas},
                         {"weight_matching_max_iterations", options.weight.max_iterations},
                         {"statistics_batch_size", loader_options.batch_size},

@@ -6,6 +6,7 @@
 #include "repairbench/interp/interpolate.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
+#include "repairbench/repair/data_free.h"
 #include "repairbench/repair/repair.h"
 #include "synthetic.h"
 
@@ -226,6 +227,99 @@ TEST(Repair, DefaultPointsArePreActivationsAndNeverTheLogits) {
   EXPECT_EQ(blocks.back(), "fc");
   EXPECT_THROW(repair::default_repair_points(*mlp, repair::RepairMethod::kBlocks), Error);
   EXPECT_THROW(repair::parse_repair_method("magic"), Error);
+}
+
+// The defining properties of RESCALE and RESHIFT, against REPAIR, at the
+// first corrected layer (which sees exactly the batches it was calibrated on;
+// one batch, so the per-batch averages are the data's own moments): RESCALE
+// moves the std to sigma* and leaves the merged net's mean where it was;
+// RESHIFT moves the mean to mu* and leaves the std; REPAIR moves both.
+TEST(Repair, RescaleAndReshiftMoveOneMomentEach) {
+  const auto config = make_config("mlp", 32, "none", 1, 8, 10, 2);
+  auto [a, b] = independent_pair(config);
+  data::LoaderOptions o;
+  o.batch_size = 512;
+  data::Loader loader(testing::template_dataset(512, 1, 8, 10, 11), o);
+  const auto points = repair::default_repair_points(*a, repair::RepairMethod::kForward);
+  const auto endpoints = repair::endpoint_stats(*a, *b, loader, points, 1);
+  const int64_t first = endpoints.points.front();
+  const auto t = repair::targets(endpoints.at(first), 0.5);
+  auto plain = interpolate(*a, *b, 0.5);
+  const auto before = align::collect_channel_stats(*plain, loader, {first})[0];
+  // Unbiased variances under a biased normalization: the std lands at
+  // sigma* sqrt((n-1)/n), 0.1% low for n = 512.
+  auto close = [](const torch::Tensor& x, const torch::Tensor& y) {
+    return ((x - y).abs().max() / y.abs().max().clamp_min(1e-9)).item<double>();
+  };
+  for (auto method : {repair::RepairMethod::kForward, repair::RepairMethod::kRescale, repair::RepairMethod::kReshift}) {
+    SCOPED_TRACE(repair::to_string(method));
+    repair::RepairOptions options;
+    options.method = method;
+    EXPECT_EQ(repair::repair_points(*a, options), points);
+    auto merged = interpolate(*a, *b, 0.5);
+    const auto result = repair::repair(*merged, endpoints, 0.5, loader, options);
+    EXPECT_EQ(result.corrections.size(), points.size());
+    const auto after = align::collect_channel_stats(*merged, loader, {first})[0];
+    const bool moves_std = method != repair::RepairMethod::kReshift;
+    const bool moves_mean = method != repair::RepairMethod::kRescale;
+    EXPECT_LT(close(after.var.sqrt(), moves_std ? t.std : before.var.sqrt()), 3e-3);
+    EXPECT_LT(close(after.mean, moves_mean ? t.mean : before.mean), 1e-4);
+    // ... and the other moment is really changed (the targets differ from the merged net's own).
+    EXPECT_GT(close(after.var.sqrt(), moves_std ? before.var.sqrt() : t.std), 0.05);
+  }
+  EXPECT_EQ(repair::parse_repair_method("rescale"), repair::RepairMethod::kRescale);
+  EXPECT_EQ(repair::parse_repair_method("reshift"), repair::RepairMethod::kReshift);
+}
+
+// Data-free REPAIR. Through the first Linear the moment propagation is exact,
+// so on one full batch its predicted endpoint statistics equal the measured
+// ones; its corrections make the PREDICTED statistics of the fused merged net
+// equal the targets at every corrected layer; and it runs no network on data.
+TEST(Repair, DataFreePredictsTheFirstLayerExactlyAndHitsItsTargets) {
+  const auto config = make_config("mlp", 32, "none", 1, 8, 10, 3);
+  auto [a, b] = independent_pair(config);
+  data::LoaderOptions o;
+  o.batch_size = 256;
+  data::Loader loader(testing::template_dataset(256, 1, 8, 10, 11), o);
+  align::PassCounter passes;
+  const auto input = repair::input_moments(loader, 1, &passes);
+  EXPECT_EQ(passes.data_passes, 1);
+  EXPECT_EQ(passes.forward_batches, 0);
+  EXPECT_EQ(input.images, 256);
+  const auto points = repair::default_repair_points(*a, repair::RepairMethod::kDataFree);
+  const auto predicted = repair::predicted_endpoint_stats(*a, *b, input, points);
+  const auto measured = repair::endpoint_stats(*a, *b, loader, points, 1);
+  const auto& p0 = predicted.stats.front();
+  const auto& m0 = measured.stats.front();
+  EXPECT_TRUE(p0.mean0.allclose(m0.mean0, 1e-5, 1e-6));
+  EXPECT_TRUE(p0.var1.allclose(m0.var1, 1e-5, 1e-6));
+
+  repair::RepairOptions options;
+  options.method = repair::RepairMethod::kDataFree;
+  auto merged = interpolate(*a, *b, 0.3);
+  const auto result = repair::repair(*merged, predicted, 0.3, loader, options);
+  EXPECT_EQ(result.passes.data_passes, 0);
+  EXPECT_EQ(result.passes.forward_batches, 0);
+  ASSERT_EQ(result.corrections.size(), points.size());
+  EXPECT_TRUE(result.unfused.empty());
+  const auto after = repair::predicted_layer_stats(*merged, input);  // the fused net, every layer output
+  ASSERT_EQ(after.size(), points.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    const auto t = repair::targets(predicted.stats[i], 0.3);
+    EXPECT_TRUE(after[i].mean.allclose(t.mean, 1e-4, 1e-5)) << points[i];
+    // The fused scale is sqrt(sigma*^2 + 0) / sqrt(v + 1e-5): sigma* up to BN's eps.
+    EXPECT_TRUE(after[i].var.sqrt().allclose(t.std, 1e-3, 1e-4)) << points[i];
+  }
+  EXPECT_EQ(repair::parse_repair_method("data-free"), repair::RepairMethod::kDataFree);
+}
+
+TEST(Repair, DataFreeRefusesNetworksItCannotPropagateThrough) {
+  for (const auto& config : {make_config("mlp", 16, "bn", 1, 8, 10, 1), make_config("vgg11", 1, "none", 3, 32)}) {
+    auto net = models::make_network(config);
+    repair::InputMoments input{torch::zeros({config.in_channels * 64}, torch::kFloat64),
+                               torch::eye(config.in_channels * 64, torch::kFloat64), 2};
+    EXPECT_THROW(repair::predicted_layer_stats(*net, input), Error) << config.describe();
+  }
 }
 
 }  // namespace

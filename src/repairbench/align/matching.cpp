@@ -30,7 +30,34 @@ bool is_buffer_key(const std::string& key) {
   return key.find("running_mean") != std::string::npos || key.find("running_var") != std::string::npos;
 }
 
+// The (C, C) matrix the assignment maximizes (rows model 0, columns model 1).
+torch::Tensor objective_matrix(const PairStats& s, const ActivationMatchingOptions& options) {
+  switch (options.objective) {
+    case MatchObjective::kCorrelation: return correlation(s, options.std_estimate);
+    case MatchObjective::kCovariance: return s.outer - torch::outer(s.mean0, s.mean1);
+    case MatchObjective::kInnerProduct: return s.outer;
+  }
+  return correlation(s, options.std_estimate);
+}
+
 }  // namespace
+
+std::string to_string(MatchObjective objective) {
+  switch (objective) {
+    case MatchObjective::kCorrelation: return "correlation";
+    case MatchObjective::kCovariance: return "covariance";
+    case MatchObjective::kInnerProduct: return "inner-product";
+  }
+  return "correlation";
+}
+
+MatchObjective parse_match_objective(const std::string& text) {
+  if (text == "correlation") return MatchObjective::kCorrelation;
+  if (text == "covariance") return MatchObjective::kCovariance;
+  if (text == "inner-product") return MatchObjective::kInnerProduct;
+  RB_FAIL(kUsage, "unknown activation-matching objective '", text,
+          "'; expected correlation, covariance or inner-product");
+}
 
 Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
                               const ActivationMatchingOptions& options) {
@@ -42,7 +69,9 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
              net0.point(point).channels, " channels but group ", group, " has ", g.size);
     g.match_point = point;
   }
-  Alignment result = empty_alignment(spec, "activation");
+  // The matcher's name, as MergeOptions::match spells it.
+  Alignment result = empty_alignment(
+      spec, options.objective == MatchObjective::kCorrelation ? "activation" : to_string(options.objective));
 
   // One statistics slot per distinct matching point.
   PairStatsRequest request;
@@ -62,11 +91,13 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
   const auto stats = collect_pair_stats(net0, net1, loader, request, &result.passes);
 
   for (size_t g = 0; g < spec.groups.size(); ++g) {
-    const auto corr = correlation(stats[slot_of_group[g]], options.std_estimate);  // (C, C)
-    result.perms[g] = linear_assignment(corr, /*maximize=*/true);
+    const auto& s = stats[slot_of_group[g]];
+    const auto corr = correlation(s, options.std_estimate);  // (C, C)
+    const auto objective = options.objective == MatchObjective::kCorrelation ? corr : objective_matrix(s, options);
+    result.perms[g] = linear_assignment(objective, /*maximize=*/true);
     result.correlation_before.push_back(corr.diagonal().mean().item<double>());
     result.correlation_after.push_back(paired_correlation(corr, result.perms[g]));
-    if (options.keep_correlations) result.correlations.push_back(corr);
+    if (options.keep_correlations) result.correlations.push_back(objective);
   }
   result.seconds = seconds_since(start);
   return result;
@@ -139,6 +170,16 @@ Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1,
 
 Alignment identity_alignment(models::NetworkImpl& net) {
   return empty_alignment(net.permutation_spec(), "none");
+}
+
+Alignment random_alignment(models::NetworkImpl& net, uint64_t seed) {
+  const auto spec = net.permutation_spec();
+  Alignment result = empty_alignment(spec, "random");
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (size_t g = 0; g < spec.groups.size(); ++g) {
+    result.perms[g] = torch::randperm(spec.groups[g].size, generator, torch::kInt64);
+  }
+  return result;
 }
 
 models::Network permuted_copy(models::NetworkImpl& net, const Alignment& alignment) {

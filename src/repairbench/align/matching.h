@@ -16,7 +16,7 @@ namespace repairbench::align {
 /// The permutation of every group of a network's PermutationSpec that aligns
 /// model 1 to model 0, and how it was found.
 struct Alignment {
-  std::string method;                ///< "activation", "weight" or "none".
+  std::string method;                ///< A MergeOptions::match name: "activation", "covariance", ...
   std::vector<std::string> groups;   ///< Group names, in spec order.
   /// perms[g][i] = channel of model 1 that goes to position i ((size) int64).
   std::vector<torch::Tensor> perms;
@@ -32,14 +32,27 @@ struct Alignment {
   double seconds = 0;
 };
 
+/// What activation matching maximizes over paired channels.
+enum class MatchObjective {
+  kCorrelation,   ///< Pearson correlation (repair_reference.md 2a; the paper's matcher).
+  kCovariance,    ///< The correlation's numerator, E[a b] - E[a] E[b]: large channels weigh more.
+  kInnerProduct,  ///< E[a b], uncentered (Git Re-Basin's activation matching, Ainsworth et al. 2022).
+};
+
+/// "correlation" | "covariance" | "inner-product"; parse throws Error(kUsage).
+std::string to_string(MatchObjective objective);
+MatchObjective parse_match_objective(const std::string& text);
+
 struct ActivationMatchingOptions {
+  MatchObjective objective = MatchObjective::kCorrelation;
+  /// How the correlation's std is estimated (kCorrelation only).
   StdEstimate std_estimate = StdEstimate::kMoment;
   /// Overrides of a group's matching point: group name -> point name. E.g.
   /// {"stream3", "layer3.2"} matches ResNet20's third stream at the stage end
   /// instead of the reference's layer3[1] (pitfall 7).
   std::map<std::string, std::string> match_points;
   int64_t epochs = 1;
-  /// Keep every group's correlation matrix in Alignment::correlations (for
+  /// Keep every group's objective matrix in Alignment::correlations (for
   /// parity checks against another implementation; C^2 doubles per group).
   bool keep_correlations = false;
   /// Data-parallel correlation pass (PairStatsRequest::group): every rank gets
@@ -47,10 +60,12 @@ struct ActivationMatchingOptions {
   dist::Group* group = nullptr;
 };
 
-/// Activation matching (repair_reference.md 2a): correlations of both models'
-/// activations at every group's matching point, gathered for ALL groups in one
-/// pass over `loader` with both models in eval mode, then one exact linear
-/// assignment per group maximizing the total correlation. The reference makes
+/// Activation matching (repair_reference.md 2a): correlations (or the
+/// options' other objective) of both models' activations at every group's
+/// matching point, gathered for ALL groups in one pass over `loader` with both
+/// models in eval mode, then one exact linear assignment per group maximizing
+/// the total objective. Alignment::correlation_before/after always report the
+/// correlation of the paired channels, whichever objective chose them. The reference makes
 /// one pass per layer; permuting earlier layers does not change a later
 /// layer's correlations (only their column order), so the result is the same.
 Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
@@ -74,6 +89,11 @@ Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1,
 
 /// The identity alignment (no permutation), for "--match none".
 Alignment identity_alignment(models::NetworkImpl& net);
+
+/// A uniformly random permutation of every group, drawn from `seed`, for
+/// "--match random": a control that keeps each network's function and breaks
+/// any accidental alignment the identity might carry.
+Alignment random_alignment(models::NetworkImpl& net, uint64_t seed);
 
 /// A copy of `net` with `alignment` applied: computes the same function.
 models::Network permuted_copy(models::NetworkImpl& net, const Alignment& alignment);

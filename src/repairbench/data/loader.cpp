@@ -3,6 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "repairbench/core/error.h"
 
 namespace repairbench::data {
@@ -10,6 +12,8 @@ namespace repairbench::data {
 Loader::Loader(const Dataset& dataset, LoaderOptions options)
     : options_(std::move(options)), generator_(at::make_generator<at::CPUGeneratorImpl>(options_.seed)) {
   RB_CHECK(options_.batch_size > 0, kUsage, "batch size must be positive, got ", options_.batch_size);
+  RB_CHECK(options_.max_batches >= 0, kUsage, "the batch budget must be positive (0: every batch), got ",
+           options_.max_batches);
   RB_CHECK(dataset.size() > 0, kUsage, "data set ", dataset.name, " is empty");
   RB_CHECK(options_.shard_count >= 1 && options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
            kUsage, "shard ", options_.shard_rank, " of ", options_.shard_count, " does not exist");
@@ -38,11 +42,13 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options)
 
 int64_t Loader::num_batches() const {
   const int64_t n = dataset_.size(), b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  const int64_t all = options_.drop_last ? n / b : (n + b - 1) / b;
+  return options_.max_batches > 0 ? std::min(all, options_.max_batches) : all;
 }
 
 int64_t Loader::num_images() const {
-  return options_.drop_last ? num_batches() * options_.batch_size : dataset_.size();
+  const int64_t b = options_.batch_size, batches = num_batches();
+  return options_.drop_last ? batches * b : std::min(dataset_.size(), batches * b);
 }
 
 void Loader::new_epoch() {

@@ -3,7 +3,10 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <memory>
+#include <vector>
 
+#include "repairbench/core/error.h"
 #include "repairbench/data/loader.h"
 
 namespace repairbench::metrics {
@@ -59,9 +62,19 @@ EvalResult evaluate(models::NetworkImpl& net, const data::Dataset& dataset, int6
 
 EvalResult evaluate_ensemble(models::NetworkImpl& net0, models::NetworkImpl& net1, double alpha,
                              const data::Dataset& dataset, int64_t batch_size, const torch::Device& device) {
-  const models::ModeScope eval_mode0(net0, false), eval_mode1(net1, false);
-  return run(dataset, batch_size, net0.config().in_channels, device, nullptr, [&](const torch::Tensor& x) {
-    return (1.0 - alpha) * net0.forward(x) + alpha * net1.forward(x);
+  return evaluate_ensemble({&net0, &net1}, {1.0 - alpha, alpha}, dataset, batch_size, device);
+}
+
+EvalResult evaluate_ensemble(const std::vector<models::NetworkImpl*>& nets, const std::vector<double>& weights,
+                             const data::Dataset& dataset, int64_t batch_size, const torch::Device& device) {
+  RB_CHECK(!nets.empty() && nets.size() == weights.size(), kUsage, "an ensemble of ", nets.size(),
+           " networks needs as many weights, got ", weights.size());
+  std::vector<std::unique_ptr<models::ModeScope>> eval_modes;
+  for (auto* net : nets) eval_modes.push_back(std::make_unique<models::ModeScope>(*net, false));
+  return run(dataset, batch_size, nets.front()->config().in_channels, device, nullptr, [&](const torch::Tensor& x) {
+    torch::Tensor logits = weights[0] * nets[0]->forward(x);
+    for (size_t i = 1; i < nets.size(); ++i) logits = logits + weights[i] * nets[i]->forward(x);
+    return logits;
   });
 }
 

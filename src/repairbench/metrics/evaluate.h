@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "repairbench/data/dataset.h"
 #include "repairbench/dist/dist.h"
@@ -33,6 +34,10 @@ EvalResult evaluate(models::NetworkImpl& net, const data::Dataset& dataset, int6
 /// CIFAR-100 split experiment's ensemble curve averages outputs; whether the
 /// paper averaged logits or probabilities is not recorded, repair_reference.md 4.3).
 EvalResult evaluate_ensemble(models::NetworkImpl& net0, models::NetworkImpl& net1, double alpha,
+                             const data::Dataset& dataset, int64_t batch_size, const torch::Device& device);
+
+/// The output ensemble of any number of models: logits sum_i weights[i] nets[i](x).
+EvalResult evaluate_ensemble(const std::vector<models::NetworkImpl*>& nets, const std::vector<double>& weights,
                              const data::Dataset& dataset, int64_t batch_size, const torch::Device& device);
 
 }  // namespace repairbench::metrics

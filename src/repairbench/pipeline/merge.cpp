@@ -9,6 +9,7 @@
 #include "repairbench/interp/interpolate.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
+#include "repairbench/repair/data_free.h"
 
 namespace repairbench::pipeline {
 namespace {
@@ -54,6 +55,21 @@ double std_ratio(const align::ChannelStats& merged, const repair::Targets& t) {
 
 }  // namespace
 
+align::Alignment align_with(const std::string& match, models::NetworkImpl& net0, models::NetworkImpl& net1,
+                            data::Loader& loader, const align::ActivationMatchingOptions& activation,
+                            const align::WeightMatchingOptions& weight, uint64_t random_seed) {
+  if (match == "activation" || match == "covariance" || match == "inner-product") {
+    align::ActivationMatchingOptions o = activation;
+    o.objective = match == "activation" ? align::MatchObjective::kCorrelation : align::parse_match_objective(match);
+    return align::activation_matching(net0, net1, loader, o);
+  }
+  if (match == "weight") return align::weight_matching(net0, net1, weight);
+  if (match == "random") return align::random_alignment(net1, random_seed);
+  RB_CHECK(match == "none", kUsage, "unknown --match '", match,
+           "'; expected activation, covariance, inner-product, weight, none or random");
+  return align::identity_alignment(net1);
+}
+
 MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& stats_loader,
                   const data::Dataset& test, const data::Dataset* train, const MergeOptions& options,
                   const torch::Device& device) {
@@ -76,18 +92,11 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   }
 
   const auto align_start = Clock::now();
-  if (options.match == "activation") {
-    align::ActivationMatchingOptions activation = options.activation;
-    activation.group = options.group;
-    result.alignment = align::activation_matching(
-        net0, net1, options.match_loader != nullptr ? *options.match_loader : stats_loader, activation);
-  } else if (options.match == "weight") {
-    result.alignment = align::weight_matching(net0, net1, options.weight);
-  } else {
-    RB_CHECK(options.match == "none", kUsage, "unknown --match '", options.match,
-             "'; expected activation, weight or none");
-    result.alignment = align::identity_alignment(net1);
-  }
+  align::ActivationMatchingOptions activation = options.activation;
+  activation.group = options.group;
+  result.alignment = align_with(options.match, net0, net1,
+                                options.match_loader != nullptr ? *options.match_loader : stats_loader, activation,
+                                options.weight, options.random_seed);
   models::Network aligned = align::permuted_copy(net1, result.alignment);
   aligned->to(device);
   result.seconds_alignment = seconds_since(align_start);
@@ -106,6 +115,7 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
                               : std::vector<std::string>{};
   add_points(ratio_points);
   for (auto method : options.repairs) {
+    if (method == repair::RepairMethod::kDataFree) continue;  // predicted below, not measured
     repair::RepairOptions ro = options.repair;
     ro.method = method;
     add_points(repair::repair_points(net0, ro));
@@ -117,6 +127,19 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
     const bool cross = std::count(options.repairs.begin(), options.repairs.end(), repair::RepairMethod::kClosedForm) > 0;
     endpoints = repair::endpoint_stats(net0, stats_b, stats_loader, stat_points, options.repair.endpoint_epochs,
                                        cross, options.group);
+  }
+  // Data-free REPAIR predicts its endpoint statistics from the input's
+  // moments (one pass over the images, no network forward), read from a
+  // loader of its own so that the other corrections draw the same batches
+  // whether it runs or not.
+  repair::EndpointStats predicted;
+  if (std::count(options.repairs.begin(), options.repairs.end(), repair::RepairMethod::kDataFree) > 0) {
+    repair::RepairOptions ro = options.repair;
+    ro.method = repair::RepairMethod::kDataFree;
+    data::Loader images(stats_loader.dataset(), stats_loader.options());
+    const repair::InputMoments input = repair::input_moments(images, options.repair.endpoint_epochs,
+                                                             &endpoints.passes);
+    predicted = repair::predicted_endpoint_stats(net0, *aligned, input, repair::repair_points(net0, ro));
   }
   result.endpoint_stats_passes = endpoints.passes;
   result.seconds_endpoint_stats = seconds_since(stats_start);
@@ -140,7 +163,8 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
         repair::RepairOptions ro = options.repair;
         ro.method = options.repairs[c - 1];
         ro.group = options.group;
-        const auto repaired = repair::repair(*merged, endpoints, alpha, stats_loader, ro);
+        const auto repaired = repair::repair(
+            *merged, ro.method == repair::RepairMethod::kDataFree ? predicted : endpoints, alpha, stats_loader, ro);
         if (!repaired.unfused.empty()) {
           wrapper = std::make_unique<repair::CorrectionProbe>(repaired.unfused, ro.bn_eps);
         }

@@ -16,8 +16,11 @@ namespace repairbench::pipeline {
 
 /// Everything `merge` does: align, interpolate over an alpha grid, correct.
 struct MergeOptions {
-  /// "activation" | "weight" | "none".
+  /// "activation" (correlation) | "covariance" | "inner-product" (the
+  /// activation matchers, align::MatchObjective) | "weight" | "none" (the
+  /// identity) | "random" (a random permutation, seeded by random_seed).
   std::string match = "activation";
+  uint64_t random_seed = 0;
   align::ActivationMatchingOptions activation;
   /// Data for activation matching when it differs from the statistics data
   /// (Permute-CIFAR10-ResNet18 matches on the un-augmented train loader);
@@ -80,6 +83,13 @@ struct MergeResult {
   align::PassCounter endpoint_stats_passes;
   double seconds_alignment = 0, seconds_endpoint_stats = 0, seconds_total = 0;
 };
+
+/// Aligns net1 to net0 with the matcher `match` names (MergeOptions::match):
+/// the activation matchers read `loader`; weight matching, the identity and
+/// the random permutation read no data.
+align::Alignment align_with(const std::string& match, models::NetworkImpl& net0, models::NetworkImpl& net1,
+                            data::Loader& loader, const align::ActivationMatchingOptions& activation,
+                            const align::WeightMatchingOptions& weight, uint64_t random_seed);
 
 /// The paper's experiment on a pair of trained networks: aligns net1 to net0
 /// (on `stats_loader`, the augmented training data), interpolates at every

@@ -8,6 +8,7 @@
 #include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
 #include "repairbench/models/state_dict.h"
+#include "repairbench/repair/data_free.h"
 
 namespace repairbench::repair {
 namespace {
@@ -16,7 +17,10 @@ namespace {
 // corrected channel with the CURRENT batch's statistics and applies the target
 // affine map; its running statistics are BatchNorm's with momentum=None (the
 // average of per-batch means and unbiased variances), which at_batch_norm
-// computes when the momentum of batch k is 1/(k+1).
+// computes when the momentum of batch k is 1/(k+1). RESCALE and RESHIFT keep
+// the same running statistics but move only one of the batch's two moments to
+// its target (the other stays the batch's own), so each corrects exactly what
+// its eval-mode form does.
 class ResetProbe : public models::ActivationProbe {
  public:
   struct Slot {
@@ -24,15 +28,28 @@ class ResetProbe : public models::ActivationProbe {
     torch::Tensor running_mean, running_var; // (C) float32, BN initial values 0 / 1
     int64_t batches = 0;
   };
-  ResetProbe(std::map<int64_t, Slot> slots, double eps) : slots_(std::move(slots)), eps_(eps) {}
+  ResetProbe(std::map<int64_t, Slot> slots, double eps, RepairMethod method)
+      : slots_(std::move(slots)), eps_(eps), method_(method) {}
 
   torch::Tensor visit(int64_t point, const torch::Tensor& x) override {
     auto it = slots_.find(point);
     if (it == slots_.end()) return x;
     Slot& s = it->second;
     const double momentum = 1.0 / static_cast<double>(++s.batches);
-    return torch::batch_norm(x, s.weight, s.bias, s.running_mean, s.running_var, /*training=*/true,
-                             momentum, eps_, /*cudnn_enabled=*/true);
+    // y = weight (x - m_b) / sqrt(v_b + eps) + bias, m_b and v_b (biased) of this batch.
+    const torch::Tensor y = torch::batch_norm(x, s.weight, s.bias, s.running_mean, s.running_var,
+                                              /*training=*/true, momentum, eps_, /*cudnn_enabled=*/true);
+    if (method_ != RepairMethod::kRescale && method_ != RepairMethod::kReshift) return y;
+    std::vector<int64_t> dims, shape(x.dim(), 1);  // every axis but the channels'
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      if (d != 1) dims.push_back(d);
+    }
+    shape[1] = -1;
+    const torch::Tensor batch_mean = x.mean(dims, /*keepdim=*/true);  // (1, C, 1, ...)
+    const torch::Tensor target_mean = s.bias.view(shape);
+    // RESCALE: the target std about the batch's own mean; RESHIFT: the batch's
+    // own spread about the target mean.
+    return method_ == RepairMethod::kRescale ? y - target_mean + batch_mean : x - batch_mean + target_mean;
   }
   const std::map<int64_t, Slot>& slots() const { return slots_; }
   std::map<int64_t, Slot>& slots() { return slots_; }
@@ -40,6 +57,7 @@ class ResetProbe : public models::ActivationProbe {
  private:
   std::map<int64_t, Slot> slots_;
   double eps_;
+  RepairMethod method_;
 };
 
 // Folds y -> scale (y - mean) / sqrt(var + eps) + shift into the producer of `point`.
@@ -153,6 +171,9 @@ std::string to_string(RepairMethod method) {
     case RepairMethod::kForward: return "repair";
     case RepairMethod::kClosedForm: return "closed-form";
     case RepairMethod::kBlocks: return "repair-blocks";
+    case RepairMethod::kRescale: return "rescale";
+    case RepairMethod::kReshift: return "reshift";
+    case RepairMethod::kDataFree: return "data-free";
   }
   return "none";
 }
@@ -163,8 +184,11 @@ RepairMethod parse_repair_method(const std::string& text) {
   if (text == "repair") return RepairMethod::kForward;
   if (text == "closed-form") return RepairMethod::kClosedForm;
   if (text == "repair-blocks") return RepairMethod::kBlocks;
+  if (text == "rescale") return RepairMethod::kRescale;
+  if (text == "reshift") return RepairMethod::kReshift;
+  if (text == "data-free") return RepairMethod::kDataFree;
   RB_FAIL(kUsage, "unknown repair method '", text,
-          "'; expected none, reset-bn, repair, closed-form or repair-blocks");
+          "'; expected none, reset-bn, repair, closed-form, repair-blocks, rescale, reshift or data-free");
 }
 
 std::vector<std::string> default_repair_points(const models::NetworkImpl& net, RepairMethod method) {
@@ -179,7 +203,7 @@ std::vector<std::string> default_repair_points(const models::NetworkImpl& net, R
              " has no residual blocks; repair-blocks is for ResNets");
     return names;
   }
-  if (method != RepairMethod::kForward && method != RepairMethod::kClosedForm) return names;
+  if (method == RepairMethod::kNone || method == RepairMethod::kResetBn) return names;
   const bool bn = net.config().norm == models::Norm::kBatch;
   const auto wanted = bn ? models::PointKind::kNormOutput : models::PointKind::kLayerOutput;
   for (const auto& p : net.points()) {
@@ -236,6 +260,8 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
                " has no BatchNorm layers to reset; use --repair repair for norm-free or LayerNorm nets");
       break;
     case RepairMethod::kForward:
+    case RepairMethod::kRescale:
+    case RepairMethod::kReshift:
     case RepairMethod::kBlocks: {
       std::map<int64_t, ResetProbe::Slot> slots;
       const auto device = merged.parameters().front().device();
@@ -246,14 +272,24 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
         slots[point] = {scale_from(t, options.target_std_eps).to(f32), t.mean.to(f32), torch::zeros({c}, f32),
                         torch::ones({c}, f32), 0};
       }
-      ResetProbe probe(std::move(slots), options.bn_eps);
+      ResetProbe probe(std::move(slots), options.bn_eps, options.method);
       result.batch_norms_reset =
           reset_bn_pass(merged, loader, options.merged_epochs, &probe, result.passes, options.group);
       for (const auto& [point, slot] : probe.slots()) {
-        result.corrections.push_back({point, slot.weight, slot.bias, slot.running_mean, slot.running_var});
+        // The eval-mode forms: REPAIR y = s* (x - m) / sqrt(v + eps) + mu*;
+        // RESCALE keeps the merged mean m as the shift; RESHIFT's scale
+        // sqrt(v + eps) makes the gain 1, so y = x - m + mu*.
+        torch::Tensor scale = slot.weight, shift = slot.bias;
+        if (options.method == RepairMethod::kRescale) shift = slot.running_mean;
+        if (options.method == RepairMethod::kReshift) scale = (slot.running_var + options.bn_eps).sqrt();
+        result.corrections.push_back({point, scale, shift, slot.running_mean, slot.running_var});
       }
       break;
     }
+    case RepairMethod::kDataFree:
+      result.corrections = data_free_corrections(merged, endpoints, alpha, points, options);
+      merged.eval();
+      break;
     case RepairMethod::kClosedForm:
       for (int64_t point : points) {
         const auto& s = endpoints.at(point);

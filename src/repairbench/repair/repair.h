@@ -27,9 +27,19 @@ enum class RepairMethod {
                 ///< train-mode pass (repair_reference.md 2c). Block-output
                 ///< corrections cannot be folded into a layer, so they stay as a
                 ///< per-channel affine map applied during evaluation.
+  kRescale,     ///< RESCALE (Qu & Horvath, arXiv 2402.05966): forward-pass
+                ///< REPAIR of the std only; each channel keeps the merged
+                ///< net's own mean: y = sigma* (x - m) / sqrt(v + eps) + m.
+  kReshift,     ///< RESHIFT (the same paper): of the mean only; each channel
+                ///< keeps the merged net's own spread: y = x - m + mu*.
+  kDataFree,    ///< Data-free REPAIR (repair/data_free.h): REPAIR's correction
+                ///< with every statistic, the endpoints' and the merged net's,
+                ///< predicted from the input's mean and covariance by moment
+                ///< propagation; no network sees a batch. Norm-free MLPs only.
 };
 
-/// "none" | "reset-bn" | "repair" | "closed-form" | "repair-blocks"; parse throws Error(kUsage).
+/// "none" | "reset-bn" | "repair" | "closed-form" | "repair-blocks" | "rescale" | "reshift" | "data-free";
+/// parse throws Error(kUsage).
 std::string to_string(RepairMethod method);
 RepairMethod parse_repair_method(const std::string& text);
 
@@ -55,12 +65,20 @@ struct RepairOptions {
   dist::Group* group = nullptr;
 };
 
-/// Where a method corrects a network by default. kForward and kClosedForm:
+/// Where a method corrects a network by default. kForward, kRescale, kReshift, kClosedForm and kDataFree:
 /// every pre-activation, i.e. every Linear/Conv output (norm-free and
 /// LayerNorm nets) or every BatchNorm output (BN nets), never the logits.
 /// kBlocks: every residual block output (not the stem) and the logits.
 /// kNone and kResetBn: none.
 std::vector<std::string> default_repair_points(const models::NetworkImpl& net, RepairMethod method);
+
+/// The first two moments of the flattened network input, float64: mean (D)
+/// and covariance (D, D), D = C*H*W. They are all data-free REPAIR
+/// (RepairMethod::kDataFree, repair/data_free.h) knows about the data.
+struct InputMoments {
+  torch::Tensor mean, cov;
+  int64_t images = 0;
+};
 
 /// Statistics of the two endpoints at the REPAIR points, gathered once (one
 /// pass per epoch over the data for BOTH endpoints) and reused for every alpha.
@@ -68,6 +86,9 @@ struct EndpointStats {
   std::vector<int64_t> points;             ///< Point indices.
   std::vector<align::PairStats> stats;     ///< One per point.
   align::PassCounter passes;
+  /// Predicted statistics (predicted_endpoint_stats): the input moments they
+  /// were propagated from, which kDataFree propagates through the merged net.
+  InputMoments input;
 
   /// The statistics of point `point`; throws Error(kInternal) if not gathered.
   const align::PairStats& at(int64_t point) const;
@@ -131,9 +152,10 @@ struct RepairResult {
 /// layer is fused into that layer's weight and bias, W' = W g,
 /// b' = mu* + g (b - m) with g = scale / sqrt(v + bn_eps) (pitfall 10), so
 /// `merged` keeps its architecture; the others are returned in `unfused`.
-/// `endpoints` must hold statistics for every corrected point. kResetBn,
-/// kForward and kBlocks re-estimate the merged net's own BatchNorm statistics
-/// in their train-mode pass.
+/// `endpoints` must hold statistics for every corrected point (predicted
+/// ones for kDataFree, which reads no data and ignores `loader`). kResetBn,
+/// kForward, kRescale, kReshift and kBlocks re-estimate the merged net's own
+/// BatchNorm statistics in their train-mode pass.
 RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
                     data::Loader& loader, const RepairOptions& options);
 

@@ -202,7 +202,7 @@ std::string merge_table(const pipeline::MergeResult& r, const std::optional<nloh
   std::ostringstream out;
   out << std::fixed;
   out << "alignment: " << r.alignment.method;
-  if (r.alignment.method == "activation") {
+  if (!r.alignment.correlation_after.empty()) {  // an activation matcher
     out << " (" << r.alignment.passes.data_passes << " pass(es) over the data for all "
         << r.alignment.groups.size() << " groups)";
   } else if (r.alignment.method == "weight") {
