@@ -20,6 +20,12 @@ const cv::Scalar kPalette[] = {{178, 114, 0},  {0, 159, 230},  {115, 158, 0}, {0
                                {167, 121, 204}, {233, 180, 86}, {66, 228, 240}, {0, 0, 0}};
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
+void write_png(const cv::Mat& img, const std::string& title, const std::string& path) {
+  std::vector<uchar> png;
+  RB_CHECK(cv::imencode(".png", img, png), kIo, "could not encode the chart ", title, " as PNG");
+  write_file_atomic(path, std::string(png.begin(), png.end()));
+}
+
 // About five round tick values covering [lo, hi].
 std::vector<double> ticks(double lo, double hi) {
   const double span = hi - lo;
@@ -124,9 +130,52 @@ void save_chart_png(const Chart& chart, const std::string& path, int width, int 
     legend_y += 22;
   }
 
-  std::vector<uchar> png;
-  RB_CHECK(cv::imencode(".png", img, png), kIo, "could not encode the chart ", chart.title, " as PNG");
-  write_file_atomic(path, std::string(png.begin(), png.end()));
+  write_png(img, chart.title, path);
+}
+
+void save_heatmap_png(const Heatmap& map, const std::string& path) {
+  RB_CHECK(!map.rows.empty() && !map.columns.empty() && map.values.size() == map.rows.size(), kUsage,
+           "heat map ", map.title, " has no cells or a row count that does not match its values");
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const auto& row : map.values) {
+    RB_CHECK(row.size() == map.columns.size(), kUsage, "heat map ", map.title, ": a row has ", row.size(),
+             " cells for ", map.columns.size(), " columns");
+    for (double v : row) {
+      if (!std::isfinite(v)) continue;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  RB_CHECK(std::isfinite(lo), kUsage, "heat map ", map.title, " has no finite cell");
+  const int label_w = 230, cell_w = 120, cell_h = 34, top = 60;
+  const int width = label_w + cell_w * static_cast<int>(map.columns.size()) + 20;
+  const int height = top + cell_h * static_cast<int>(map.rows.size()) + 40;
+  cv::Mat img(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
+  const cv::Scalar ink(40, 40, 40);
+  cv::putText(img, map.title, {10, 22}, kFont, 0.6, ink, 1, cv::LINE_AA);
+  for (size_t c = 0; c < map.columns.size(); ++c) {
+    cv::putText(img, map.columns[c], {label_w + static_cast<int>(c) * cell_w + 6, top - 10}, kFont, 0.42, ink, 1,
+                cv::LINE_AA);
+  }
+  for (size_t r = 0; r < map.rows.size(); ++r) {
+    const int y = top + static_cast<int>(r) * cell_h;
+    cv::putText(img, map.rows[r], {10, y + cell_h / 2 + 5}, kFont, 0.42, ink, 1, cv::LINE_AA);
+    for (size_t c = 0; c < map.columns.size(); ++c) {
+      const double v = map.values[r][c];
+      const int x = label_w + static_cast<int>(c) * cell_w;
+      // White (lowest) to the palette's blue (highest); grey where no value.
+      const double t = hi > lo ? (v - lo) / (hi - lo) : 1.0;
+      const cv::Scalar fill = std::isfinite(v) ? cv::Scalar(255 - 77 * t, 255 - 141 * t, 255 - 255 * t)
+                                               : cv::Scalar(220, 220, 220);
+      cv::rectangle(img, {x, y}, {x + cell_w - 2, y + cell_h - 2}, fill, cv::FILLED);
+      std::ostringstream text;
+      text << std::fixed << std::setprecision(1) << v;
+      cv::putText(img, std::isfinite(v) ? text.str() : "n/a", {x + 8, y + cell_h / 2 + 5}, kFont, 0.45,
+                  t > 0.6 && std::isfinite(v) ? cv::Scalar(255, 255, 255) : ink, 1, cv::LINE_AA);
+    }
+  }
+  cv::putText(img, map.note, {10, height - 14}, kFont, 0.42, ink, 1, cv::LINE_AA);
+  write_png(img, map.title, path);
 }
 
 }  // namespace repairbench::harness

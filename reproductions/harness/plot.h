@@ -27,4 +27,17 @@ struct Chart {
 /// chart without any finite point.
 void save_chart_png(const Chart& chart, const std::string& path, int width = 960, int height = 600);
 
+/// A table of numbers drawn as coloured cells (white = lowest, blue =
+/// highest; NaN cells are grey and read "n/a"), e.g. the study's midpoint
+/// accuracy per correction (rows) and family (columns).
+struct Heatmap {
+  std::string title;
+  std::vector<std::string> rows, columns;
+  std::vector<std::vector<double>> values;  ///< values[row][column].
+  std::string note;                         ///< A line under the cells (what the numbers are).
+};
+
+/// Renders `map` as a PNG, written atomically; throws like save_chart_png.
+void save_heatmap_png(const Heatmap& map, const std::string& path);
+
 }  // namespace repairbench::harness

@@ -326,6 +326,7 @@ SweepRun run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>
         stats.device = settings.device;
         data::Loader loader(splits.train, stats);
         pipeline::MergeOptions merge = point.merge;
+        merge.random_seed = point.merge.random_seed + stats.seed;  // the random-permutation control, per pair
         std::optional<data::Loader> match_loader;
         if (point.match_stats) {
           data::LoaderOptions match = *point.match_stats;

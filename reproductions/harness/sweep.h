@@ -116,6 +116,9 @@ struct SweepLayout {
   /// Qualitative checks also require variance collapse before REPAIR and its
   /// repair after it (norm-free nets; a BatchNorm or LayerNorm net renormalizes).
   bool check_variance = false;
+  /// Draw every point's curve along alpha and each group's barrier against x
+  /// (off for a target whose points sit at alpha 0.5 alone and draws its own).
+  bool curve_plots = true;
 };
 
 /// The shard report a sharded sweep (TargetSettings::shard_count > 1) wrote:

@@ -176,7 +176,9 @@ int run_declared(int argc, char** argv, const TargetSpec& spec) {
   settings["alphas"] = plan.points.front().merge.alphas;
   settings["match"] = plan.points.front().merge.match;
   std::vector<std::string> plots = extension.plots;
-  for (auto& file : sweep_plots(s, outcomes, plan.layout)) plots.push_back(std::move(file));
+  if (plan.layout.curve_plots) {
+    for (auto& file : sweep_plots(s, outcomes, plan.layout)) plots.push_back(std::move(file));
+  }
   nlohmann::json report = {
       {"settings", settings},
       {"results", sweep_results_json(outcomes)},

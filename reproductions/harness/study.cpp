@@ -1,0 +1,417 @@
+#include "harness/study.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "harness/plot.h"
+#include "repairbench/core/error.h"
+#include "repairbench/pipeline/merge_many.h"
+
+namespace repairbench::harness {
+namespace {
+
+using repair::RepairMethod;
+
+// The budget coordinate of a point: batches per pass, or "default".
+bool is_default_budget(const PointOutcome& o) { return o.point.coords.at("budget") == "default"; }
+
+const PointOutcome* find_cell(const std::vector<PointOutcome>& outcomes, const std::string& family,
+                              const std::string& matcher) {
+  for (const auto& o : outcomes) {
+    if (o.point.coords.at("family") == family && o.point.coords.at("matcher") == matcher && is_default_budget(o)) {
+      return o.error.empty() && !o.merges.empty() ? &o : nullptr;
+    }
+  }
+  return nullptr;
+}
+
+const pipeline::Curve* curve_of(const pipeline::MergeResult& m, const std::string& name) {
+  for (const auto& c : m.curves) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+// Per pair: test loss at alpha 0.5 of curve `name` (the study evaluates 0.5 only).
+std::vector<double> midpoint_loss(const PointOutcome& o, const std::string& name) {
+  std::vector<double> out;
+  for (const auto& m : o.merges) out.push_back(curve_of(m, name)->points.front().test.loss);
+  return out;
+}
+
+// Mean over layers of the first pair's std ratio after curve `name` (before
+// any correction for "interpolated"); NaN where none was measured.
+double mean_variance_ratio(const PointOutcome& o, const std::string& name) {
+  const auto& m = o.merges.front();
+  if (m.variance_ratios.empty()) return NAN;
+  size_t index = 0;
+  while (index < m.curves.size() && m.curves[index].name != name) ++index;
+  double sum = 0;
+  for (const auto& r : m.variance_ratios) sum += index == 0 ? r.before : r.after.at(index - 1);
+  return sum / static_cast<double>(m.variance_ratios.size());
+}
+
+// Per pair: the relative reduction of the uncorrected barrier by curve `name`, in percent.
+std::vector<double> reduction_percent(const PointOutcome& o, const std::string& name) {
+  std::vector<double> out;
+  for (double r : o.reduction(name)) out.push_back(100.0 * r);
+  return out;
+}
+
+nlohmann::json spread_json(const Spread& s) {
+  return {{"mean", s.mean}, {"std", s.std ? nlohmann::json(*s.std) : nlohmann::json(nullptr)}};
+}
+
+std::string mean_std(const Spread& s) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(2) << s.mean;
+  if (s.std) out << " +- " << *s.std;
+  return out.str();
+}
+
+// A check of a claim: `value` (a difference of our measurements) >= `bound`.
+Check claim(const std::string& what, const std::vector<double>& values, double bound, const std::string& reason,
+            const std::string& source) {
+  const auto s = spread(values);
+  return check_at_least(what, s.mean, s.std, bound, reason, source);
+}
+
+std::vector<double> minus(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> out;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) out.push_back(a[i] - b[i]);
+  return out;
+}
+
+// The many-model rows: N = 2..max_models endpoints of the first family.
+nlohmann::json many_models(const TargetSettings& settings, const StudyGrid& grid, const SweepPoint& point,
+                           std::vector<Check>& checks, std::vector<Series>& series, std::ostringstream& table) {
+  const auto splits = target_data(settings, point.dataset);
+  const auto method = point.base.model.norm == models::Norm::kBatch ? RepairMethod::kResetBn : RepairMethod::kForward;
+  std::vector<Endpoint> ends;
+  for (int64_t seed = 1; seed <= grid.max_models; ++seed) {
+    EndpointSpec spec = point.base;
+    spec.seed = static_cast<uint64_t>(seed);
+    // The sweep already (re)trained seeds 1..2*pairs in this run.
+    const bool retrain = settings.retrain && seed > 2 * settings.pairs;
+    ends.push_back(train_or_load(spec, splits, settings.cache_dir, retrain, settings.device, &std::cerr));
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  Series best{"best endpoint", {}, {}, true, false, 7}, averaged{"aligned average", {}, {}, true, false, 0},
+      corrected{"aligned average + " + repair::to_string(method), {}, {}, true, false, 1},
+      ensemble{"output ensemble", {}, {}, true, false, 2};
+  table << "\nmany-model merging (" << point.coords.at("family").get<std::string>()
+        << ", activation matching to seed 1): N, best endpoint, aligned average, + " << repair::to_string(method)
+        << ", output ensemble (test accuracy %)\n";
+  for (int64_t n = 2; n <= grid.max_models; ++n) {
+    std::vector<models::NetworkImpl*> nets;
+    for (int64_t k = 0; k < n; ++k) nets.push_back(ends[k].net.get());
+    data::LoaderOptions stats = point.stats;
+    stats.seed = 0;
+    stats.device = settings.device;
+    data::Loader loader(splits.train, stats);
+    pipeline::ManyOptions options;
+    options.activation = point.merge.activation;
+    options.correction = method;
+    options.repair = point.merge.repair;
+    options.eval_batch_size = point.merge.eval_batch_size;
+    std::cerr << settings.target << ": many-model merging of " << n << " endpoints\n";
+    const auto r = pipeline::merge_many(nets, loader, splits.test, options, settings.device);
+    double top = 0, mean = 0;
+    nlohmann::json each = nlohmann::json::array();
+    for (const auto& e : r.endpoints) {
+      top = std::max(top, e.accuracy);
+      mean += e.accuracy / static_cast<double>(n);
+      each.push_back(e.accuracy);
+    }
+    rows.push_back({{"models", n}, {"correction", repair::to_string(method)}, {"endpoints_test_accuracy", each},
+                    {"best_endpoint", top}, {"mean_endpoint", mean}, {"averaged", r.averaged.accuracy},
+                    {"averaged_loss", r.averaged.loss}, {"corrected", r.corrected.accuracy},
+                    {"corrected_loss", r.corrected.loss}, {"ensemble", r.ensemble.accuracy},
+                    {"ensemble_loss", r.ensemble.loss}, {"seconds", r.seconds}});
+    for (auto* s : {&best, &averaged, &corrected, &ensemble}) s->x.push_back(static_cast<double>(n));
+    best.y.push_back(top);
+    averaged.y.push_back(r.averaged.accuracy);
+    corrected.y.push_back(r.corrected.accuracy);
+    ensemble.y.push_back(r.ensemble.accuracy);
+    table << std::fixed << std::setprecision(2) << "  N=" << n << "  " << top << "  " << r.averaged.accuracy << "  "
+          << r.corrected.accuracy << "  " << r.ensemble.accuracy << "\n";
+    const std::string label = "N=" + std::to_string(n) + " models: ";
+    checks.push_back(check_at_least(label + repair::to_string(method) + " minus the uncorrected average (points)",
+                                    r.corrected.accuracy - r.averaged.accuracy, std::nullopt, 0.0,
+                                    "the correction toward the endpoints' mean statistics repairs the average "
+                                    "as REPAIR repairs a pair",
+                                    "REPAIR paper, extended to N models (issue #15)"));
+    checks.push_back(check_at_least(label + "output ensemble minus the corrected average (points)",
+                                    r.ensemble.accuracy - r.corrected.accuracy, std::nullopt, 0.0,
+                                    "an ensemble of N endpoints bounds what one merged network of their size "
+                                    "reaches (the split-data figure's ensemble, repair_reference.md 4.3)",
+                                    "REPAIR paper, split-data figure"));
+  }
+  series = {best, averaged, corrected, ensemble};
+  return rows;
+}
+
+}  // namespace
+
+StudyFamily parse_study_family(const std::string& token) {
+  const auto at = token.find('@');
+  RB_CHECK(at != std::string::npos && at > 0 && at + 1 < token.size(), kUsage, "study family '", token,
+           "' is not <model>@<data set>, e.g. mlp128@fashion-mnist or resnet20-bn@fashion-mnist");
+  StudyFamily f{token, {}, token.substr(at + 1)};
+  const std::string model = token.substr(0, at);
+  if (model.rfind("mlp", 0) == 0 && model.size() > 3 &&
+      std::all_of(model.begin() + 3, model.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    f.model.family = "mlp";
+    f.model.width = std::stoll(model.substr(3));
+    f.model.depth = 10;
+    return f;
+  }
+  RB_CHECK(model.rfind("resnet20-", 0) == 0, kUsage, "study family '", token,
+           "': the model is mlp<width> or resnet20-<bn|ln|none>, not ", model);
+  f.model.family = "resnet20";
+  f.model.width = 1;
+  f.model.norm = models::parse_norm(model.substr(9));
+  return f;
+}
+
+std::vector<RepairMethod> study_corrections(const models::ModelConfig& model) {
+  std::vector<RepairMethod> out;
+  if (model.norm == models::Norm::kBatch) out.push_back(RepairMethod::kResetBn);
+  out.insert(out.end(), {RepairMethod::kForward, RepairMethod::kRescale, RepairMethod::kReshift});
+  if (model.family == "mlp" && model.norm == models::Norm::kNone) {
+    out.insert(out.end(), {RepairMethod::kClosedForm, RepairMethod::kDataFree});
+  }
+  return out;
+}
+
+Plan study_plan(const TargetSettings& s, const StudyGrid& grid) {
+  RB_CHECK(!grid.families.empty() && !grid.matchers.empty(), kUsage, "the study needs a family and a matcher");
+  RB_CHECK(grid.max_models >= 2 || grid.max_models == 0, kUsage,
+           "--models merges at least 2 endpoints (0: no many-model merging), got ", grid.max_models);
+  std::vector<std::string> datasets, families;
+  for (const auto& f : grid.families) {
+    if (std::find(datasets.begin(), datasets.end(), f.dataset) == datasets.end()) datasets.push_back(f.dataset);
+    families.push_back(f.token);
+  }
+  require_datasets(s, datasets);
+  Plan plan{{},
+            {"study", "statistics batches per pass", true, false, /*curve_plots=*/false},
+            {{"families", families}, {"matchers", grid.matchers}, {"budgets", grid.budgets},
+             {"max_models", grid.max_models}, {"alpha", 0.5}}};
+  auto point_of = [&](const StudyFamily& f, const std::string& matcher) {
+    models::ModelConfig model = f.model;
+    if (s.smoke && model.family == "mlp") model.width = 16;
+    auto p = trained_point(s, model, f.dataset, study_corrections(model));
+    p.merge.alphas = {0.5};
+    p.merge.match = matcher;
+    p.group = f.token;
+    p.label = f.token + " / " + matcher;
+    p.coords = {{"family", f.token}, {"matcher", matcher}, {"budget", "default"}};
+    return p;
+  };
+  for (const auto& f : grid.families) {
+    for (const auto& m : grid.matchers) {
+      RB_CHECK(m == "activation" || m == "covariance" || m == "inner-product" || m == "weight" || m == "none" ||
+                   m == "random",
+               kUsage, "unknown matcher '", m, "'; expected activation, covariance, inner-product, weight, none, random");
+      plan.points.push_back(point_of(f, m));
+    }
+  }
+  for (int64_t b : grid.budgets) {
+    RB_CHECK(b > 0, kUsage, "--budgets are positive batch counts, got ", b);
+    auto p = point_of(grid.families.front(), "activation");
+    p.match_stats = p.stats;  // matching still reads every batch
+    p.stats.max_batches = b;
+    p.merge.repair.endpoint_epochs = p.merge.repair.merged_epochs = 1;
+    p.label += " / " + std::to_string(b) + " batches";
+    p.x = static_cast<double>(b);
+    p.coords["budget"] = b;
+    plan.points.push_back(std::move(p));
+  }
+  return plan;
+}
+
+Extension study_results(const TargetSettings& s, const StudyGrid& grid, const std::vector<PointOutcome>& outcomes) {
+  Extension ext;
+  std::ostringstream table;
+  nlohmann::json cells = nlohmann::json::array();
+  table << "study cells: family / matcher / budget, correction: midpoint test accuracy %, test loss, barrier "
+           "reduction % (mean +- std over pairs), mean std ratio over layers (pair 1)\n";
+  for (const auto& o : outcomes) {
+    nlohmann::json cell = o.point.coords;
+    if (!o.error.empty() || o.merges.empty()) {
+      cell["error"] = o.error;
+      cells.push_back(cell);
+      table << "  " << o.point.label << ": no result (" << o.error << ")\n";
+      continue;
+    }
+    for (const auto& name : o.curve_names()) {
+      const auto acc = spread(o.midpoint(name)), loss = spread(midpoint_loss(o, name));
+      nlohmann::json row = cell;
+      row["correction"] = name;
+      row["pairs"] = o.merges.size();
+      row["midpoint_test_accuracy"] = spread_json(acc);
+      row["midpoint_test_loss"] = spread_json(loss);
+      row["mean_std_ratio"] = mean_variance_ratio(o, name);
+      table << "  " << std::left << std::setw(60) << o.point.label + ", " + name << std::right << " " << mean_std(acc)
+            << "  " << mean_std(loss);
+      if (name != "interpolated") {
+        const auto red = spread(reduction_percent(o, name));
+        row["barrier_reduction_percent"] = spread_json(red);
+        table << "  " << mean_std(red);
+      }
+      table << "  " << std::setprecision(3) << mean_variance_ratio(o, name) << std::setprecision(2) << "\n";
+      cells.push_back(row);
+    }
+  }
+  ext.report["study_cells"] = cells;
+
+  // Per-layer variance ratios after every correction, activation matching.
+  nlohmann::json ratios = nlohmann::json::array();
+  for (const auto& f : grid.families) {
+    const auto* o = find_cell(outcomes, f.token, "activation");
+    if (o == nullptr) continue;
+    const auto& m = o->merges.front();
+    for (const auto& r : m.variance_ratios) {
+      nlohmann::json after = nlohmann::json::object();
+      for (size_t i = 0; i < r.after.size(); ++i) after[m.curves[i + 1].name] = r.after[i];
+      ratios.push_back({{"family", f.token}, {"point", r.point}, {"interpolated", r.before}, {"corrected", after}});
+    }
+  }
+  ext.report["study_variance_ratios"] = ratios;
+
+  // Heat map: correction x family, activation matching, midpoint accuracy.
+  const std::vector<std::string> all = {"interpolated", "reset-bn", "repair", "rescale", "reshift", "closed-form",
+                                        "data-free"};
+  Heatmap families{"midpoint test accuracy (%), activation matching, mean over pairs", all, {}, {},
+                   "grey: the correction does not apply to the family"};
+  for (const auto& f : grid.families) families.columns.push_back(f.token);
+  for (const auto& name : all) {
+    std::vector<double> row;
+    for (const auto& f : grid.families) {
+      const auto* o = find_cell(outcomes, f.token, "activation");
+      const bool has = o != nullptr && curve_of(o->merges.front(), name) != nullptr;
+      row.push_back(has ? spread(o->midpoint(name)).mean : NAN);
+    }
+    families.values.push_back(row);
+  }
+  // Heat map: correction x matcher on the first family.
+  const auto& first = grid.families.front().token;
+  Heatmap matchers{"midpoint test accuracy (%), " + first + ", mean over pairs", all, grid.matchers, {},
+                   "rows: corrections; columns: matchers"};
+  for (const auto& name : all) {
+    std::vector<double> row;
+    for (const auto& m : grid.matchers) {
+      const auto* o = find_cell(outcomes, first, m);
+      const bool has = o != nullptr && curve_of(o->merges.front(), name) != nullptr;
+      row.push_back(has ? spread(o->midpoint(name)).mean : NAN);
+    }
+    matchers.values.push_back(row);
+  }
+  const bool any_cell = find_cell(outcomes, first, grid.matchers.front()) != nullptr;
+  if (any_cell) {
+    save_heatmap_png(families, s.out_dir + "/study_families.png");
+    save_heatmap_png(matchers, s.out_dir + "/study_matchers.png");
+    ext.plots = {"study_families.png", "study_matchers.png"};
+  }
+
+  // The budget curves: midpoint accuracy against batches per pass, one line
+  // per correction; the default statistics as a dashed line.
+  const auto* full = find_cell(outcomes, first, "activation");
+  nlohmann::json budget = nlohmann::json::array();
+  if (!grid.budgets.empty() && full != nullptr) {
+    Chart chart;
+    chart.title = first + ": midpoint accuracy against the statistics budget";
+    chart.x_label = "batches per statistics pass (one pass each; dashed: the reference's default)";
+    chart.y_label = "test accuracy at alpha 0.5 (%)";
+    chart.log_x = true;
+    int color = 0;
+    for (const auto& name : full->curve_names()) {
+      Series line{name, {}, {}, true, false, color};
+      for (const auto& o : outcomes) {
+        if (is_default_budget(o) || o.point.coords.at("family") != first || !o.error.empty() || o.merges.empty()) {
+          continue;
+        }
+        const auto acc = spread(o.midpoint(name));
+        line.x.push_back(o.point.x);
+        line.y.push_back(acc.mean);
+        budget.push_back({{"correction", name}, {"batches", o.point.x}, {"midpoint_test_accuracy", spread_json(acc)}});
+      }
+      if (line.x.empty()) continue;
+      const double d = spread(full->midpoint(name)).mean;
+      const Series reference{name + " (default)", {line.x.front(), line.x.back()}, {d, d}, true, true, color};
+      chart.series.push_back(line);
+      chart.series.push_back(reference);
+      ++color;
+    }
+    save_chart_png(chart, s.out_dir + "/study_budget.png");
+    ext.plots.push_back("study_budget.png");
+  }
+  ext.report["study_budget"] = budget;
+
+  // The claims, judged on these measurements (mode "qualitative").
+  const char* vf = "Qu & Horvath, arXiv 2402.05966 (RESCALE, RESHIFT)";
+  for (const auto& f : grid.families) {
+    const auto* o = find_cell(outcomes, f.token, "activation");
+    if (o == nullptr) continue;
+    const std::string at = f.token + ", activation matching: ";
+    ext.checks.push_back(claim(at + "REPAIR minus RESHIFT barrier reduction (percentage points)",
+                               minus(reduction_percent(*o, "repair"), reduction_percent(*o, "reshift")), 0.0,
+                               "variance collapse, not a mean shift, is what REPAIR repairs", "REPAIR paper, 2c"));
+    ext.checks.push_back(claim(at + "10 minus |REPAIR - RESCALE| barrier reduction (percentage points)",
+                               [&] {
+                                 std::vector<double> v;
+                                 for (double d : minus(reduction_percent(*o, "repair"), reduction_percent(*o, "rescale"))) {
+                                   v.push_back(10.0 - std::abs(d));
+                                 }
+                                 return v;
+                               }(),
+                               0.0, "RESCALE (std only) does about as well as REPAIR: within 10 points", vf));
+    if (curve_of(o->merges.front(), "data-free") != nullptr) {
+      ext.checks.push_back(claim(at + "data-free REPAIR barrier reduction (%)", reduction_percent(*o, "data-free"), 0.0,
+                                 "the input's moments alone predict statistics good enough to reduce the barrier",
+                                 "issue #15 (model-folding-style data-free REPAIR)"));
+    }
+    for (const char* control : {"none", "random"}) {
+      const auto* c = find_cell(outcomes, f.token, control);
+      if (c == nullptr) continue;
+      ext.checks.push_back(claim(f.token + ": REPAIR midpoint, activation matching minus " + control + " (points)",
+                                 minus(o->midpoint("repair"), c->midpoint("repair")), 0.0,
+                                 "alignment matters: REPAIR alone does not connect unaligned networks",
+                                 "REPAIR paper (no-permutation baselines, repair_reference.md 4)"));
+    }
+  }
+  if (full != nullptr && !grid.budgets.empty()) {
+    for (const auto& o : outcomes) {
+      if (is_default_budget(o) || o.point.coords.at("family") != first || o.point.x != 10 || o.merges.empty()) {
+        continue;
+      }
+      ext.checks.push_back(claim(first + ": 1 minus |REPAIR at 10 batches - REPAIR with the default statistics|",
+                                 [&] {
+                                   std::vector<double> v;
+                                   for (double d : minus(o.midpoint("repair"), full->midpoint("repair"))) {
+                                     v.push_back(1.0 - std::abs(d));
+                                   }
+                                   return v;
+                                 }(),
+                                 0.0, "a few batches of statistics are enough for REPAIR (within 1 point)",
+                                 "issue #15, statistics budget"));
+    }
+  }
+  if (grid.max_models >= 2 && full != nullptr) {
+    std::vector<Series> series;
+    ext.report["many_models"] = many_models(s, grid, full->point, ext.checks, series, table);
+    Chart chart{first + ": merging N endpoints aligned to the first", "models merged (N)", "test accuracy (%)",
+                series, false};
+    save_chart_png(chart, s.out_dir + "/study_many.png");
+    ext.plots.push_back("study_many.png");
+  }
+  ext.table = table.str();
+  return ext;
+}
+
+}  // namespace repairbench::harness
