@@ -143,7 +143,7 @@ int run_merge(int argc, char** argv) {
   options.random_seed = seed;
   if (vm.count("stats-batches")) options.match_loader = &match_loader;
   options.activation.std_estimate =
-      std_estimate.empty() ? defaults.std_estimate : align::parse_std_estimate(std_estimate);
+      std_estimate.empty() ? defaults.std_estimate : stats::parse_std_estimate(std_estimate);
   for (const auto& entry : match_points) {
     const auto eq = entry.find('=');
     RB_CHECK(eq != std::string::npos, kUsage, "--match-point wants GROUP=POINT, got ", entry);
@@ -171,7 +171,6 @@ int run_merge(int argc, char** argv) {
   const dist::JobInfo job = dist::job_from_environment();
   dist_backend = dist::resolve_backend(dist_backend, device);
   const auto group = dist::Group::connect(job, dist_backend);
-  options.group = group.get();
   std::ostream quiet(nullptr);
   std::ostream& log = job.rank == 0 ? std::cerr : quiet;
   std::ostream& table = job.rank == 0 ? std::cout : quiet;
@@ -184,7 +183,7 @@ int run_merge(int argc, char** argv) {
         << ", " << dist_backend << ")\n";
   }
   const auto result = pipeline::merge(*a, *b, stats_loader, splits.test, eval_train ? &splits.train : nullptr,
-                                      options, device);
+                                      options, {device, group.get()});
 
   std::optional<nlohmann::json> paper;
   if (models::family_of(a->config().family) == models::Family::kMlp && a->config().norm == models::Norm::kNone) {
@@ -197,7 +196,7 @@ int run_merge(int argc, char** argv) {
                                {"model", a->config()},
                                {"dataset", data_flags.dataset},
                                {"match", match},
-                               {"std_estimate", align::to_string(options.activation.std_estimate)},
+                               {"std_estimate", stats::to_string(options.activation.std_estimate)},
                                {"weight_order", weight_order},
                                {"repairs", repairs},
                                {"alphas", options.alphas},

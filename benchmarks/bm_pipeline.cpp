@@ -25,7 +25,7 @@
 #include <string>
 
 #include "repairbench/align/matching.h"
-#include "repairbench/align/pair_stats.h"
+#include "repairbench/stats/pair_stats.h"
 #include "repairbench/data/augment.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/data/synthetic.h"
@@ -170,12 +170,12 @@ void BM_Repair(benchmark::State& state, const std::string& name) {
   // corrected channel already has its target statistics (up to the batch-wise
   // estimate).
   {
-    auto twin = align::copy_network(*net);
+    auto twin = models::copy_network(*net);
     repair::repair(*net, repair::endpoint_stats(*net, *twin, loader, points, 1), 0.5, loader, options);
   }
-  auto twin = align::copy_network(*net);
+  auto twin = models::copy_network(*net);
   {
-    auto merged = align::copy_network(*net);
+    auto merged = models::copy_network(*net);
     const auto stats = repair::endpoint_stats(*net, *twin, loader, points, 1);
     repair::repair(*merged, stats, 0.5, loader, options);
     torch::NoGradGuard no_grad;
@@ -189,7 +189,7 @@ void BM_Repair(benchmark::State& state, const std::string& name) {
     }
   }
   for (auto _ : state) {
-    auto merged = align::copy_network(*net);
+    auto merged = models::copy_network(*net);
     const auto stats = repair::endpoint_stats(*net, *twin, loader, points, 1);
     benchmark::DoNotOptimize(repair::repair(*merged, stats, 0.5, loader, options));
   }

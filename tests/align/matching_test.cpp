@@ -134,9 +134,9 @@ TEST(ActivationMatching, RecoversEveryLiveChannelAtTheReferencePoints) {
     const auto spec = c.net0->permutation_spec();
     std::vector<int64_t> points;
     for (const auto& g : spec.groups) points.push_back(c.net0->point_index(g.match_point));
-    const auto stats = align::collect_channel_stats(*c.net0, loader, points);
+    const auto channels = stats::collect_channel_stats(*c.net0, loader, points);
     for (size_t g = 0; g < c.inverse.size(); ++g) {
-      const auto alive = stats[g].var > 1e-12;
+      const auto alive = channels[g].var > 1e-12;
       const auto wrong = alignment.perms[g].ne(c.inverse[g]) & alive;
       EXPECT_EQ(wrong.sum().item<int64_t>(), 0) << spec.groups[g].name << ": " << alive.sum().item<int64_t>()
                                                  << " live channels";

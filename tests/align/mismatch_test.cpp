@@ -6,7 +6,7 @@
 #include "expect_error.h"
 #include "model_cases.h"
 #include "repairbench/align/matching.h"
-#include "repairbench/align/pair_stats.h"
+#include "repairbench/stats/pair_stats.h"
 #include "repairbench/models/zoo.h"
 #include "repairbench/pipeline/merge.h"
 #include "synthetic.h"
@@ -38,7 +38,7 @@ TEST(Mismatch, AlignmentAndMergeEntryPointsSayWhatDiffers) {
   // maps inside temporaries destroyed in a lambda.
   align::WeightMatchingOptions weight;
   align::ActivationMatchingOptions activation;
-  align::PairStatsRequest request;
+  stats::PairStatsRequest request;
   pipeline::MergeOptions options;
 
   EXPECT_TRUE(throws_error(ErrorKind::kUsage, [&] { align::weight_matching(*narrow, *wide, weight); },
@@ -47,7 +47,7 @@ TEST(Mismatch, AlignmentAndMergeEntryPointsSayWhatDiffers) {
                            [&] { align::activation_matching(*narrow, *deeper, loader, activation); },
                            {"cannot compare", "depth 2 vs 3"}));
   EXPECT_TRUE(throws_error(ErrorKind::kUsage,
-                           [&] { align::collect_pair_stats(*narrow, *wide, loader, request); },
+                           [&] { stats::collect_pair_stats(*narrow, *wide, loader, request); },
                            {"cannot compare", "width 8 vs 16"}));
   EXPECT_TRUE(throws_error(
       ErrorKind::kUsage,

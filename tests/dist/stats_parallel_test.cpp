@@ -12,7 +12,7 @@
 
 #include "model_cases.h"
 #include "repairbench/align/matching.h"
-#include "repairbench/align/pair_stats.h"
+#include "repairbench/stats/pair_stats.h"
 #include "repairbench/dist/dist.h"
 #include "repairbench/interp/interpolate.h"
 #include "repairbench/metrics/evaluate.h"
@@ -52,10 +52,10 @@ dist::JobInfo loopback_job(int64_t rank, int64_t size, int64_t port) {
 // Everything one process (or one rank) computes from the same pair of nets.
 struct Outcome {
   std::vector<torch::Tensor> perms;
-  std::vector<align::PairStats> endpoint;
+  std::vector<stats::PairStats> endpoint;
   std::vector<torch::Tensor> repaired, reset_bn;  // state dict values of the merged nets
   metrics::EvalResult eval;
-  std::vector<align::ChannelStats> channel;
+  std::vector<stats::ChannelStats> channel;
 };
 
 struct PairFixture {
@@ -86,8 +86,8 @@ std::vector<torch::Tensor> values(models::NetworkImpl& net) {
 
 Outcome compute(PairFixture& s, dist::Group* group) {
   // Copies: ranks run side by side on the same source networks.
-  auto a = align::copy_network(*s.net0);
-  auto b = align::copy_network(*s.net1);
+  auto a = models::copy_network(*s.net0);
+  auto b = models::copy_network(*s.net1);
   data::LoaderOptions lo;
   lo.batch_size = 128;
   lo.shuffle = true;
@@ -97,13 +97,12 @@ Outcome compute(PairFixture& s, dist::Group* group) {
   data::Loader loader(s.train, lo);
 
   Outcome out;
-  align::ActivationMatchingOptions matching;
-  matching.group = group;
-  const auto alignment = align::activation_matching(*a, *b, loader, matching);
+  const stats::Context context(torch::kCPU, group);
+  const auto alignment = align::activation_matching(*a, *b, loader, {}, context);
   out.perms = alignment.perms;
   auto aligned = align::permuted_copy(*b, alignment);
   const auto points = repair::default_repair_points(*a, repair::RepairMethod::kForward);
-  const auto endpoints = repair::endpoint_stats(*a, *aligned, loader, points, 2, /*cross=*/true, group);
+  const auto endpoints = repair::endpoint_stats(*a, *aligned, loader, points, 2, /*cross=*/true, context);
   out.endpoint = endpoints.stats;
 
   auto merged_at = [&](double alpha) {
@@ -117,13 +116,12 @@ Outcome compute(PairFixture& s, dist::Group* group) {
     repair::RepairOptions options;
     options.method = method;
     options.merged_epochs = 2;
-    options.group = group;
-    repair::repair(*merged, endpoints, 0.4, loader, options);
+    repair::repair(*merged, endpoints, 0.4, loader, options, context);
     (method == repair::RepairMethod::kForward ? out.repaired : out.reset_bn) = values(*merged);
     if (method == repair::RepairMethod::kForward) {
       std::vector<int64_t> indices;
       for (const auto& p : points) indices.push_back(merged->point_index(p));
-      out.channel = align::collect_channel_stats(*merged, loader, indices, nullptr, group);
+      out.channel = stats::collect_channel_stats(*merged, loader, indices, context);
     }
   }
   // 200 test images in batches of 40: 5 batches, split over the ranks.
@@ -156,7 +154,7 @@ void expect_close(const std::vector<torch::Tensor>& a, const std::vector<torch::
   }
 }
 
-void expect_pair_stats_close(const align::PairStats& a, const align::PairStats& b, const std::string& what) {
+void expect_pair_stats_close(const stats::PairStats& a, const stats::PairStats& b, const std::string& what) {
   EXPECT_EQ(a.batches, b.batches) << what;
   // float64 sums in a different order: equal to ~1e-15 relative.
   expect_close({a.mean0, a.mean1, a.var0, a.var1, a.std0, a.std1, a.sq0, a.sq1, a.cross_cov},
@@ -214,7 +212,7 @@ TEST(DataParallelPasses, APassWithFewerBatchesThanRanksIsNotSplit) {
       auto group = dist::Group::connect(loopback_job(rank, 6, port), "gloo", 60);
       EXPECT_FALSE(dist::share_pass(group.get(), 5).split());
       EXPECT_TRUE(dist::share_pass(group.get(), 6).split());
-      auto net = align::copy_network(*s.net0);
+      auto net = models::copy_network(*s.net0);
       return metrics::evaluate(*net, s.test, 40, torch::kCPU, false, group.get());
     }));
   }
@@ -244,7 +242,7 @@ TEST(GradientAverager, EveryRankGetsTheMeanGradientInEveryStep) {
   std::vector<std::vector<torch::Tensor>> expected(steps);
   for (int64_t step = 0; step < steps; ++step) {
     for (int64_t rank = 0; rank < ranks; ++rank) {
-      auto copy = align::copy_network(*net);
+      auto copy = models::copy_network(*net);
       gradient(*copy, rank, step);
       const auto params = copy->parameters();
       for (size_t i = 0; i < params.size(); ++i) {
@@ -259,7 +257,7 @@ TEST(GradientAverager, EveryRankGetsTheMeanGradientInEveryStep) {
   for (int64_t rank = 0; rank < ranks; ++rank) {
     futures.push_back(std::async(std::launch::async, [&, rank] {
       auto group = dist::Group::connect(loopback_job(rank, ranks, port), "gloo", 60);
-      auto copy = align::copy_network(*net);
+      auto copy = models::copy_network(*net);
       dist::GradientAverager averager(group, copy->parameters(), /*bucket_bytes=*/4096);
       for (int64_t step = 0; step < steps; ++step) {
         for (auto& p : copy->parameters()) {

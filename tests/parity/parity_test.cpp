@@ -166,7 +166,7 @@ TEST_P(Parity, EveryStageEqualsTheReference) {
   // The settings the fixture states are the ones repairbench uses by default
   // for this family (statistics definition and REPAIR eps).
   const auto defaults = pipeline::stats_defaults(c.config, c.data.name);
-  EXPECT_EQ(align::to_string(defaults.std_estimate), c.spec.at("std_estimate").get<std::string>());
+  EXPECT_EQ(stats::to_string(defaults.std_estimate), c.spec.at("std_estimate").get<std::string>());
   EXPECT_EQ(defaults.target_std_eps, c.spec.at("target_std_eps").get<double>());
 
   // 1. Alignment.
@@ -177,7 +177,7 @@ TEST_P(Parity, EveryStageEqualsTheReference) {
   data::Loader loader = fixture_loader(c);
   if (c.spec.at("match") == "activation") {
     align::ActivationMatchingOptions o;
-    o.std_estimate = align::parse_std_estimate(c.spec.at("std_estimate").get<std::string>());
+    o.std_estimate = stats::parse_std_estimate(c.spec.at("std_estimate").get<std::string>());
     o.keep_correlations = true;
     const auto alignment = align::activation_matching(*c.net0, *c.net1, loader, o);
     for (size_t g = 0; g < groups.size(); ++g) {

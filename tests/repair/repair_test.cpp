@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "model_cases.h"
-#include "repairbench/align/pair_stats.h"
+#include "repairbench/stats/pair_stats.h"
 #include "repairbench/core/error.h"
 #include "repairbench/interp/interpolate.h"
 #include "repairbench/models/state_dict.h"
@@ -53,29 +53,6 @@ Pair independent_pair(const models::ModelConfig& c) {
   return {a, b};
 }
 
-TEST(Interpolate, EndpointsAreReproducedExactly) {
-  auto [a, b] = independent_pair(make_config("resnet20", 1, "bn", 3, 32));
-  const auto sa = models::state_dict(*a), sb = models::state_dict(*b);
-  const auto at0 = interp::interpolate(sa, sb, 0.0), at1 = interp::interpolate(sa, sb, 1.0);
-  for (size_t i = 0; i < sa.size(); ++i) {
-    EXPECT_TRUE(at0[i].second.equal(sa[i].second)) << sa[i].first;
-    EXPECT_TRUE(at1[i].second.equal(sb[i].second)) << sb[i].first;
-  }
-  const auto mid = interp::interpolate(sa, sb, 0.5);
-  EXPECT_TRUE(mid[0].second.allclose((sa[0].second + sb[0].second) / 2));
-}
-
-TEST(Interpolate, AlphaGridParsing) {
-  const auto grid = interp::parse_alpha_grid("0:1:11");
-  ASSERT_EQ(grid.size(), 11u);
-  EXPECT_DOUBLE_EQ(grid[5], 0.5);
-  EXPECT_DOUBLE_EQ(grid[10], 1.0);
-  EXPECT_EQ(interp::parse_alpha_grid("0,0.25,1"), (std::vector<double>{0, 0.25, 1}));
-  EXPECT_THROW(interp::parse_alpha_grid("0:1"), Error);
-  EXPECT_THROW(interp::parse_alpha_grid("0:1:x"), Error);
-  EXPECT_THROW(interp::parse_alpha_grid(""), Error);
-}
-
 // After forward-pass REPAIR every corrected channel of the merged net has the
 // target statistics on the statistics data. The first corrected layer sees
 // exactly the batches it was calibrated on, so it matches to float precision;
@@ -96,7 +73,7 @@ TEST(Repair, MergedChannelsGetTheTargetStatistics) {
     const auto result = repair::repair(*merged, endpoints, 0.5, loader, options);
     EXPECT_EQ(result.passes.data_passes, 1);
     ASSERT_EQ(result.points.size(), endpoints.points.size());
-    const auto after = align::collect_channel_stats(*merged, loader, endpoints.points);
+    const auto after = stats::collect_channel_stats(*merged, loader, endpoints.points);
     double max_deep_error = 0;
     for (size_t i = 0; i < after.size(); ++i) {
       const auto t = repair::targets(endpoints.stats[i], 0.5);
@@ -206,7 +183,7 @@ TEST(Repair, BlockOutputCorrectionsStayAsAWrapper) {
   repair::CorrectionProbe wrapper(result.unfused, options.bn_eps);
   models::ProbeScope scope(*merged, &wrapper);
   const int64_t first = merged->point_index("layer1.0");
-  const auto after = align::collect_channel_stats(*merged, loader, {first});
+  const auto after = stats::collect_channel_stats(*merged, loader, {first});
   const auto t = repair::targets(endpoints.at(first), 0.5);
   EXPECT_LT(((after[0].mean - t.mean).abs() / t.std.clamp_min(1e-6)).max().item<double>(), 0.05);
 }
@@ -245,7 +222,7 @@ TEST(Repair, RescaleAndReshiftMoveOneMomentEach) {
   const int64_t first = endpoints.points.front();
   const auto t = repair::targets(endpoints.at(first), 0.5);
   auto plain = interpolate(*a, *b, 0.5);
-  const auto before = align::collect_channel_stats(*plain, loader, {first})[0];
+  const auto before = stats::collect_channel_stats(*plain, loader, {first})[0];
   // Unbiased variances under a biased normalization: the std lands at
   // sigma* sqrt((n-1)/n), 0.1% low for n = 512.
   auto close = [](const torch::Tensor& x, const torch::Tensor& y) {
@@ -259,7 +236,7 @@ TEST(Repair, RescaleAndReshiftMoveOneMomentEach) {
     auto merged = interpolate(*a, *b, 0.5);
     const auto result = repair::repair(*merged, endpoints, 0.5, loader, options);
     EXPECT_EQ(result.corrections.size(), points.size());
-    const auto after = align::collect_channel_stats(*merged, loader, {first})[0];
+    const auto after = stats::collect_channel_stats(*merged, loader, {first})[0];
     const bool moves_std = method != repair::RepairMethod::kReshift;
     const bool moves_mean = method != repair::RepairMethod::kRescale;
     EXPECT_LT(close(after.var.sqrt(), moves_std ? t.std : before.var.sqrt()), 3e-3);
@@ -281,7 +258,7 @@ TEST(Repair, DataFreePredictsTheFirstLayerExactlyAndHitsItsTargets) {
   data::LoaderOptions o;
   o.batch_size = 256;
   data::Loader loader(testing::template_dataset(256, 1, 8, 10, 11), o);
-  align::PassCounter passes;
+  stats::PassCounter passes;
   const auto input = repair::input_moments(loader, 1, &passes);
   EXPECT_EQ(passes.data_passes, 1);
   EXPECT_EQ(passes.forward_batches, 0);

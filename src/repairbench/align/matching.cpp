@@ -9,6 +9,7 @@
 #include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
 #include "repairbench/models/state_dict.h"
+#include "repairbench/models/zoo.h"
 
 namespace repairbench::align {
 namespace {
@@ -31,13 +32,13 @@ bool is_buffer_key(const std::string& key) {
 }
 
 // The (C, C) matrix the assignment maximizes (rows model 0, columns model 1).
-torch::Tensor objective_matrix(const PairStats& s, const ActivationMatchingOptions& options) {
+torch::Tensor objective_matrix(const stats::PairStats& s, const ActivationMatchingOptions& options) {
   switch (options.objective) {
-    case MatchObjective::kCorrelation: return correlation(s, options.std_estimate);
+    case MatchObjective::kCorrelation: return stats::correlation(s, options.std_estimate);
     case MatchObjective::kCovariance: return s.outer - torch::outer(s.mean0, s.mean1);
     case MatchObjective::kInnerProduct: return s.outer;
   }
-  return correlation(s, options.std_estimate);
+  return stats::correlation(s, options.std_estimate);
 }
 
 }  // namespace
@@ -60,7 +61,7 @@ MatchObjective parse_match_objective(const std::string& text) {
 }
 
 Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
-                              const ActivationMatchingOptions& options) {
+                              const ActivationMatchingOptions& options, const stats::Context& context) {
   const auto start = std::chrono::steady_clock::now();
   auto spec = net0.permutation_spec();
   for (const auto& [group, point] : options.match_points) {
@@ -74,9 +75,8 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
       spec, options.objective == MatchObjective::kCorrelation ? "activation" : to_string(options.objective));
 
   // One statistics slot per distinct matching point.
-  PairStatsRequest request;
+  stats::PairStatsRequest request;
   request.epochs = options.epochs;
-  request.group = options.group;
   std::vector<size_t> slot_of_group;
   for (const auto& g : spec.groups) {
     const int64_t p = net0.point_index(g.match_point);
@@ -88,11 +88,11 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
     }
     slot_of_group.push_back(static_cast<size_t>(it - request.points.begin()));
   }
-  const auto stats = collect_pair_stats(net0, net1, loader, request, &result.passes);
+  const auto pair_stats = stats::collect_pair_stats(net0, net1, loader, request, context.counting(&result.passes));
 
   for (size_t g = 0; g < spec.groups.size(); ++g) {
-    const auto& s = stats[slot_of_group[g]];
-    const auto corr = correlation(s, options.std_estimate);  // (C, C)
+    const auto& s = pair_stats[slot_of_group[g]];
+    const auto corr = stats::correlation(s, options.std_estimate);  // (C, C)
     const auto objective = options.objective == MatchObjective::kCorrelation ? corr : objective_matrix(s, options);
     result.perms[g] = linear_assignment(objective, /*maximize=*/true);
     result.correlation_before.push_back(corr.diagonal().mean().item<double>());
@@ -183,7 +183,7 @@ Alignment random_alignment(models::NetworkImpl& net, uint64_t seed) {
 }
 
 models::Network permuted_copy(models::NetworkImpl& net, const Alignment& alignment) {
-  models::Network copy = copy_network(net);
+  models::Network copy = models::copy_network(net);
   const auto spec = net.permutation_spec();
   models::load_state_dict(*copy, models::apply_permutations(spec, models::state_dict(net), alignment.perms),
                           "permuted model");

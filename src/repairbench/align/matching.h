@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "repairbench/align/pair_stats.h"
+#include "repairbench/stats/pair_stats.h"
 #include "repairbench/data/loader.h"
 #include "repairbench/models/network.h"
 
@@ -28,7 +28,7 @@ struct Alignment {
   std::vector<torch::Tensor> correlations;
   /// Weight matching: sweeps over all groups until none improved.
   int64_t iterations = 0;
-  PassCounter passes;
+  stats::PassCounter passes;
   double seconds = 0;
 };
 
@@ -46,7 +46,7 @@ MatchObjective parse_match_objective(const std::string& text);
 struct ActivationMatchingOptions {
   MatchObjective objective = MatchObjective::kCorrelation;
   /// How the correlation's std is estimated (kCorrelation only).
-  StdEstimate std_estimate = StdEstimate::kMoment;
+  stats::StdEstimate std_estimate = stats::StdEstimate::kMoment;
   /// Overrides of a group's matching point: group name -> point name. E.g.
   /// {"stream3", "layer3.2"} matches ResNet20's third stream at the stage end
   /// instead of the reference's layer3[1] (pitfall 7).
@@ -55,9 +55,6 @@ struct ActivationMatchingOptions {
   /// Keep every group's objective matrix in Alignment::correlations (for
   /// parity checks against another implementation; C^2 doubles per group).
   bool keep_correlations = false;
-  /// Data-parallel correlation pass (PairStatsRequest::group): every rank gets
-  /// the same permutations. Null: one process. Not owned.
-  dist::Group* group = nullptr;
 };
 
 /// Activation matching (repair_reference.md 2a): correlations (or the
@@ -65,11 +62,14 @@ struct ActivationMatchingOptions {
 /// matching point, gathered for ALL groups in one pass over `loader` with both
 /// models in eval mode, then one exact linear assignment per group maximizing
 /// the total objective. Alignment::correlation_before/after always report the
-/// correlation of the paired channels, whichever objective chose them. The reference makes
-/// one pass per layer; permuting earlier layers does not change a later
-/// layer's correlations (only their column order), so the result is the same.
+/// correlation of the paired channels, whichever objective chose them. The
+/// reference makes one pass per layer; permuting earlier layers does not
+/// change a later layer's correlations (only their column order), so the
+/// result is the same. With the context's group the pass is data-parallel and
+/// every rank gets the same permutations; its passes are counted in
+/// Alignment::passes.
 Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
-                              const ActivationMatchingOptions& options);
+                              const ActivationMatchingOptions& options, const stats::Context& context = {});
 
 struct WeightMatchingOptions {
   int64_t max_iterations = 100;

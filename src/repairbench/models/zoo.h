@@ -12,6 +12,10 @@ namespace repairbench::models {
 /// family) on the CPU. Validates the config first (Error(kUsage)).
 Network make_network(const ModelConfig& config);
 
+/// A deep copy of a network: the same config, its state cloned, on the same
+/// device and in the same train/eval mode.
+Network copy_network(NetworkImpl& net);
+
 /// Every family name make_network accepts.
 std::vector<std::string> model_families();
 

@@ -19,7 +19,7 @@ StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string
     d.endpoint_epochs = 2;
     d.merged_epochs = 3;
     d.target_std_eps = 1e-7;
-    d.std_estimate = align::StdEstimate::kAverage;
+    d.std_estimate = stats::StdEstimate::kAverage;
     d.source = "Train-and-Permute-MNIST-MLP-BatchNorm.ipynb: un-augmented train loader, batch 1000";
   } else if (mlp) {
     d.loader.batch_size = 2000;
@@ -31,7 +31,7 @@ StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string
     d.endpoint_epochs = 2;
     d.merged_epochs = 3;
     d.target_std_eps = 1e-7;
-    d.std_estimate = align::StdEstimate::kAverage;
+    d.std_estimate = stats::StdEstimate::kAverage;
     d.source = "Permute-Datasets-MLP.ipynb: augmented train loader, batch 2000 (translate 4; flip too on "
                "Fashion-MNIST and CIFAR-10), 1 epoch matching, 2 endpoint / 3 merged epochs, eps 1e-7";
   } else if (vgg && model.norm == models::Norm::kBatch) {
@@ -40,24 +40,24 @@ StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string
     // Merge-ResNet50 only), so it averages per-batch stds like the others.
     d.loader.batch_size = 500;
     d.loader.augment = train::default_recipe(model, dataset).augment;
-    d.std_estimate = align::StdEstimate::kAverage;
+    d.std_estimate = stats::StdEstimate::kAverage;
     d.source = "Train-and-Permute-CIFAR10-VGG11-BatchNorm.ipynb: train_aug_loader, batch 500, one epoch each";
   } else if (vgg) {
     d.loader.batch_size = 500;
     d.loader.augment = train::default_recipe(model, dataset).augment;
-    d.std_estimate = align::StdEstimate::kMoment;
+    d.std_estimate = stats::StdEstimate::kMoment;
     d.source = "Train-Merge-REPAIR-VGG11.ipynb: train_aug_loader, batch 500, one epoch each";
   } else if (family.family == models::Family::kResNet20) {
     d.loader.batch_size = 500;
     d.loader.augment = train::default_recipe(model, dataset).augment;
-    d.std_estimate = align::StdEstimate::kAverage;
+    d.std_estimate = stats::StdEstimate::kAverage;
     d.source = "Permute-CIFAR10-ResNet20.ipynb: train_aug_loader, batch 500, one epoch each";
   } else if (family.family == models::Family::kResNet18) {
     d.loader.batch_size = 512;
     d.loader.augment.flip = true;
     d.loader.augment.translate = 2;
     d.loader.augment.cutout = 12;
-    d.std_estimate = align::StdEstimate::kAverage;
+    d.std_estimate = stats::StdEstimate::kAverage;
     d.source = "Permute-CIFAR10-ResNet18.ipynb: BN reset on flip + translate 2 + cutout 12, batch 512 "
                "(the notebook matches on the un-augmented loader)";
   } else {
@@ -65,7 +65,7 @@ StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string
     d.loader.augment.flip = true;
     d.loader.augment.resized_crop = 224;
     d.target_std_eps = 1e-5;
-    d.std_estimate = align::StdEstimate::kMoment;
+    d.std_estimate = stats::StdEstimate::kMoment;
     d.source = "Permute-ImageNet-ResNet*.ipynb: train5k with RandomResizedCrop(224) + flip, batch 200";
   }
   return d;

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "repairbench/align/pair_stats.h"
+#include "repairbench/stats/pair_stats.h"
 #include "repairbench/data/loader.h"
 #include "repairbench/models/model_config.h"
 
@@ -17,7 +17,7 @@ struct StatsDefaults {
   int64_t endpoint_epochs = 1;      ///< Passes for the endpoints' REPAIR statistics.
   int64_t merged_epochs = 1;        ///< Passes through the merged net.
   double target_std_eps = 0.0;      ///< See RepairOptions::target_std_eps.
-  align::StdEstimate std_estimate = align::StdEstimate::kMoment;
+  stats::StdEstimate std_estimate = stats::StdEstimate::kMoment;
   std::string source;               ///< Which notebook these follow.
 };
 

@@ -49,7 +49,7 @@ void set_barriers(Curve& curve, const MergeResult& r) {
 }
 
 // Mean over channels of std(merged) / sigma*.
-double std_ratio(const align::ChannelStats& merged, const repair::Targets& t) {
+double std_ratio(const stats::ChannelStats& merged, const repair::Targets& t) {
   return (merged.var.sqrt() / t.std.clamp_min(1e-12)).mean().item<double>();
 }
 
@@ -57,11 +57,12 @@ double std_ratio(const align::ChannelStats& merged, const repair::Targets& t) {
 
 align::Alignment align_with(const std::string& match, models::NetworkImpl& net0, models::NetworkImpl& net1,
                             data::Loader& loader, const align::ActivationMatchingOptions& activation,
-                            const align::WeightMatchingOptions& weight, uint64_t random_seed) {
+                            const align::WeightMatchingOptions& weight, uint64_t random_seed,
+                            const stats::Context& context) {
   if (match == "activation" || match == "covariance" || match == "inner-product") {
     align::ActivationMatchingOptions o = activation;
     o.objective = match == "activation" ? align::MatchObjective::kCorrelation : align::parse_match_objective(match);
-    return align::activation_matching(net0, net1, loader, o);
+    return align::activation_matching(net0, net1, loader, o, context);
   }
   if (match == "weight") return align::weight_matching(net0, net1, weight);
   if (match == "random") return align::random_alignment(net1, random_seed);
@@ -72,7 +73,9 @@ align::Alignment align_with(const std::string& match, models::NetworkImpl& net0,
 
 MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& stats_loader,
                   const data::Dataset& test, const data::Dataset* train, const MergeOptions& options,
-                  const torch::Device& device) {
+                  const stats::Context& context) {
+  const torch::Device& device = context.device;
+  const stats::Context shared(device, context.group);  // each stage counts its own passes
   RB_CHECK(net0.config() == net1.config(), kUsage, "cannot merge ", net0.config().describe(), " with ",
            net1.config().describe(), ": ", models::config_difference(net0.config(), net1.config()),
            "; the two models must have the same architecture and width");
@@ -82,7 +85,7 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   net0.to(device);
   net1.to(device);
   auto eval = [&](models::NetworkImpl& net, const data::Dataset& d) {
-    return metrics::evaluate(net, d, options.eval_batch_size, device, options.flip_tta, options.group);
+    return metrics::evaluate(net, d, options.eval_batch_size, device, options.flip_tta, context.group);
   };
   result.endpoint0_test = eval(net0, test);
   result.endpoint1_test = eval(net1, test);
@@ -92,11 +95,9 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   }
 
   const auto align_start = Clock::now();
-  align::ActivationMatchingOptions activation = options.activation;
-  activation.group = options.group;
   result.alignment = align_with(options.match, net0, net1,
-                                options.match_loader != nullptr ? *options.match_loader : stats_loader, activation,
-                                options.weight, options.random_seed);
+                                options.match_loader != nullptr ? *options.match_loader : stats_loader,
+                                options.activation, options.weight, options.random_seed, shared);
   models::Network aligned = align::permuted_copy(net1, result.alignment);
   aligned->to(device);
   result.seconds_alignment = seconds_since(align_start);
@@ -126,7 +127,7 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
     models::NetworkImpl& stats_b = options.repair_stats_from_unaligned_b ? net1 : *aligned;
     const bool cross = std::count(options.repairs.begin(), options.repairs.end(), repair::RepairMethod::kClosedForm) > 0;
     endpoints = repair::endpoint_stats(net0, stats_b, stats_loader, stat_points, options.repair.endpoint_epochs,
-                                       cross, options.group);
+                                       cross, shared);
   }
   // Data-free REPAIR predicts its endpoint statistics from the input's
   // moments (one pass over the images, no network forward), read from a
@@ -162,9 +163,9 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
       if (c > 0) {
         repair::RepairOptions ro = options.repair;
         ro.method = options.repairs[c - 1];
-        ro.group = options.group;
         const auto repaired = repair::repair(
-            *merged, ro.method == repair::RepairMethod::kDataFree ? predicted : endpoints, alpha, stats_loader, ro);
+            *merged, ro.method == repair::RepairMethod::kDataFree ? predicted : endpoints, alpha, stats_loader, ro,
+            shared);
         if (!repaired.unfused.empty()) {
           wrapper = std::make_unique<repair::CorrectionProbe>(repaired.unfused, ro.bn_eps);
         }
@@ -176,9 +177,9 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
       if (train != nullptr) point.train = eval(*merged, *train);
       curve.points.push_back(point);
       if (!ratio_indices.empty() && std::abs(alpha - 0.5) < 1e-9) {
-        const auto stats = align::collect_channel_stats(*merged, stats_loader, ratio_indices, nullptr, options.group);
-        for (size_t i = 0; i < stats.size(); ++i) {
-          const double ratio = std_ratio(stats[i], repair::targets(endpoints.at(ratio_indices[i]), 0.5));
+        const auto channels = stats::collect_channel_stats(*merged, stats_loader, ratio_indices, shared);
+        for (size_t i = 0; i < channels.size(); ++i) {
+          const double ratio = std_ratio(channels[i], repair::targets(endpoints.at(ratio_indices[i]), 0.5));
           if (c == 0) result.variance_ratios[i].before = ratio;
           else result.variance_ratios[i].after.push_back(ratio);
         }

@@ -40,12 +40,6 @@ struct MergeOptions {
   /// model as loaded, before alignment, so channel i's target mixes model 0's
   /// channel i with an unrelated channel of model 1. Off by default.
   bool repair_stats_from_unaligned_b = false;
-  /// Data-parallel: every statistics pass (activation matching, endpoint and
-  /// merged-net statistics, variance ratios) and every evaluation is shared
-  /// over the group's ranks and all-reduced, so each rank computes 1/N of the
-  /// batches and all end with one process's result. Overrides the group of
-  /// `activation` and `repair`. Null: one process. Not owned.
-  dist::Group* group = nullptr;
 };
 
 /// Accuracy and loss at one alpha.
@@ -80,7 +74,7 @@ struct MergeResult {
   std::optional<metrics::EvalResult> endpoint0_train, endpoint1_train;
   std::vector<Curve> curves;  ///< [0] = "interpolated", then one per repair.
   std::vector<VarianceRatio> variance_ratios;
-  align::PassCounter endpoint_stats_passes;
+  stats::PassCounter endpoint_stats_passes;
   double seconds_alignment = 0, seconds_endpoint_stats = 0, seconds_total = 0;
 };
 
@@ -89,15 +83,20 @@ struct MergeResult {
 /// the random permutation read no data.
 align::Alignment align_with(const std::string& match, models::NetworkImpl& net0, models::NetworkImpl& net1,
                             data::Loader& loader, const align::ActivationMatchingOptions& activation,
-                            const align::WeightMatchingOptions& weight, uint64_t random_seed);
+                            const align::WeightMatchingOptions& weight, uint64_t random_seed,
+                            const stats::Context& context = {});
 
 /// The paper's experiment on a pair of trained networks: aligns net1 to net0
 /// (on `stats_loader`, the augmented training data), interpolates at every
 /// alpha, applies each requested correction (endpoint statistics gathered once
 /// for all alphas), and evaluates on `test` (and `train`). net0 and net1 are
-/// not modified.
+/// not modified. Runs on the context's device; with its group, every
+/// statistics pass (activation matching, endpoint and merged-net statistics,
+/// variance ratios) and every evaluation is shared over the ranks and
+/// all-reduced, so each rank computes 1/N of the batches and all end with one
+/// process's result. The passes are reported per stage in the result.
 MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& stats_loader,
                   const data::Dataset& test, const data::Dataset* train, const MergeOptions& options,
-                  const torch::Device& device);
+                  const stats::Context& context);
 
 }  // namespace repairbench::pipeline

@@ -28,7 +28,7 @@ repair::EndpointStats mean_statistics(const std::vector<repair::EndpointStats>& 
       mean += p.stats[i].mean1;
       std += p.stats[i].var1.sqrt();
     }
-    align::PairStats s;
+    stats::PairStats s;
     s.mean0 = s.mean1 = mean / n;
     s.std0 = s.std1 = std / n;
     s.var0 = s.var1 = s.std0 * s.std0;
@@ -44,7 +44,9 @@ repair::EndpointStats mean_statistics(const std::vector<repair::EndpointStats>& 
 }  // namespace
 
 ManyResult merge_many(const std::vector<models::NetworkImpl*>& nets, data::Loader& stats_loader,
-                      const data::Dataset& test, const ManyOptions& options, const torch::Device& device) {
+                      const data::Dataset& test, const ManyOptions& options, const stats::Context& context) {
+  RB_CHECK(context.group == nullptr, kUsage, "many-model merging runs in one process, not data-parallel");
+  const torch::Device& device = context.device;
   RB_CHECK(nets.size() >= 2, kUsage, "many-model merging needs at least 2 models, got ", nets.size());
   using repair::RepairMethod;
   const RepairMethod method = options.correction;

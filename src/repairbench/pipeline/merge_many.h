@@ -9,6 +9,7 @@
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/network.h"
 #include "repairbench/repair/repair.h"
+#include "repairbench/stats/context.h"
 
 namespace repairbench::pipeline {
 
@@ -46,8 +47,9 @@ struct ManyResult {
 /// `stats_loader` as endpoint_stats does, each aligned model beside model 0),
 /// and evaluates it on `test` against the endpoints and their output
 /// ensemble. With N = 2 it is merge()'s alpha = 0.5 point. The networks are
-/// not modified.
+/// not modified. One process on the context's device (a context with a
+/// process group is refused).
 ManyResult merge_many(const std::vector<models::NetworkImpl*>& nets, data::Loader& stats_loader,
-                      const data::Dataset& test, const ManyOptions& options, const torch::Device& device);
+                      const data::Dataset& test, const ManyOptions& options, const stats::Context& context);
 
 }  // namespace repairbench::pipeline

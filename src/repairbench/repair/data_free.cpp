@@ -68,11 +68,11 @@ void propagate(models::NetworkImpl& net, const InputMoments& input,
   }
 }
 
-align::ChannelStats channel_stats(const Gaussian& z) { return {z.mean.clone(), z.cov.diagonal().clamp_min(0).clone()}; }
+stats::ChannelStats channel_stats(const Gaussian& z) { return {z.mean.clone(), z.cov.diagonal().clamp_min(0).clone()}; }
 
 }  // namespace
 
-InputMoments input_moments(data::Loader& loader, int64_t epochs, align::PassCounter* counter) {
+InputMoments input_moments(data::Loader& loader, int64_t epochs, stats::PassCounter* counter) {
   RB_CHECK(epochs > 0, kUsage, "the input moments need at least one pass, got ", epochs);
   torch::NoGradGuard no_grad;
   torch::Tensor sum, outer;  // (D), (D, D) float64
@@ -94,8 +94,8 @@ InputMoments input_moments(data::Loader& loader, int64_t epochs, align::PassCoun
   return {mean.cpu(), cov.cpu(), n};
 }
 
-std::vector<align::ChannelStats> predicted_layer_stats(models::NetworkImpl& net, const InputMoments& input) {
-  std::vector<align::ChannelStats> out;
+std::vector<stats::ChannelStats> predicted_layer_stats(models::NetworkImpl& net, const InputMoments& input) {
+  std::vector<stats::ChannelStats> out;
   propagate(net, input, [&](int64_t, Gaussian& z) { out.push_back(channel_stats(z)); });
   return out;
 }
@@ -103,7 +103,7 @@ std::vector<align::ChannelStats> predicted_layer_stats(models::NetworkImpl& net,
 EndpointStats predicted_endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1,
                                        const InputMoments& input, const std::vector<std::string>& points) {
   RB_CHECK(!points.empty(), kUsage, net0.config().describe(), " has no points to REPAIR");
-  std::map<int64_t, align::ChannelStats> s0, s1;
+  std::map<int64_t, stats::ChannelStats> s0, s1;
   propagate(net0, input, [&](int64_t p, Gaussian& z) { s0[p] = channel_stats(z); });
   propagate(net1, input, [&](int64_t p, Gaussian& z) { s1[p] = channel_stats(z); });
   EndpointStats out;
@@ -113,7 +113,7 @@ EndpointStats predicted_endpoint_stats(models::NetworkImpl& net0, models::Networ
     RB_CHECK(s0.count(p), kUsage, "data-free REPAIR corrects Linear outputs only, not ", name);
     const auto& a = s0.at(p);
     const auto& b = s1.at(p);
-    align::PairStats ps;
+    stats::PairStats ps;
     ps.mean0 = a.mean;
     ps.mean1 = b.mean;
     ps.var0 = a.var;

@@ -14,7 +14,7 @@ namespace repairbench::repair {
 /// The input moments over `epochs` passes of `loader` (its images only, as
 /// the loader augments them; every image weighs the same; the covariance is
 /// the unbiased one). Counts the passes in `counter`, none of them forward.
-InputMoments input_moments(data::Loader& loader, int64_t epochs, align::PassCounter* counter = nullptr);
+InputMoments input_moments(data::Loader& loader, int64_t epochs, stats::PassCounter* counter = nullptr);
 
 /// Predicted per-channel mean and variance ((C) float64 each) at every
 /// Linear output of a norm-free MLP (its kLayerOutput points, in order),
@@ -26,7 +26,7 @@ InputMoments input_moments(data::Loader& loader, int64_t epochs, align::PassCoun
 /// standard rectified-Gaussian moments). Throws Error(kUsage) for any other
 /// network: propagation through convolutions, pooling and normalization
 /// layers is not implemented.
-std::vector<align::ChannelStats> predicted_layer_stats(models::NetworkImpl& net, const InputMoments& input);
+std::vector<stats::ChannelStats> predicted_layer_stats(models::NetworkImpl& net, const InputMoments& input);
 
 /// EndpointStats with predicted statistics instead of measured ones (mean,
 /// var, std, sq of both nets) at `points`, and the input moments they came

@@ -8,6 +8,7 @@
 #include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
 #include "repairbench/models/state_dict.h"
+#include "repairbench/models/zoo.h"
 #include "repairbench/repair/data_free.h"
 
 namespace repairbench::repair {
@@ -113,13 +114,13 @@ void reduce_running_averages(std::vector<RunningAverage>& averages, dist::Group&
 }
 
 int64_t reset_bn_pass(models::NetworkImpl& merged, data::Loader& loader, int64_t epochs, ResetProbe* probe,
-                      align::PassCounter& passes, dist::Group* group) {
-  const int64_t reset = align::reset_batch_norms(merged);  // also puts it in train mode
+                      stats::PassCounter& passes, dist::Group* group) {
+  const int64_t reset = reset_batch_norms(merged);  // also puts it in train mode
   torch::NoGradGuard no_grad;
   models::ProbeScope scope(merged, probe);
   bool split = false;
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
-    split = align::for_each_batch_share(loader, group, [&](const data::Batch& batch) {
+    split = stats::for_each_batch_share(loader, group, [&](const data::Batch& batch) {
       merged.forward(batch.images);
     }).split();
     passes.forward_batches += loader.num_batches();
@@ -149,6 +150,23 @@ int64_t reset_bn_pass(models::NetworkImpl& merged, data::Loader& loader, int64_t
 }
 
 }  // namespace
+
+int64_t reset_batch_norms(models::NetworkImpl& net) {
+  int64_t count = 0;
+  for (const auto& module : net.modules(/*include_self=*/false)) {
+    if (auto* bn1 = module->as<torch::nn::BatchNorm1d>()) {
+      bn1->options.momentum(c10::nullopt);
+      bn1->reset_running_stats();
+      ++count;
+    } else if (auto* bn2 = module->as<torch::nn::BatchNorm2d>()) {
+      bn2->options.momentum(c10::nullopt);
+      bn2->reset_running_stats();
+      ++count;
+    }
+  }
+  net.train();
+  return count;
+}
 
 CorrectionProbe::CorrectionProbe(std::vector<Correction> corrections, double bn_eps)
     : corrections_(std::move(corrections)), bn_eps_(bn_eps) {}
@@ -216,7 +234,7 @@ std::vector<std::string> repair_points(const models::NetworkImpl& net, const Rep
   return options.points.empty() ? default_repair_points(net, options.method) : options.points;
 }
 
-const align::PairStats& EndpointStats::at(int64_t point) const {
+const stats::PairStats& EndpointStats::at(int64_t point) const {
   for (size_t i = 0; i < points.size(); ++i) {
     if (points[i] == point) return stats[i];
   }
@@ -225,26 +243,29 @@ const align::PairStats& EndpointStats::at(int64_t point) const {
 
 EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
                              const std::vector<std::string>& points, int64_t epochs, bool cross,
-                             dist::Group* group) {
+                             const stats::Context& context) {
   EndpointStats out;
   RB_CHECK(!points.empty(), kUsage, net0.config().describe(), " has no points to REPAIR");
-  align::PairStatsRequest request;
+  stats::PairStatsRequest request;
   for (const auto& name : points) request.points.push_back(net0.point_index(name));
   request.epochs = epochs;
-  request.train_mode_bn_reset = true;
+  request.train_mode = true;
   request.cross = cross;
-  request.group = group;
   out.points = request.points;
-  out.stats = align::collect_pair_stats(net0, net1, loader, request, &out.passes);
+  // Copies with their own BatchNorms reset, re-estimated on the way (pitfall 3).
+  models::Network copy0 = models::copy_network(net0), copy1 = models::copy_network(net1);
+  reset_batch_norms(*copy0);
+  reset_batch_norms(*copy1);
+  out.stats = stats::collect_pair_stats(*copy0, *copy1, loader, request, context.counting(&out.passes));
   return out;
 }
 
-Targets targets(const align::PairStats& s, double alpha) {
+Targets targets(const stats::PairStats& s, double alpha) {
   return {s.mean0 * (1.0 - alpha) + s.mean1 * alpha, s.var0.sqrt() * (1.0 - alpha) + s.var1.sqrt() * alpha};
 }
 
 RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
-                    data::Loader& loader, const RepairOptions& options) {
+                    data::Loader& loader, const RepairOptions& options, const stats::Context& context) {
   const auto start = std::chrono::steady_clock::now();
   RepairResult result;
   std::vector<int64_t> points;
@@ -255,7 +276,7 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
       break;
     case RepairMethod::kResetBn:
       result.batch_norms_reset =
-          reset_bn_pass(merged, loader, options.merged_epochs, nullptr, result.passes, options.group);
+          reset_bn_pass(merged, loader, options.merged_epochs, nullptr, result.passes, context.group);
       RB_CHECK(result.batch_norms_reset > 0, kUsage, merged.config().describe(),
                " has no BatchNorm layers to reset; use --repair repair for norm-free or LayerNorm nets");
       break;
@@ -274,7 +295,7 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
       }
       ResetProbe probe(std::move(slots), options.bn_eps, options.method);
       result.batch_norms_reset =
-          reset_bn_pass(merged, loader, options.merged_epochs, &probe, result.passes, options.group);
+          reset_bn_pass(merged, loader, options.merged_epochs, &probe, result.passes, context.group);
       for (const auto& [point, slot] : probe.slots()) {
         // The eval-mode forms: REPAIR y = s* (x - m) / sqrt(v + eps) + mu*;
         // RESCALE keeps the merged mean m as the shift; RESHIFT's scale

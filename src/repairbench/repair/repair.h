@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "repairbench/align/pair_stats.h"
+#include "repairbench/stats/pair_stats.h"
 #include "repairbench/data/loader.h"
 #include "repairbench/models/network.h"
 
@@ -38,6 +38,11 @@ enum class RepairMethod {
                 ///< propagation; no network sees a batch. Norm-free MLPs only.
 };
 
+/// Prepares `net` for a reset_bn_stats pass (repair_reference.md 2c): every
+/// BatchNorm gets momentum=None and fresh running statistics, and the module
+/// is put in train mode. Returns the number of BatchNorm layers touched.
+int64_t reset_batch_norms(models::NetworkImpl& net);
+
 /// "none" | "reset-bn" | "repair" | "closed-form" | "repair-blocks" | "rescale" | "reshift" | "data-free";
 /// parse throws Error(kUsage).
 std::string to_string(RepairMethod method);
@@ -57,12 +62,6 @@ struct RepairOptions {
   double target_std_eps = 0.0;
   /// BatchNorm's eps, used to normalize in the merged pass and to fuse (1e-5).
   double bn_eps = 1e-5;
-  /// Data-parallel merged pass: each rank runs its share of the batches and
-  /// the re-estimated statistics (BatchNorm running averages, REPAIR's) are
-  /// combined over the ranks, weighted by their batch counts, so every rank
-  /// ends with one process's correction (up to float32 rounding of the
-  /// running averages). Null: one process. Not owned.
-  dist::Group* group = nullptr;
 };
 
 /// Where a method corrects a network by default. kForward, kRescale, kReshift, kClosedForm and kDataFree:
@@ -84,14 +83,14 @@ struct InputMoments {
 /// pass per epoch over the data for BOTH endpoints) and reused for every alpha.
 struct EndpointStats {
   std::vector<int64_t> points;             ///< Point indices.
-  std::vector<align::PairStats> stats;     ///< One per point.
-  align::PassCounter passes;
+  std::vector<stats::PairStats> stats;     ///< One per point.
+  stats::PassCounter passes;
   /// Predicted statistics (predicted_endpoint_stats): the input moments they
   /// were propagated from, which kDataFree propagates through the merged net.
   InputMoments input;
 
   /// The statistics of point `point`; throws Error(kInternal) if not gathered.
-  const align::PairStats& at(int64_t point) const;
+  const stats::PairStats& at(int64_t point) const;
 };
 
 /// Endpoint statistics as the reference's TrackLayer + reset_bn_stats measure
@@ -99,10 +98,11 @@ struct EndpointStats {
 /// with the endpoints in train mode and their own BatchNorms re-estimated
 /// (pitfall 3), in `epochs` passes. `net1` must already be aligned to `net0`.
 /// `cross` also gathers the endpoints' per-channel covariance (closed form).
-/// With `group`, data-parallel as in align::PairStatsRequest::group.
+/// Data-parallel with the context's group, as stats::collect_pair_stats; the
+/// passes are counted in EndpointStats::passes.
 EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
                              const std::vector<std::string>& points, int64_t epochs, bool cross = false,
-                             dist::Group* group = nullptr);
+                             const stats::Context& context = {});
 
 /// The points `options` corrects on `net`: options.points, or the method's defaults.
 std::vector<std::string> repair_points(const models::NetworkImpl& net, const RepairOptions& options);
@@ -114,7 +114,7 @@ struct Targets {
   torch::Tensor mean;
   torch::Tensor std;
 };
-Targets targets(const align::PairStats& stats, double alpha);
+Targets targets(const stats::PairStats& stats, double alpha);
 
 /// The eval-mode correction REPAIR applies at one point, before it is fused:
 /// y = scale (x - mean) / sqrt(var + bn_eps) + shift, all (C).
@@ -143,7 +143,7 @@ struct RepairResult {
   /// the merged net needs applied by a CorrectionProbe during evaluation.
   std::vector<Correction> unfused;
   int64_t batch_norms_reset = 0;
-  align::PassCounter passes;        ///< Passes over the data through the merged net.
+  stats::PassCounter passes;        ///< Passes over the data through the merged net.
   double seconds = 0;
 };
 
@@ -156,7 +156,13 @@ struct RepairResult {
 /// ones for kDataFree, which reads no data and ignores `loader`). kResetBn,
 /// kForward, kRescale, kReshift and kBlocks re-estimate the merged net's own
 /// BatchNorm statistics in their train-mode pass.
+/// Data-parallel with the context's group: each rank runs its share of the
+/// merged pass's batches and the re-estimated statistics (BatchNorm running
+/// averages, REPAIR's) are combined over the ranks, weighted by their batch
+/// counts, so every rank ends with one process's correction (up to float32
+/// rounding of the running averages). Its passes are counted in
+/// RepairResult::passes.
 RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
-                    data::Loader& loader, const RepairOptions& options);
+                    data::Loader& loader, const RepairOptions& options, const stats::Context& context = {});
 
 }  // namespace repairbench::repair

@@ -1,4 +1,4 @@
-#include "repairbench/align/pair_stats.h"
+#include "repairbench/stats/pair_stats.h"
 
 #include <torch/torch.h>
 
@@ -9,7 +9,7 @@
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 
-namespace repairbench::align {
+namespace repairbench::stats {
 namespace {
 
 // (N, C) or (N, C, H, W) -> (rows, C) with rows = N*H*W.
@@ -213,12 +213,12 @@ dist::PassShare for_each_batch_share(data::Loader& loader, dist::Group* group,
 }
 
 std::vector<ChannelStats> collect_channel_stats(models::NetworkImpl& net, data::Loader& loader,
-                                                const std::vector<int64_t>& points, PassCounter* counter,
-                                                dist::Group* group) {
+                                                const std::vector<int64_t>& points, const Context& context) {
+  dist::Group* group = context.group;
+  PassCounter* counter = context.counter;
   SingleProbe probe(points, net.probe());
-  const bool was_training = net.is_training();
-  net.eval();
   {
+    const models::ModeScope eval_mode(net, false);
     torch::NoGradGuard no_grad;
     models::ProbeScope scope(net, &probe);
     const auto share =
@@ -229,7 +229,6 @@ std::vector<ChannelStats> collect_channel_stats(models::NetworkImpl& net, data::
       ++counter->data_passes;
     }
   }
-  net.train(was_training);
   std::vector<ChannelStats> out;
   for (int64_t p : points) out.push_back(probe.result(p));
   return out;
@@ -256,34 +255,10 @@ torch::Tensor correlation(const PairStats& s, StdEstimate estimate) {
   return torch::nan_to_num(cov / (torch::outer(std0, std1) + 1e-4), 0.0, 0.0, 0.0);
 }
 
-models::Network copy_network(models::NetworkImpl& net) {
-  models::Network copy = models::make_network(net.config());
-  models::load_state_dict(*copy, models::state_dict(net), "copy");
-  copy->to(net.parameters().empty() ? torch::Device(torch::kCPU) : net.parameters()[0].device());
-  copy->train(net.is_training());
-  return copy;
-}
-
-int64_t reset_batch_norms(models::NetworkImpl& net) {
-  int64_t count = 0;
-  for (const auto& module : net.modules(/*include_self=*/false)) {
-    if (auto* bn1 = module->as<torch::nn::BatchNorm1d>()) {
-      bn1->options.momentum(c10::nullopt);
-      bn1->reset_running_stats();
-      ++count;
-    } else if (auto* bn2 = module->as<torch::nn::BatchNorm2d>()) {
-      bn2->options.momentum(c10::nullopt);
-      bn2->reset_running_stats();
-      ++count;
-    }
-  }
-  net.train();
-  return count;
-}
-
 std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::NetworkImpl& net1,
                                           data::Loader& loader, const PairStatsRequest& request,
-                                          PassCounter* counter) {
+                                          const Context& context) {
+  PassCounter* counter = context.counter;
   RB_CHECK(net0.config() == net1.config(), kUsage, "cannot compare ", net0.config().describe(), " with ",
            net1.config().describe(), ": ", models::config_difference(net0.config(), net1.config()),
            "; the two networks must have the same architecture");
@@ -298,36 +273,24 @@ std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::Net
     acc[i].want_cross = request.cross;
   }
 
-  models::Network copy0, copy1;
+  models::Network copy1;
   models::NetworkImpl* a = &net0;
   models::NetworkImpl* b = &net1;
   if (a == b) {
     // One module cannot carry both probes; compare it with a copy of itself.
-    copy1 = copy_network(net1);
+    copy1 = models::copy_network(net1);
     b = copy1.get();
-  }
-  if (request.train_mode_bn_reset) {
-    copy0 = copy_network(net0);
-    copy1 = copy_network(net1);
-    reset_batch_norms(*copy0);
-    reset_batch_norms(*copy1);
-    a = copy0.get();
-    b = copy1.get();
-  }
-  const bool was_training0 = net0.is_training(), was_training1 = net1.is_training();
-  if (!request.train_mode_bn_reset) {
-    a->eval();
-    b->eval();
   }
   CaptureProbe capture(slots);
   PairProbe pair(slots, capture, acc);
   {
+    const models::ModeScope mode0(*a, request.train_mode), mode1(*b, request.train_mode);
     torch::NoGradGuard no_grad;
     models::ProbeScope scope0(*a, &capture);
     models::ProbeScope scope1(*b, &pair);
     bool split = false;
     for (int64_t epoch = 0; epoch < request.epochs; ++epoch) {
-      split = for_each_batch_share(loader, request.group, [&](const data::Batch& batch) {
+      split = for_each_batch_share(loader, context.group, [&](const data::Batch& batch) {
         a->forward(batch.images);
         b->forward(batch.images);
         capture.captured.clear();
@@ -337,14 +300,12 @@ std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::Net
         ++counter->data_passes;
       }
     }
-    if (split) reduce(acc, *request.group);
+    if (split) reduce(acc, *context.group);
   }
-  net0.train(was_training0);
-  net1.train(was_training1);
   std::vector<PairStats> out;
   out.reserve(acc.size());
   for (const auto& accumulator : acc) out.push_back(accumulator.finish());
   return out;
 }
 
-}  // namespace repairbench::align
+}  // namespace repairbench::stats

@@ -9,9 +9,13 @@
 
 #include "repairbench/data/loader.h"
 #include "repairbench/dist/dist.h"
+#include "repairbench/stats/context.h"
 #include "repairbench/models/network.h"
 
-namespace repairbench::align {
+namespace repairbench::stats {
+
+/// The statistics module (below align and repair): what both need of the
+/// networks' activations, measured in single passes over the data.
 
 /// Statistics of two networks' activations at one point, over the same
 /// batches, in float64. Every field is an equal-weight average over batches of
@@ -49,57 +53,31 @@ struct PairStatsRequest {
   std::set<int64_t> outer;       ///< Points whose (C, C) outer product is needed.
   bool cross = false;            ///< Also the per-channel cross covariance (closed-form REPAIR).
   int64_t epochs = 1;            ///< Passes over the loader.
-  /// Run the nets in train mode with their own BatchNorm statistics reset and
-  /// re-estimated on the way (momentum=None), as reset_bn_stats does before the
-  /// reference's REPAIR statistics pass (pitfall 3). Works on copies: the
-  /// networks passed in are not modified. Otherwise both run in eval mode.
-  bool train_mode_bn_reset = false;
-  /// Data-parallel: each rank computes its share of every epoch's batches
-  /// (dist::share_pass) and the per-batch sums and batch counts are
-  /// all-reduced, so every rank ends with one process's statistics (up to
-  /// float64 summation order). Null: one process. Not owned.
-  dist::Group* group = nullptr;
+  /// Run both nets in train mode (their BatchNorms normalize with batch
+  /// statistics and update their running statistics, so the caller passes
+  /// networks it prepared: repair::endpoint_stats passes copies with their
+  /// BatchNorms reset, pitfall 3). Otherwise both run in eval mode. Either
+  /// way each net's mode is restored afterwards.
+  bool train_mode = false;
 };
-
-/// Counts forward passes, so reports (and tests) can state how many passes
-/// over the data a procedure made. A data-parallel pass counts the batches of
-/// the whole job, whichever rank computed them.
-struct PassCounter {
-  int64_t data_passes = 0;      ///< Full passes over a loader.
-  int64_t forward_batches = 0;  ///< Network forward calls (one net, one batch).
-};
-
-/// Draws the next epoch of `loader` and runs `step` on this rank's share of
-/// its batches (all of them without a group), skipping the others with
-/// Loader::skip. Returns the share, which says whether to all-reduce.
-dist::PassShare for_each_batch_share(data::Loader& loader, dist::Group* group,
-                                     const std::function<void(const data::Batch&)>& step);
 
 /// Collects PairStats for every requested point in `epochs` passes over
 /// `loader`, running both networks on every batch (the single pass the
 /// reference needs one of per layer). Returns one entry per requested point,
-/// in request order.
+/// in request order. Data-parallel with the context's group (every rank ends
+/// with one process's statistics); its passes go to the context's counter.
 std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::NetworkImpl& net1,
                                           data::Loader& loader, const PairStatsRequest& request,
-                                          PassCounter* counter = nullptr);
+                                          const Context& context = {});
 
 /// Mean and unbiased variance ((C) float64 each), averaged over batches, of one
 /// network's activations at `points`, with the network in eval mode. A probe
 /// already installed on `net` stays in effect (it is part of what is measured).
-/// With `group`, data-parallel as in PairStatsRequest::group.
+/// The context as in collect_pair_stats.
 struct ChannelStats {
   torch::Tensor mean, var;
 };
 std::vector<ChannelStats> collect_channel_stats(models::NetworkImpl& net, data::Loader& loader,
-                                                const std::vector<int64_t>& points,
-                                                PassCounter* counter = nullptr, dist::Group* group = nullptr);
+                                                const std::vector<int64_t>& points, const Context& context = {});
 
-/// A deep copy of a network (same config, cloned state).
-models::Network copy_network(models::NetworkImpl& net);
-
-/// Prepares `net` for a reset_bn_stats pass: every BatchNorm gets
-/// momentum=None and fresh running statistics, and the module is put in
-/// train mode. Returns the number of BatchNorm layers touched.
-int64_t reset_batch_norms(models::NetworkImpl& net);
-
-}  // namespace repairbench::align
+}  // namespace repairbench::stats
