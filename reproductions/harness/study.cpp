@@ -1,6 +1,7 @@
 #include "harness/study.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -9,6 +10,7 @@
 
 #include "harness/plot.h"
 #include "repairbench/core/error.h"
+#include "repairbench/models/family.h"
 #include "repairbench/pipeline/merge_many.h"
 
 namespace repairbench::harness {
@@ -182,7 +184,7 @@ std::vector<RepairMethod> study_corrections(const models::ModelConfig& model) {
   std::vector<RepairMethod> out;
   if (model.norm == models::Norm::kBatch) out.push_back(RepairMethod::kResetBn);
   out.insert(out.end(), {RepairMethod::kForward, RepairMethod::kRescale, RepairMethod::kReshift});
-  if (model.family == "mlp" && model.norm == models::Norm::kNone) {
+  if (models::family_of(model.family) == models::Family::kMlp && model.norm == models::Norm::kNone) {
     out.insert(out.end(), {RepairMethod::kClosedForm, RepairMethod::kDataFree});
   }
   return out;
@@ -204,7 +206,7 @@ Plan study_plan(const TargetSettings& s, const StudyGrid& grid) {
              {"max_models", grid.max_models}, {"alpha", 0.5}}};
   auto point_of = [&](const StudyFamily& f, const std::string& matcher) {
     models::ModelConfig model = f.model;
-    if (s.smoke && model.family == "mlp") model.width = 16;
+    if (s.smoke && models::family_of(model.family) == models::Family::kMlp) model.width = 16;
     auto p = trained_point(s, model, f.dataset, study_corrections(model));
     p.merge.alphas = {0.5};
     p.merge.match = matcher;
