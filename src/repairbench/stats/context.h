@@ -22,8 +22,8 @@ struct PassCounter {
 /// merging) runs, as one explicit argument instead of fields of every options
 /// struct. A device alone converts to a one-process context.
 struct Context {
-  Context(torch::Device device = torch::kCPU, dist::Group* group = nullptr, PassCounter* counter = nullptr)
-      : device(device), group(group), counter(counter) {}
+  Context(torch::Device on = torch::kCPU, dist::Group* shared_by = nullptr, PassCounter* counted_in = nullptr)
+      : device(on), group(shared_by), counter(counted_in) {}
   Context(torch::DeviceType type) : Context(torch::Device(type)) {}
 
   /// Where the networks and the statistics' batches live.
