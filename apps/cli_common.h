@@ -1,8 +1,8 @@
 #pragma once
 
-#include <boost/program_options.hpp>
 #include <torch/types.h>
 
+#include <boost/program_options.hpp>
 #include <string>
 
 #include "repairbench/data/dataset.h"

@@ -1,11 +1,10 @@
 // `repairbench eval`: accuracy and loss of a checkpoint on a data set.
 #include <iomanip>
-
-#include "repairbench/core/error.h"
 #include <iostream>
 
 #include "cli_common.h"
 #include "commands.h"
+#include "repairbench/core/error.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/checkpoint.h"
@@ -19,12 +18,12 @@ int run_eval(int argc, char** argv) {
   uint64_t seed = 0;
   int64_t batch_size = 2000;
   po::options_description options("repairbench eval");
-  options.add_options()("help,h", "show this help")
-      ("checkpoint", po::value(&checkpoint)->required(),
-       "a repairbench checkpoint, or a PyTorch torch.save(state_dict) file (then give the model flags)")
-      ("split", po::value(&split)->default_value(split), "test | train (un-augmented)")
-      ("batch-size", po::value(&batch_size)->default_value(batch_size), "evaluation batch size")
-      ("strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)");
+  options.add_options()("help,h", "show this help")(
+      "checkpoint", po::value(&checkpoint)->required(),
+      "a repairbench checkpoint, or a PyTorch torch.save(state_dict) file (then give the model flags)")(
+      "split", po::value(&split)->default_value(split), "test | train (un-augmented)")(
+      "batch-size", po::value(&batch_size)->default_value(batch_size), "evaluation batch size")(
+      "strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)");
   add_model_flags(options, model);
   add_data_flags(options, data_flags);
   add_run_flags(options, device_name, seed);
@@ -45,9 +44,9 @@ int run_eval(int argc, char** argv) {
   check_model_fits(net->config(), dataset, checkpoint);
   net->to(device);
   const auto result = metrics::evaluate(*net, dataset, batch_size, device);
-  std::cout << std::fixed << std::setprecision(2) << net->config().describe() << " on "
-            << data_flags.dataset << " " << split << ": accuracy " << result.accuracy << "% loss "
-            << std::setprecision(4) << result.loss << " (" << result.count << " images)\n";
+  std::cout << std::fixed << std::setprecision(2) << net->config().describe() << " on " << data_flags.dataset << " "
+            << split << ": accuracy " << result.accuracy << "% loss " << std::setprecision(4) << result.loss << " ("
+            << result.count << " images)\n";
   return 0;
 }
 

@@ -8,11 +8,11 @@
 #include "commands.h"
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
-#include "repairbench/models/family.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/dist/dist.h"
 #include "repairbench/interp/interpolate.h"
 #include "repairbench/models/checkpoint.h"
+#include "repairbench/models/family.h"
 #include "repairbench/pipeline/defaults.h"
 #include "repairbench/pipeline/merge.h"
 #include "repairbench/report/context.h"
@@ -53,45 +53,44 @@ int run_merge(int argc, char** argv) {
   double target_std_eps = -1;
   bool eval_train = false, no_variance = false, unaligned_quirk = false;
   po::options_description description("repairbench merge");
-  description.add_options()("help,h", "show this help")
-      ("a", po::value(&a_path)->required(), "checkpoint of model A (kept fixed)")
-      ("b", po::value(&b_path)->required(), "checkpoint of model B (aligned to A)")
-      ("match", po::value(&match)->default_value(match),
-       "activation (correlation) | covariance | inner-product | weight | none | random (seeded by --seed)")
-      ("repair", po::value(&repairs)->default_value(repairs),
-       "corrections to compare, comma-separated: none, reset-bn, repair, closed-form, repair-blocks, rescale, "
-       "reshift")
-      ("alphas", po::value(&alphas)->default_value(alphas), "alpha grid: start:stop:count or a,b,c")
-      ("out", po::value(&out), "write the JSON report here")
-      ("eval-train", po::bool_switch(&eval_train), "also evaluate every point on the un-augmented train set")
-      ("eval-batch-size", po::value(&eval_batch_size)->default_value(eval_batch_size), "evaluation batch size")
-      ("stats-batch-size", po::value(&stats_batch_size), "batch size of the statistics data (default: the reference's)")
-      ("stats-batches", po::value(&stats_batches),
-       "the corrections' statistics budget: batches per pass (default: every batch); matching still reads all")
-      ("stats-augment", po::value(&stats_augment), "augmentation of the statistics data (default: the reference's)")
-      ("stats-order", po::value(&stats_order)->default_value(stats_order),
-       "shuffled (the reference's loaders) | sequential: the training set in stored order, consecutive "
-       "batches, last incomplete one dropped, no augmentation, so another implementation can read exactly "
-       "the same batches")
-      ("weight-order", po::value(&weight_order)->default_value(weight_order),
-       "weight matching's group order per sweep: random (seeded by --seed) | spec (the network's group order)")
-      ("endpoint-epochs", po::value(&endpoint_epochs), "passes for the endpoints' REPAIR statistics (default: the reference's)")
-      ("merged-epochs", po::value(&merged_epochs), "passes through the merged net (default: the reference's)")
-      ("target-std-eps", po::value(&target_std_eps), "REPAIR scale = sqrt(sigma*^2 + eps) (default: the reference's)")
-      ("std-estimate", po::value(&std_estimate), "correlation std: moment | average (default: the reference's)")
-      ("match-point", po::value(&match_points)->composing(),
-       "GROUP=POINT: match a group elsewhere, e.g. stream3=layer3.2 (repeatable)")
-      ("no-variance-ratios", po::bool_switch(&no_variance), "skip the per-layer variance ratios")
-      ("repair-stats-unaligned-b", po::bool_switch(&unaligned_quirk),
-       "reproduce Permute-Datasets-MLP.ipynb's quirk: REPAIR statistics of B taken before alignment")
-      ("strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)");
+  description.add_options()("help,h", "show this help")("a", po::value(&a_path)->required(),
+                                                        "checkpoint of model A (kept fixed)")(
+      "b", po::value(&b_path)->required(), "checkpoint of model B (aligned to A)")(
+      "match", po::value(&match)->default_value(match),
+      "activation (correlation) | covariance | inner-product | weight | none | random (seeded by --seed)")(
+      "repair", po::value(&repairs)->default_value(repairs),
+      "corrections to compare, comma-separated: none, reset-bn, repair, closed-form, repair-blocks, rescale, "
+      "reshift")("alphas", po::value(&alphas)->default_value(alphas), "alpha grid: start:stop:count or a,b,c")(
+      "out", po::value(&out), "write the JSON report here")("eval-train", po::bool_switch(&eval_train),
+                                                            "also evaluate every point on the un-augmented train set")(
+      "eval-batch-size", po::value(&eval_batch_size)->default_value(eval_batch_size), "evaluation batch size")(
+      "stats-batch-size", po::value(&stats_batch_size), "batch size of the statistics data (default: the reference's)")(
+      "stats-batches", po::value(&stats_batches),
+      "the corrections' statistics budget: batches per pass (default: every batch); matching still reads all")(
+      "stats-augment", po::value(&stats_augment), "augmentation of the statistics data (default: the reference's)")(
+      "stats-order", po::value(&stats_order)->default_value(stats_order),
+      "shuffled (the reference's loaders) | sequential: the training set in stored order, consecutive "
+      "batches, last incomplete one dropped, no augmentation, so another implementation can read exactly "
+      "the same batches")(
+      "weight-order", po::value(&weight_order)->default_value(weight_order),
+      "weight matching's group order per sweep: random (seeded by --seed) | spec (the network's group order)")(
+      "endpoint-epochs", po::value(&endpoint_epochs),
+      "passes for the endpoints' REPAIR statistics (default: the reference's)")(
+      "merged-epochs", po::value(&merged_epochs), "passes through the merged net (default: the reference's)")(
+      "target-std-eps", po::value(&target_std_eps), "REPAIR scale = sqrt(sigma*^2 + eps) (default: the reference's)")(
+      "std-estimate", po::value(&std_estimate), "correlation std: moment | average (default: the reference's)")(
+      "match-point", po::value(&match_points)->composing(),
+      "GROUP=POINT: match a group elsewhere, e.g. stream3=layer3.2 (repeatable)")(
+      "no-variance-ratios", po::bool_switch(&no_variance), "skip the per-layer variance ratios")(
+      "repair-stats-unaligned-b", po::bool_switch(&unaligned_quirk),
+      "reproduce Permute-Datasets-MLP.ipynb's quirk: REPAIR statistics of B taken before alignment")(
+      "strip-prefix", po::value(&strip_prefix), "remove this prefix from state_dict keys (e.g. module.)");
   add_model_flags(description, model);
   add_data_flags(description, data_flags);
   add_run_flags(description, device_name, seed);
   add_dist_flags(description, dist_backend);
   po::variables_map vm;
-  if (!parse(argc, argv, "Aligns B to A, interpolates and repairs; prints the curves and barriers.",
-             description, vm)) {
+  if (!parse(argc, argv, "Aligns B to A, interpolates and repairs; prints the curves and barriers.", description, vm)) {
     return 0;
   }
   check_output_is_not_an_input("--out", out, {a_path, b_path});
@@ -112,8 +111,8 @@ int run_merge(int argc, char** argv) {
   models::Network b = load(b_path, model, splits.train, strip_prefix, flags_given);
   check_model_fits(a->config(), splits.train, a_path);
   check_model_fits(b->config(), splits.train, b_path);
-  RB_CHECK(a->config() == b->config(), kUsage, "cannot merge ", a_path, " (", a->config().describe(), ") with ",
-           b_path, " (", b->config().describe(), "): ", models::config_difference(a->config(), b->config()));
+  RB_CHECK(a->config() == b->config(), kUsage, "cannot merge ", a_path, " (", a->config().describe(), ") with ", b_path,
+           " (", b->config().describe(), "): ", models::config_difference(a->config(), b->config()));
 
   pipeline::StatsDefaults defaults = pipeline::stats_defaults(a->config(), data_flags.dataset);
   data::LoaderOptions loader_options = defaults.loader;
@@ -179,11 +178,11 @@ int run_merge(int argc, char** argv) {
       << repairs << ", " << options.alphas.size() << " alphas; statistics data: batch " << loader_options.batch_size
       << ", augment " << loader_options.augment.describe() << " (" << defaults.source << ")\n";
   if (job.world_size > 1) {
-    log << "data-parallel statistics and evaluation over " << job.world_size << " processes (" << job.launcher
-        << ", " << dist_backend << ")\n";
+    log << "data-parallel statistics and evaluation over " << job.world_size << " processes (" << job.launcher << ", "
+        << dist_backend << ")\n";
   }
-  const auto result = pipeline::merge(*a, *b, stats_loader, splits.test, eval_train ? &splits.train : nullptr,
-                                      options, {device, group.get()});
+  const auto result = pipeline::merge(*a, *b, stats_loader, splits.test, eval_train ? &splits.train : nullptr, options,
+                                      {device, group.get()});
 
   std::optional<nlohmann::json> paper;
   if (models::family_of(a->config().family) == models::Family::kMlp && a->config().norm == models::Norm::kNone) {
@@ -191,26 +190,28 @@ int run_merge(int argc, char** argv) {
   }
   table << report::merge_table(result, paper);
   if (!out.empty() && job.rank == 0) {
-    nlohmann::json settings = {{"model_a", a_path},
-                               {"model_b", b_path},
-                               {"model", a->config()},
-                               {"dataset", data_flags.dataset},
-                               {"match", match},
-                               {"std_estimate", stats::to_string(options.activation.std_estimate)},
-                               {"weight_order", weight_order},
-                               {"repairs", repairs},
-                               {"alphas", options.alphas},
-                               {"statistics_data", {{"split", "train"},
-                                                    {"batch_size", loader_options.batch_size},
-                                                    {"order", stats_order},
-                                                    {"batches_per_pass", vm.count("stats-batches") ? nlohmann::json(stats_batches) : nlohmann::json("all")},
-                                                    {"augment", loader_options.augment.describe()},
-                                                    {"endpoint_epochs", options.repair.endpoint_epochs},
-                                                    {"merged_epochs", options.repair.merged_epochs},
-                                                    {"target_std_eps", options.repair.target_std_eps},
-                                                    {"source", defaults.source}}},
-                               {"repair_stats_from_unaligned_b", unaligned_quirk},
-                               {"seed", seed}};
+    nlohmann::json settings = {
+        {"model_a", a_path},
+        {"model_b", b_path},
+        {"model", a->config()},
+        {"dataset", data_flags.dataset},
+        {"match", match},
+        {"std_estimate", stats::to_string(options.activation.std_estimate)},
+        {"weight_order", weight_order},
+        {"repairs", repairs},
+        {"alphas", options.alphas},
+        {"statistics_data",
+         {{"split", "train"},
+          {"batch_size", loader_options.batch_size},
+          {"order", stats_order},
+          {"batches_per_pass", vm.count("stats-batches") ? nlohmann::json(stats_batches) : nlohmann::json("all")},
+          {"augment", loader_options.augment.describe()},
+          {"endpoint_epochs", options.repair.endpoint_epochs},
+          {"merged_epochs", options.repair.merged_epochs},
+          {"target_std_eps", options.repair.target_std_eps},
+          {"source", defaults.source}}},
+        {"repair_stats_from_unaligned_b", unaligned_quirk},
+        {"seed", seed}};
     nlohmann::json report = {{"format_version", 1},
                              {"kind", "merge"},
                              {"context", report::run_context(device_name, argc, argv)},

@@ -13,9 +13,9 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "harness/sweep.h"
 #include "repairbench/core/error.h"
 #include "repairbench/report/report_check.h"
-#include "harness/sweep.h"
 
 extern char** environ;
 
@@ -38,7 +38,8 @@ int run_check_report(int argc, char** argv) {
   } catch (const po::error& e) {
     RB_FAIL(kUsage, e.what(), " (see --help)");
   }
-  const auto problems = report::check_report(report::load_report(path), std::filesystem::path(path).parent_path().string());
+  const auto problems =
+      report::check_report(report::load_report(path), std::filesystem::path(path).parent_path().string());
   if (problems.empty()) {
     std::cout << path << ": ok\n";
     return 0;
@@ -52,14 +53,13 @@ int run_compare(int argc, char** argv) {
   std::string old_path, new_path, tolerances_path;
   double tolerance = 0.0;
   po::options_description description("repairbench compare");
-  description.add_options()("help,h", "show this help")
-      ("old", po::value(&old_path)->required(), "the earlier report")
-      ("new", po::value(&new_path)->required(), "the later report")
-      ("tolerance", po::value(&tolerance)->default_value(tolerance),
-       "numbers that move by more than this count as changed (exit 1)")
-      ("tolerances", po::value(&tolerances_path),
-       "per-metric rules instead, a JSON file {\"rules\": [{\"pattern\", \"abs\", \"rel\", \"why\"}]} "
-       "(e.g. tests/regression/tolerances.json)");
+  description.add_options()("help,h", "show this help")("old", po::value(&old_path)->required(), "the earlier report")(
+      "new", po::value(&new_path)->required(), "the later report")(
+      "tolerance", po::value(&tolerance)->default_value(tolerance),
+      "numbers that move by more than this count as changed (exit 1)")(
+      "tolerances", po::value(&tolerances_path),
+      "per-metric rules instead, a JSON file {\"rules\": [{\"pattern\", \"abs\", \"rel\", \"why\"}]} "
+      "(e.g. tests/regression/tolerances.json)");
   po::positional_options_description positional;
   positional.add("old", 1).add("new", 1);
   po::variables_map vm;
@@ -104,16 +104,18 @@ int run_compare(int argc, char** argv) {
       ++identical;
       continue;
     }
-    std::cout << "permutation " << p.path << ": " << p.equal << " of " << p.size << " positions equal ("
-              << std::fixed << std::setprecision(1) << 100.0 * static_cast<double>(p.equal) / static_cast<double>(p.size)
-              << " %)\n" << std::defaultfloat;
+    std::cout << "permutation " << p.path << ": " << p.equal << " of " << p.size << " positions equal (" << std::fixed
+              << std::setprecision(1) << 100.0 * static_cast<double>(p.equal) / static_cast<double>(p.size) << " %)\n"
+              << std::defaultfloat;
   }
   if (!agreements.empty()) {
     std::cout << identical << " of " << agreements.size() << " group permutations identical\n";
   }
   std::cout << significant << " change(s) beyond ";
-  if (tolerances_path.empty()) std::cout << "tolerance " << tolerance;
-  else std::cout << "the rules of " << tolerances_path;
+  if (tolerances_path.empty())
+    std::cout << "tolerance " << tolerance;
+  else
+    std::cout << "the rules of " << tolerances_path;
   std::cout << ", " << changes.size() - significant << " within it\n";
   return significant == 0 ? 0 : 1;
 }
@@ -121,10 +123,9 @@ int run_compare(int argc, char** argv) {
 int run_report(int argc, char** argv) {
   std::string action, shards_dir, binary;
   po::options_description description("repairbench report merge");
-  description.add_options()("help,h", "show this help")
-      ("action", po::value(&action)->required(), "merge")
-      ("shards", po::value(&shards_dir)->required(), "the shards' folder, <out-dir>/shards of the target")
-      ("binary", po::value(&binary), "the target's executable (default: the one that ran the shards)");
+  description.add_options()("help,h", "show this help")("action", po::value(&action)->required(), "merge")(
+      "shards", po::value(&shards_dir)->required(), "the shards' folder, <out-dir>/shards of the target")(
+      "binary", po::value(&binary), "the target's executable (default: the one that ran the shards)");
   po::positional_options_description positional;
   positional.add("action", 1);
   po::variables_map vm;
@@ -147,7 +148,8 @@ int run_report(int argc, char** argv) {
   namespace fs = std::filesystem;
   std::error_code ec;
   RB_CHECK(fs::equivalent(shards_dir, out_dir + "/shards", ec), kUsage, "the shards were written to ", out_dir,
-           "/shards, not ", shards_dir, "; collate them where they were written (the target reads them from its "
+           "/shards, not ", shards_dir,
+           "; collate them where they were written (the target reads them from its "
            "--out-dir)");
   if (binary.empty()) binary = first.at("binary").get<std::string>();
   RB_CHECK(::access(binary.c_str(), X_OK) == 0, kUsage, "cannot run the target's executable ", binary,
@@ -157,8 +159,8 @@ int run_report(int argc, char** argv) {
   args.push_back("--collate");
   size_t runs = 0;
   for (const auto& shard : shards) runs += shard.at("runs").size();
-  std::cerr << "collating " << shards.size() << " shard(s) of " << first.at("target").get<std::string>() << " ("
-            << runs << " run(s)):";
+  std::cerr << "collating " << shards.size() << " shard(s) of " << first.at("target").get<std::string>() << " (" << runs
+            << " run(s)):";
   for (const auto& a : args) std::cerr << " " << a;
   std::cerr << "\n";
   std::vector<char*> child_argv;

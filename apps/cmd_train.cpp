@@ -11,12 +11,12 @@
 #include "commands.h"
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
-#include "repairbench/models/family.h"
 #include "repairbench/core/runtime.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/dist/dist.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/checkpoint.h"
+#include "repairbench/models/family.h"
 #include "repairbench/models/zoo.h"
 #include "repairbench/report/progress.h"
 #include "repairbench/train/trainer.h"
@@ -75,36 +75,37 @@ int run_train(int argc, char** argv) {
   add_data_flags(description, f.data);
   add_run_flags(description, f.device, f.seed);
   add_dist_flags(description, f.dist_backend);
-  description.add_options()
-      ("recipe", po::value(&f.recipe), "training preset (default: the paper's for the model): mlp, "
-                                       "mlp_bn, vgg, resnet20, resnet20_ln, resnet18_cifar, "
-                                       "resnet18_imagenet, resnet50_imagenet")
-      ("epochs", po::value<int64_t>(), "override the recipe's epochs")
-      ("batch-size", po::value<int64_t>(), "override the recipe's batch size")
-      ("lr", po::value<double>(), "override the recipe's peak learning rate")
-      ("schedule", po::value<std::string>(), "override the schedule: triangular | cosine | constant")
-      ("warmup-epochs", po::value<double>(), "override the warm-up length in epochs")
-      ("momentum", po::value<double>(), "override the SGD momentum")
-      ("weight-decay", po::value<double>(), "override the weight decay")
-      ("label-smoothing", po::value<double>(), "override the label smoothing")
-      ("augment", po::value<std::string>(), "override the augmentation, e.g. flip+translate4+cutout12 or none")
-      ("grad-scaler", "emulate GradScaler's skip rule of the reference's fp16 training (see Recipe::grad_scaler)")
-      ("kaiming-init", "re-initialize Linear/Conv weights from N(0, 2/fan_in), biases 0, instead of PyTorch's default "
-       "(see Recipe::kaiming_init)")
-      ("out", po::value(&f.out), "checkpoint path (default checkpoints/<model>_..._seed<seed>.pt)")
-      ("export-pytorch", po::value(&f.export_pytorch), "also write a plain torch.save(state_dict) file here")
-      ("max-batches", po::value(&f.max_batches)->default_value(0), "stop each epoch after N batches (smoke runs)")
-      ("eval-batch-size", po::value(&f.eval_batch_size)->default_value(f.eval_batch_size), "evaluation batch size")
-      ("eval-train", po::bool_switch(&f.eval_train), "also evaluate on the (un-augmented) training set")
-      ("checkpoint-every", po::value(&f.checkpoint_every)->default_value(f.checkpoint_every),
-       "save the training state to <out>.state every N epochs (0: never); a rerun of a killed command "
-       "resumes from it")
-      ("restart", po::bool_switch(&f.restart), "ignore a leftover <out>.state and train from scratch")
-      ("channels-last", po::bool_switch(&f.channels_last),
-       "train conv nets with weights and batches in channels-last (NHWC) memory order (oneDNN)")
-      ("bucket-mb", po::value(&f.bucket_mb)->default_value(f.bucket_mb),
-       "data-parallel gradient buckets of this many MiB, each all-reduced as soon as backward has filled it "
-       "(a size above the model's: one all-reduce after backward)");
+  description.add_options()("recipe", po::value(&f.recipe),
+                            "training preset (default: the paper's for the model): mlp, "
+                            "mlp_bn, vgg, resnet20, resnet20_ln, resnet18_cifar, "
+                            "resnet18_imagenet, resnet50_imagenet")(
+      "epochs", po::value<int64_t>(), "override the recipe's epochs")("batch-size", po::value<int64_t>(),
+                                                                      "override the recipe's batch size")(
+      "lr", po::value<double>(), "override the recipe's peak learning rate")(
+      "schedule", po::value<std::string>(), "override the schedule: triangular | cosine | constant")(
+      "warmup-epochs", po::value<double>(), "override the warm-up length in epochs")("momentum", po::value<double>(),
+                                                                                     "override the SGD momentum")(
+      "weight-decay", po::value<double>(), "override the weight decay")("label-smoothing", po::value<double>(),
+                                                                        "override the label smoothing")(
+      "augment", po::value<std::string>(), "override the augmentation, e.g. flip+translate4+cutout12 or none")(
+      "grad-scaler", "emulate GradScaler's skip rule of the reference's fp16 training (see Recipe::grad_scaler)")(
+      "kaiming-init",
+      "re-initialize Linear/Conv weights from N(0, 2/fan_in), biases 0, instead of PyTorch's default "
+      "(see Recipe::kaiming_init)")("out", po::value(&f.out),
+                                    "checkpoint path (default checkpoints/<model>_..._seed<seed>.pt)")(
+      "export-pytorch", po::value(&f.export_pytorch), "also write a plain torch.save(state_dict) file here")(
+      "max-batches", po::value(&f.max_batches)->default_value(0), "stop each epoch after N batches (smoke runs)")(
+      "eval-batch-size", po::value(&f.eval_batch_size)->default_value(f.eval_batch_size), "evaluation batch size")(
+      "eval-train", po::bool_switch(&f.eval_train), "also evaluate on the (un-augmented) training set")(
+      "checkpoint-every", po::value(&f.checkpoint_every)->default_value(f.checkpoint_every),
+      "save the training state to <out>.state every N epochs (0: never); a rerun of a killed command "
+      "resumes from it")("restart", po::bool_switch(&f.restart),
+                         "ignore a leftover <out>.state and train from scratch")(
+      "channels-last", po::bool_switch(&f.channels_last),
+      "train conv nets with weights and batches in channels-last (NHWC) memory order (oneDNN)")(
+      "bucket-mb", po::value(&f.bucket_mb)->default_value(f.bucket_mb),
+      "data-parallel gradient buckets of this many MiB, each all-reduced as soon as backward has filled it "
+      "(a size above the model's: one all-reduce after backward)");
   po::variables_map vm;
   if (!parse(argc, argv, "Trains one model and evaluates it on the test split.", description, vm)) {
     return 0;
@@ -157,16 +158,15 @@ int run_train(int argc, char** argv) {
   torch::manual_seed(f.seed);
   models::Network net = models::make_network(config);
   const RuntimeInfo runtime = runtime_info();
-  log << "training " << config.describe() << " on " << f.data.dataset << " ("
-            << splits.train.size() << " images) with recipe " << r.name << ": batch " << r.batch_size
-            << ", " << r.epochs << " epochs, " << train::to_string(r.schedule.kind) << " lr "
-            << r.schedule.peak_lr << ", wd " << r.weight_decay << ", augment " << r.augment.describe()
-            << "; seed " << f.seed << ", " << runtime.threads << " threads, BLAS core "
-            << (runtime.blas_core.empty() ? "?" : runtime.blas_core) << "\n";
+  log << "training " << config.describe() << " on " << f.data.dataset << " (" << splits.train.size()
+      << " images) with recipe " << r.name << ": batch " << r.batch_size << ", " << r.epochs << " epochs, "
+      << train::to_string(r.schedule.kind) << " lr " << r.schedule.peak_lr << ", wd " << r.weight_decay << ", augment "
+      << r.augment.describe() << "; seed " << f.seed << ", " << runtime.threads << " threads, BLAS core "
+      << (runtime.blas_core.empty() ? "?" : runtime.blas_core) << "\n";
 
   if (job.world_size > 1) {
-    log << "data-parallel over " << job.world_size << " processes (" << job.launcher << ", "
-              << f.dist_backend << "): " << r.batch_size / job.world_size << " images of each batch per rank\n";
+    log << "data-parallel over " << job.world_size << " processes (" << job.launcher << ", " << f.dist_backend
+        << "): " << r.batch_size / job.world_size << " images of each batch per rank\n";
   }
   if (!options.state_path.empty() && std::filesystem::exists(options.state_path)) {
     log << "resuming from the training state " << options.state_path << " (--restart to start over)\n";
@@ -199,23 +199,21 @@ int run_train(int argc, char** argv) {
     const auto tr = metrics::evaluate(*net, splits.train, f.eval_batch_size, device);
     meta["train_accuracy"] = tr.accuracy;
     meta["train_loss"] = tr.loss;
-    summary << std::setprecision(2) << "; train accuracy " << tr.accuracy << "% (loss "
-            << std::setprecision(4) << tr.loss << ")";
+    summary << std::setprecision(2) << "; train accuracy " << tr.accuracy << "% (loss " << std::setprecision(4)
+            << tr.loss << ")";
   }
   models::save_checkpoint(out, *net, meta);
   std::filesystem::remove(out + ".state");
   if (!f.export_pytorch.empty()) models::export_state_dict(f.export_pytorch, *net);
   std::cout << std::fixed << summary.str() << "\n"
-            << "trained in " << report::ProgressBar::format_duration(result.seconds) << " ("
-            << std::setprecision(1) << result.seconds << " s wall, " << std::setprecision(0)
-            << result.images_per_second << " img/s, " << result.iterations << " iterations of "
-            << r.batch_size;
+            << "trained in " << report::ProgressBar::format_duration(result.seconds) << " (" << std::setprecision(1)
+            << result.seconds << " s wall, " << std::setprecision(0) << result.images_per_second << " img/s, "
+            << result.iterations << " iterations of " << r.batch_size;
   if (r.grad_scaler) std::cout << ", " << result.skipped_steps << " skipped by the GradScaler emulation";
   std::cout << ")\n";
   if (result.resumed_epochs > 0) {
     std::cout << "resumed after epoch " << result.resumed_epochs << ": " << std::setprecision(1)
-              << result.session_seconds << " s of the " << result.seconds
-              << " s of training were spent in this run\n";
+              << result.session_seconds << " s of the " << result.seconds << " s of training were spent in this run\n";
   }
   std::cout << "checkpoint: " << out << "\n";
   return 0;

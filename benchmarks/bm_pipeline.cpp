@@ -16,8 +16,8 @@
 //                                 Fashion-MNIST MLP (width 128, 10 extra layers).
 // Every benchmark checks its result once before timing and refuses (SkipWithError)
 // to time a wrong one.
-#include <benchmark/benchmark.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include <map>
@@ -25,7 +25,6 @@
 #include <string>
 
 #include "repairbench/align/matching.h"
-#include "repairbench/stats/pair_stats.h"
 #include "repairbench/data/augment.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/data/synthetic.h"
@@ -35,6 +34,7 @@
 #include "repairbench/pipeline/defaults.h"
 #include "repairbench/pipeline/merge.h"
 #include "repairbench/repair/repair.h"
+#include "repairbench/stats/pair_stats.h"
 #include "repairbench/train/recipe.h"
 #include "repairbench/train/trainer.h"
 
@@ -253,8 +253,8 @@ void BM_ApplyPermutations(benchmark::State& state) {
 void BM_Pipeline(benchmark::State& state) {
   const Family f = family("mlp");
   const bool real = data::dataset_available("fashion-mnist", "");
-  const auto splits = real ? data::load_dataset("fashion-mnist", "")
-                           : data::synthetic_splits("fashion-mnist", 60000, 10000, 7);
+  const auto splits =
+      real ? data::load_dataset("fashion-mnist", "") : data::synthetic_splits("fashion-mnist", 60000, 10000, 7);
   const auto defaults = pipeline::stats_defaults(f.config, f.dataset);
   pipeline::MergeOptions options;
   options.activation.std_estimate = defaults.std_estimate;
@@ -273,7 +273,8 @@ void BM_Pipeline(benchmark::State& state) {
     state.SkipWithError("the interpolation curve does not start and end at the endpoints");
     return;
   }
-  for (auto _ : state) benchmark::DoNotOptimize(pipeline::merge(*a, *b, loader, splits.test, nullptr, options, torch::kCPU));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(pipeline::merge(*a, *b, loader, splits.test, nullptr, options, torch::kCPU));
   state.SetLabel(real ? "Fashion-MNIST" : "synthetic Fashion-MNIST-shaped data");
 }
 
@@ -287,7 +288,9 @@ BENCHMARK_CAPTURE(BM_TrainStep, resnet20_channels_last, std::string("resnet20"),
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_TrainStep, vgg11, std::string("vgg11"), false)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ActivationMatching, mlp, std::string("mlp"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_ActivationMatching, resnet20, std::string("resnet20"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ActivationMatching, resnet20, std::string("resnet20"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_ActivationMatching, vgg11, std::string("vgg11"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Repair, mlp, std::string("mlp"))->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Repair, resnet20, std::string("resnet20"))->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -41,8 +41,7 @@ Options parse(int argc, char** argv) {
       RB_CHECK(a + 1 < argc, kUsage, "--repeats needs a value");
       char* end = nullptr;
       const long r = std::strtol(argv[++a], &end, 10);
-      RB_CHECK(*end == '\0' && r >= 1 && r <= 100000, kUsage, "--repeats must be 1..100000, got ",
-               argv[a]);
+      RB_CHECK(*end == '\0' && r >= 1 && r <= 100000, kUsage, "--repeats must be 1..100000, got ", argv[a]);
       o.repeats = static_cast<int>(r);
     } else if (arg == "--minimize") {
       o.maximize = false;
@@ -64,8 +63,8 @@ std::vector<double> read_matrix(const std::string& path, int64_t* n) {
   const std::string bytes = repairbench::read_file(path);
   const int64_t count = static_cast<int64_t>(bytes.size() / sizeof(double));
   *n = std::llround(std::sqrt(static_cast<double>(count)));
-  RB_CHECK(bytes.size() % sizeof(double) == 0 && *n * *n == count, kData, path, " holds ",
-           bytes.size(), " bytes, not a square float64 matrix");
+  RB_CHECK(bytes.size() % sizeof(double) == 0 && *n * *n == count, kData, path, " holds ", bytes.size(),
+           " bytes, not a square float64 matrix");
   std::vector<double> m(count);
   if (count > 0) std::memcpy(m.data(), bytes.data(), bytes.size());
   return m;
@@ -83,8 +82,7 @@ void time_file(const Options& o, const std::string& path) {
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  const double median =
-      ms.size() % 2 == 1 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  const double median = ms.size() % 2 == 1 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
   // Compensated sum: the objective is compared with scipy's to 1e-9 relative.
   double objective = 0.0, carry = 0.0;
   for (int64_t i = 0; i < n; ++i) {
@@ -93,13 +91,11 @@ void time_file(const Options& o, const std::string& path) {
     carry = (t - objective) - y;
     objective = t;
   }
-  std::printf("RESULT %s %lld %.4f %.4f %.17g\n", path.c_str(), static_cast<long long>(n), ms[0],
-              median, objective);
+  std::printf("RESULT %s %lld %.4f %.4f %.17g\n", path.c_str(), static_cast<long long>(n), ms[0], median, objective);
   std::fflush(stdout);
   if (o.write_assignments) {
-    repairbench::write_file_atomic(path + ".cols",
-                                   std::string_view(reinterpret_cast<const char*>(cols.data()),
-                                                    cols.size() * sizeof(int64_t)));
+    repairbench::write_file_atomic(
+        path + ".cols", std::string_view(reinterpret_cast<const char*>(cols.data()), cols.size() * sizeof(int64_t)));
   }
 }
 

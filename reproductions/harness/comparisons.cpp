@@ -45,8 +45,8 @@ EnsembleCurves output_ensembles(const TargetSettings& settings, const PointOutco
   std::cerr << settings.target << ": " << o.point.label << ", output ensembles of " << ran.size() << " pair(s)\n";
   EnsembleCurves out;
   for (size_t i = 0; i < ran.size(); ++i) {
-    const auto pair = settings.collate ? o.point.endpoints(ran[i])
-                                       : std::make_pair(o.endpoints[2 * i], o.endpoints[2 * i + 1]);
+    const auto pair =
+        settings.collate ? o.point.endpoints(ran[i]) : std::make_pair(o.endpoints[2 * i], o.endpoints[2 * i + 1]);
     nlohmann::json curve = nlohmann::json::array();
     for (double alpha : o.point.merge.alphas) {
       const auto r = metrics::evaluate_ensemble(*pair.first.net, *pair.second.net, alpha, test,
@@ -62,8 +62,7 @@ EnsembleCurves output_ensembles(const TargetSettings& settings, const PointOutco
 Extension split_data_comparison(const TargetSettings& settings, const PointOutcome& o, const std::string& curve,
                                 const EnsembleCurves& ensembles, const Endpoint& combined_endpoint,
                                 const data::Dataset& test) {
-  const auto combined =
-      metrics::evaluate(*combined_endpoint.net, test, o.point.merge.eval_batch_size, settings.device);
+  const auto combined = metrics::evaluate(*combined_endpoint.net, test, o.point.merge.eval_batch_size, settings.device);
   const auto ens = spread(ensembles.midpoint), mer = spread(o.midpoint(curve)), end = spread(o.endpoint_accuracy());
   const auto* paper = o.point.paper ? &*o.point.paper : nullptr;
   auto paper_number = [&](const char* key) { return paper->raw.at(key).at("test_accuracy").get<double>(); };
@@ -77,14 +76,12 @@ Extension split_data_comparison(const TargetSettings& settings, const PointOutco
                                       paper_number("combined_data"), 1.0, "+-1 point (reference run-to-run noise)",
                                       source));
   } else {
-    ext.checks.push_back(check_at_least("output ensemble minus merged model at alpha 0.5 (points)",
-                                        ens.mean - mer.mean, std::nullopt, 0.0,
-                                        "the paper's figure: the ensemble (75.63%) beats the merged model (62.07%)",
-                                        source));
-    ext.checks.push_back(check_at_least("combined-data model minus mean endpoint (points)",
-                                        combined.accuracy - end.mean, std::nullopt, 0.0,
-                                        "the paper's figure: all the data (80.84%) beats either half (66.14/65.38%)",
-                                        source));
+    ext.checks.push_back(
+        check_at_least("output ensemble minus merged model at alpha 0.5 (points)", ens.mean - mer.mean, std::nullopt,
+                       0.0, "the paper's figure: the ensemble (75.63%) beats the merged model (62.07%)", source));
+    ext.checks.push_back(
+        check_at_least("combined-data model minus mean endpoint (points)", combined.accuracy - end.mean, std::nullopt,
+                       0.0, "the paper's figure: all the data (80.84%) beats either half (66.14/65.38%)", source));
   }
   Chart chart;
   chart.title = "Split CIFAR-100: merged (" + curve + ") vs output ensemble";
@@ -92,7 +89,8 @@ Extension split_data_comparison(const TargetSettings& settings, const PointOutco
   chart.y_label = "test accuracy (%)";
   chart.series = ensembles.series(o, curve);
   if (paper) {
-    for (const auto& [name, color] : {std::make_pair(std::string("repair"), 1), std::make_pair(std::string("ensemble"), 2)}) {
+    for (const auto& [name, color] :
+         {std::make_pair(std::string("repair"), 1), std::make_pair(std::string("ensemble"), 2)}) {
       const auto& c = paper->curves.at(name);
       chart.series.push_back({"paper: " + name, c.alpha, c.value, true, true, color});
     }
@@ -142,7 +140,10 @@ Extension per_layer_variance(const TargetSettings& settings, const std::vector<P
       after.y.push_back(r.after.front());
       worst_after = std::max(worst_after, std::abs(r.after.front() - 1.0));
       table << "  " << std::setw(12) << r.point << " " << r.before << " " << r.after.front() << "\n";
-      ratios.push_back({{"model", o.point.label}, {"layer", l + 1}, {"point", r.point}, {"before", r.before},
+      ratios.push_back({{"model", o.point.label},
+                        {"layer", l + 1},
+                        {"point", r.point},
+                        {"before", r.before},
                         {"after_repair", r.after.front()}});
     }
     chart.series = {before, after};
@@ -150,10 +151,9 @@ Extension per_layer_variance(const TargetSettings& settings, const std::vector<P
     save_chart_png(chart, settings.out_dir + "/" + file);
     ext.plots.push_back(file);
     const double first = m.variance_ratios.front().before, last = m.variance_ratios.back().before;
-    ext.checks.push_back(check_at_least(o.point.label + ": collapse, first-layer ratio minus last-layer ratio",
-                                        first - last, std::nullopt, 0.0,
-                                        "the paper's mechanism: the std ratio falls with depth",
-                                        "paper, variance collapse section"));
+    ext.checks.push_back(check_at_least(
+        o.point.label + ": collapse, first-layer ratio minus last-layer ratio", first - last, std::nullopt, 0.0,
+        "the paper's mechanism: the std ratio falls with depth", "paper, variance collapse section"));
     ext.checks.push_back(check_at_least(o.point.label + ": REPAIR, 0.1 minus the largest |ratio - 1| over layers",
                                         0.1 - worst_after, std::nullopt, 0.0,
                                         "REPAIR sets every corrected channel's std to sigma*; 10% allows for the "

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -19,7 +18,7 @@ namespace repairbench::harness {
 /// (the paper's split-data figure, repair_reference.md 4.3).
 struct EnsembleCurves {
   nlohmann::json curves = nlohmann::json::array();  ///< Per pair: [{alpha, test_accuracy, test_loss}].
-  std::vector<double> midpoint;                      ///< Per pair: test accuracy at alpha 0.5.
+  std::vector<double> midpoint;                     ///< Per pair: test accuracy at alpha 0.5.
   /// Per pair, the merged curve `curve` and the ensemble's curve, for a chart
   /// (colors 1 and 2).
   std::vector<Series> series(const PointOutcome& o, const std::string& curve) const;

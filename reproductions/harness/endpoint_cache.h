@@ -1,8 +1,8 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 
@@ -17,9 +17,9 @@ namespace repairbench::harness {
 /// key train the same model bit for bit on the same machine.
 struct EndpointSpec {
   models::ModelConfig model;
-  std::string dataset;           ///< Canonical data set name (or a synthetic stand-in).
+  std::string dataset;  ///< Canonical data set name (or a synthetic stand-in).
   train::Recipe recipe;
-  uint64_t seed = 0;             ///< Initialization, data order and augmentation.
+  uint64_t seed = 0;  ///< Initialization, data order and augmentation.
   int64_t max_batches_per_epoch = 0;
 };
 

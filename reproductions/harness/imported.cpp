@@ -55,15 +55,18 @@ void require_checkpoints(const TargetSettings& settings, ImportedCheckpoints& fr
                          const std::vector<std::string>& names) {
   if (from.dir.empty()) {
     const std::string data_dir = settings.data_dir.empty() ? data::default_data_dir() : settings.data_dir;
-    from.dir = settings.smoke ? settings.out_dir + "/smoke-checkpoints" : data_dir + "/" + from.dataset + "/checkpoints";
+    from.dir =
+        settings.smoke ? settings.out_dir + "/smoke-checkpoints" : data_dir + "/" + from.dataset + "/checkpoints";
   }
   if (settings.smoke) return;
   for (const auto& name : names) {
     for (int64_t seed = 1; seed <= 2 * settings.pairs; ++seed) {
       const std::string path = checkpoint_path(from.dir, name, static_cast<uint64_t>(seed));
-      RB_CHECK(std::filesystem::exists(path), kData, "endpoint checkpoint ", path, " not found: put the state dicts "
-               "of two ", name, " models trained on ", from.dataset, " from different seeds there as ", name,
-               "_1.pt and ", name, "_2.pt (torch.save(model.state_dict()); see datasets/README.md), or pass "
+      RB_CHECK(std::filesystem::exists(path), kData, "endpoint checkpoint ", path,
+               " not found: put the state dicts "
+               "of two ",
+               name, " models trained on ", from.dataset, " from different seeds there as ", name, "_1.pt and ", name,
+               "_2.pt (torch.save(model.state_dict()); see datasets/README.md), or pass "
                "--checkpoint-dir");
     }
   }
@@ -75,8 +78,8 @@ EndpointSource imported_endpoints(const TargetSettings& settings, const Imported
     std::pair<Endpoint, Endpoint> ends;
     for (int side = 0; side < 2; ++side) {
       const uint64_t seed = static_cast<uint64_t>(2 * k + 1 + side);
-      const std::string path = settings.smoke ? smoke_checkpoint(settings, from, config, seed)
-                                              : checkpoint_path(from.dir, name, seed);
+      const std::string path =
+          settings.smoke ? smoke_checkpoint(settings, from, config, seed) : checkpoint_path(from.dir, name, seed);
       auto& e = side == 0 ? ends.first : ends.second;
       e.net = models::load_network(path, &config, from.strip_prefix);
       e.path = path;

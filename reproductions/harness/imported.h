@@ -11,9 +11,9 @@ namespace repairbench::harness {
 /// Where a target finds the user's checkpoints of a model it never trains
 /// (the official ImageNet endpoints, whose recipe is not in the paper's repo).
 struct ImportedCheckpoints {
-  std::string dir;                      ///< Holds <name>_<seed>.pt.
+  std::string dir;                       ///< Holds <name>_<seed>.pt.
   std::string strip_prefix = "module.";  ///< Removed from the state dicts' keys (DDP's).
-  std::string dataset;                  ///< What they were trained on, e.g. "imagenet".
+  std::string dataset;                   ///< What they were trained on, e.g. "imagenet".
 };
 
 /// The model of torchvision's `name` (resnet18, resnet50, wide_resnet50_2) as

@@ -1,12 +1,11 @@
 #include "harness/plot.h"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <limits>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "repairbench/core/atomic_file.h"
@@ -16,7 +15,7 @@ namespace repairbench::harness {
 namespace {
 
 // Colour-blind-safe palette (Okabe-Ito), as BGR.
-const cv::Scalar kPalette[] = {{178, 114, 0},  {0, 159, 230},  {115, 158, 0}, {0, 94, 213},
+const cv::Scalar kPalette[] = {{178, 114, 0},   {0, 159, 230},  {115, 158, 0},  {0, 94, 213},
                                {167, 121, 204}, {233, 180, 86}, {66, 228, 240}, {0, 0, 0}};
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
@@ -45,8 +44,10 @@ std::vector<double> ticks(double lo, double hi) {
 
 std::string format_tick(double v) {
   std::ostringstream s;
-  if (std::abs(v - std::round(v)) < 1e-9) s << static_cast<long long>(std::llround(v));
-  else s << std::setprecision(3) << v;
+  if (std::abs(v - std::round(v)) < 1e-9)
+    s << static_cast<long long>(std::llround(v));
+  else
+    s << std::setprecision(3) << v;
   return s.str();
 }
 
@@ -65,8 +66,14 @@ void save_chart_png(const Chart& chart, const std::string& path, int width, int 
     }
   }
   RB_CHECK(std::isfinite(x_lo) && std::isfinite(y_lo), kUsage, "chart '", chart.title, "' has no finite point");
-  if (x_hi - x_lo < 1e-12) { x_lo -= 0.5; x_hi += 0.5; }
-  if (y_hi - y_lo < 1e-12) { y_lo -= 0.5; y_hi += 0.5; }
+  if (x_hi - x_lo < 1e-12) {
+    x_lo -= 0.5;
+    x_hi += 0.5;
+  }
+  if (y_hi - y_lo < 1e-12) {
+    y_lo -= 0.5;
+    y_hi += 0.5;
+  }
   const double y_pad = 0.05 * (y_hi - y_lo);
   y_lo -= y_pad;
   y_hi += y_pad;
@@ -121,8 +128,10 @@ void save_chart_png(const Chart& chart, const std::string& path, int width, int 
       }
     }
     for (const auto& p : points) {
-      if (s.line) cv::circle(img, p, 3, colour, cv::FILLED, cv::LINE_AA);
-      else cv::drawMarker(img, p, colour, cv::MARKER_TILTED_CROSS, 11, 2, cv::LINE_AA);
+      if (s.line)
+        cv::circle(img, p, 3, colour, cv::FILLED, cv::LINE_AA);
+      else
+        cv::drawMarker(img, p, colour, cv::MARKER_TILTED_CROSS, 11, 2, cv::LINE_AA);
     }
     cv::line(img, {left + pw + 15, legend_y}, {left + pw + 40, legend_y}, colour, 2, cv::LINE_AA);
     if (!s.line) cv::drawMarker(img, {left + pw + 27, legend_y}, colour, cv::MARKER_TILTED_CROSS, 11, 2);
@@ -134,8 +143,8 @@ void save_chart_png(const Chart& chart, const std::string& path, int width, int 
 }
 
 void save_heatmap_png(const Heatmap& map, const std::string& path) {
-  RB_CHECK(!map.rows.empty() && !map.columns.empty() && map.values.size() == map.rows.size(), kUsage,
-           "heat map ", map.title, " has no cells or a row count that does not match its values");
+  RB_CHECK(!map.rows.empty() && !map.columns.empty() && map.values.size() == map.rows.size(), kUsage, "heat map ",
+           map.title, " has no cells or a row count that does not match its values");
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const auto& row : map.values) {
     RB_CHECK(row.size() == map.columns.size(), kUsage, "heat map ", map.title, ": a row has ", row.size(),
@@ -165,8 +174,8 @@ void save_heatmap_png(const Heatmap& map, const std::string& path) {
       const int x = label_w + static_cast<int>(c) * cell_w;
       // White (lowest) to the palette's blue (highest); grey where no value.
       const double t = hi > lo ? (v - lo) / (hi - lo) : 1.0;
-      const cv::Scalar fill = std::isfinite(v) ? cv::Scalar(255 - 77 * t, 255 - 141 * t, 255 - 255 * t)
-                                               : cv::Scalar(220, 220, 220);
+      const cv::Scalar fill =
+          std::isfinite(v) ? cv::Scalar(255 - 77 * t, 255 - 141 * t, 255 - 255 * t) : cv::Scalar(220, 220, 220);
       cv::rectangle(img, {x, y}, {x + cell_w - 2, y + cell_h - 2}, fill, cv::FILLED);
       std::ostringstream text;
       text << std::fixed << std::setprecision(1) << v;

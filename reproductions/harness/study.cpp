@@ -129,11 +129,18 @@ nlohmann::json many_models(const TargetSettings& settings, const StudyGrid& grid
       mean += e.accuracy / static_cast<double>(n);
       each.push_back(e.accuracy);
     }
-    rows.push_back({{"models", n}, {"correction", repair::to_string(method)}, {"endpoints_test_accuracy", each},
-                    {"best_endpoint", top}, {"mean_endpoint", mean}, {"averaged", r.averaged.accuracy},
-                    {"averaged_loss", r.averaged.loss}, {"corrected", r.corrected.accuracy},
-                    {"corrected_loss", r.corrected.loss}, {"ensemble", r.ensemble.accuracy},
-                    {"ensemble_loss", r.ensemble.loss}, {"seconds", r.seconds}});
+    rows.push_back({{"models", n},
+                    {"correction", repair::to_string(method)},
+                    {"endpoints_test_accuracy", each},
+                    {"best_endpoint", top},
+                    {"mean_endpoint", mean},
+                    {"averaged", r.averaged.accuracy},
+                    {"averaged_loss", r.averaged.loss},
+                    {"corrected", r.corrected.accuracy},
+                    {"corrected_loss", r.corrected.loss},
+                    {"ensemble", r.ensemble.accuracy},
+                    {"ensemble_loss", r.ensemble.loss},
+                    {"seconds", r.seconds}});
     for (auto* s : {&best, &averaged, &corrected, &ensemble}) s->x.push_back(static_cast<double>(n));
     best.y.push_back(top);
     averaged.y.push_back(r.averaged.accuracy);
@@ -202,8 +209,11 @@ Plan study_plan(const TargetSettings& s, const StudyGrid& grid) {
   require_datasets(s, datasets);
   Plan plan{{},
             {"study", "statistics batches per pass", true, false, /*curve_plots=*/false},
-            {{"families", families}, {"matchers", grid.matchers}, {"budgets", grid.budgets},
-             {"max_models", grid.max_models}, {"alpha", 0.5}}};
+            {{"families", families},
+             {"matchers", grid.matchers},
+             {"budgets", grid.budgets},
+             {"max_models", grid.max_models},
+             {"alpha", 0.5}}};
   auto point_of = [&](const StudyFamily& f, const std::string& matcher) {
     models::ModelConfig model = f.model;
     if (s.smoke && models::family_of(model.family) == models::Family::kMlp) model.width = 16;
@@ -219,7 +229,8 @@ Plan study_plan(const TargetSettings& s, const StudyGrid& grid) {
     for (const auto& m : grid.matchers) {
       RB_CHECK(m == "activation" || m == "covariance" || m == "inner-product" || m == "weight" || m == "none" ||
                    m == "random",
-               kUsage, "unknown matcher '", m, "'; expected activation, covariance, inner-product, weight, none, random");
+               kUsage, "unknown matcher '", m,
+               "'; expected activation, covariance, inner-product, weight, none, random");
       plan.points.push_back(point_of(f, m));
     }
   }
@@ -287,9 +298,12 @@ Extension study_results(const TargetSettings& s, const StudyGrid& grid, const st
   ext.report["study_variance_ratios"] = ratios;
 
   // Heat map: correction x family, activation matching, midpoint accuracy.
-  const std::vector<std::string> all = {"interpolated", "reset-bn", "repair", "rescale", "reshift", "closed-form",
-                                        "data-free"};
-  Heatmap families{"midpoint test accuracy (%), activation matching, mean over pairs", all, {}, {},
+  const std::vector<std::string> all = {"interpolated", "reset-bn",    "repair",   "rescale",
+                                        "reshift",      "closed-form", "data-free"};
+  Heatmap families{"midpoint test accuracy (%), activation matching, mean over pairs",
+                   all,
+                   {},
+                   {},
                    "grey: the correction does not apply to the family"};
   for (const auto& f : grid.families) families.columns.push_back(f.token);
   for (const auto& name : all) {
@@ -303,7 +317,10 @@ Extension study_results(const TargetSettings& s, const StudyGrid& grid, const st
   }
   // Heat map: correction x matcher on the first family.
   const auto& first = grid.families.front().token;
-  Heatmap matchers{"midpoint test accuracy (%), " + first + ", mean over pairs", all, grid.matchers, {},
+  Heatmap matchers{"midpoint test accuracy (%), " + first + ", mean over pairs",
+                   all,
+                   grid.matchers,
+                   {},
                    "rows: corrections; columns: matchers"};
   for (const auto& name : all) {
     std::vector<double> row;
@@ -364,15 +381,16 @@ Extension study_results(const TargetSettings& s, const StudyGrid& grid, const st
     ext.checks.push_back(claim(at + "REPAIR minus RESHIFT barrier reduction (percentage points)",
                                minus(reduction_percent(*o, "repair"), reduction_percent(*o, "reshift")), 0.0,
                                "variance collapse, not a mean shift, is what REPAIR repairs", "REPAIR paper, 2c"));
-    ext.checks.push_back(claim(at + "10 minus |REPAIR - RESCALE| barrier reduction (percentage points)",
-                               [&] {
-                                 std::vector<double> v;
-                                 for (double d : minus(reduction_percent(*o, "repair"), reduction_percent(*o, "rescale"))) {
-                                   v.push_back(10.0 - std::abs(d));
-                                 }
-                                 return v;
-                               }(),
-                               0.0, "RESCALE (std only) does about as well as REPAIR: within 10 points", vf));
+    ext.checks.push_back(claim(
+        at + "10 minus |REPAIR - RESCALE| barrier reduction (percentage points)",
+        [&] {
+          std::vector<double> v;
+          for (double d : minus(reduction_percent(*o, "repair"), reduction_percent(*o, "rescale"))) {
+            v.push_back(10.0 - std::abs(d));
+          }
+          return v;
+        }(),
+        0.0, "RESCALE (std only) does about as well as REPAIR: within 10 points", vf));
     if (curve_of(o->merges.front(), "data-free") != nullptr) {
       ext.checks.push_back(claim(at + "data-free REPAIR barrier reduction (%)", reduction_percent(*o, "data-free"), 0.0,
                                  "the input's moments alone predict statistics good enough to reduce the barrier",
@@ -392,23 +410,23 @@ Extension study_results(const TargetSettings& s, const StudyGrid& grid, const st
       if (is_default_budget(o) || o.point.coords.at("family") != first || o.point.x != 10 || o.merges.empty()) {
         continue;
       }
-      ext.checks.push_back(claim(first + ": 1 minus |REPAIR at 10 batches - REPAIR with the default statistics|",
-                                 [&] {
-                                   std::vector<double> v;
-                                   for (double d : minus(o.midpoint("repair"), full->midpoint("repair"))) {
-                                     v.push_back(1.0 - std::abs(d));
-                                   }
-                                   return v;
-                                 }(),
-                                 0.0, "a few batches of statistics are enough for REPAIR (within 1 point)",
-                                 "issue #15, statistics budget"));
+      ext.checks.push_back(claim(
+          first + ": 1 minus |REPAIR at 10 batches - REPAIR with the default statistics|",
+          [&] {
+            std::vector<double> v;
+            for (double d : minus(o.midpoint("repair"), full->midpoint("repair"))) {
+              v.push_back(1.0 - std::abs(d));
+            }
+            return v;
+          }(),
+          0.0, "a few batches of statistics are enough for REPAIR (within 1 point)", "issue #15, statistics budget"));
     }
   }
   if (grid.max_models >= 2 && full != nullptr) {
     std::vector<Series> series;
     ext.report["many_models"] = many_models(s, grid, full->point, ext.checks, series, table);
-    Chart chart{first + ": merging N endpoints aligned to the first", "models merged (N)", "test accuracy (%)",
-                series, false};
+    Chart chart{first + ": merging N endpoints aligned to the first", "models merged (N)", "test accuracy (%)", series,
+                false};
     save_chart_png(chart, s.out_dir + "/study_many.png");
     ext.plots.push_back("study_many.png");
   }

@@ -13,15 +13,15 @@
 #include <set>
 #include <sstream>
 
+#include "harness/plot.h"
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/data/dataset_info.h"
 #include "repairbench/models/family.h"
 #include "repairbench/pipeline/defaults.h"
 #include "repairbench/report/context.h"
-#include "repairbench/report/report_check.h"
 #include "repairbench/report/merge_report.h"
-#include "harness/plot.h"
+#include "repairbench/report/report_check.h"
 #include "repairbench/train/recipe.h"
 
 namespace repairbench::harness {
@@ -215,8 +215,8 @@ std::vector<nlohmann::json> load_shard_reports(const std::string& dir) {
              kUsage, entry.path().string(), " is not a repairbench shard report");
     const int64_t index = shard.at("shard").at("index").get<int64_t>();
     const int64_t count = shard.at("shard").at("count").get<int64_t>();
-    RB_CHECK(name == shard_file(index - 1, count), kUsage, entry.path().string(), " holds shard ", index, "/",
-             count, "; shard reports keep the names they were written with");
+    RB_CHECK(name == shard_file(index - 1, count), kUsage, entry.path().string(), " holds shard ", index, "/", count,
+             "; shard reports keep the names they were written with");
     by_count[count].emplace_back(index, std::move(shard));
   }
   RB_CHECK(!by_count.empty(), kUsage, "no shard reports in ", dir, "; run every shard (--shard k/n) first");
@@ -227,15 +227,15 @@ std::vector<nlohmann::json> load_shard_reports(const std::string& dir) {
   std::sort(shards.begin(), shards.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<nlohmann::json> out;
   for (int64_t k = 1; k <= count; ++k) {
-    RB_CHECK(static_cast<int64_t>(out.size()) < static_cast<int64_t>(shards.size()) &&
-                 shards[out.size()].first == k,
+    RB_CHECK(static_cast<int64_t>(out.size()) < static_cast<int64_t>(shards.size()) && shards[out.size()].first == k,
              kUsage, "shard ", k, " of ", count, " has no report in ", dir, " (", shard_file(k - 1, count),
              "); run it with --shard ", k, "/", count);
     auto& shard = shards[out.size()].second;
     const auto& first = out.empty() ? shard : out.front();
     RB_CHECK(shard.at("target") == first.at("target") && shard.at("arguments") == first.at("arguments") &&
                  shard.at("context").at("git_commit") == first.at("context").at("git_commit"),
-             kUsage, "shard ", k, " of ", count, " in ", dir, " ran a different target, arguments or commit than "
+             kUsage, "shard ", k, " of ", count, " in ", dir,
+             " ran a different target, arguments or commit than "
              "shard 1; rerun it with the same command");
     out.push_back(std::move(shard));
   }
@@ -254,7 +254,8 @@ std::pair<Endpoint, Endpoint> pair_endpoints(const TargetSettings& settings, con
   const int threads = torch::get_num_threads();
   if (!settings.concurrent_endpoints || threads < 2) {
     Endpoint first = train_or_load(a, splits, settings.cache_dir, settings.retrain, settings.device, &std::cerr);
-    return {std::move(first), train_or_load(b, splits, settings.cache_dir, settings.retrain, settings.device, &std::cerr)};
+    return {std::move(first),
+            train_or_load(b, splits, settings.cache_dir, settings.retrain, settings.device, &std::cerr)};
   }
   const int each = threads / 2;
   std::cerr << "  seeds " << a.seed << " and " << b.seed << " side by side, " << each << " thread(s) each\n";
@@ -366,16 +367,15 @@ SweepRun run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>
   namespace fs = std::filesystem;
   const std::string dir = settings.out_dir + "/shards";
   fs::create_directories(dir);
-  const nlohmann::json shard = {
-      {"format_version", 1},
-      {"kind", "shard"},
-      {"target", settings.target},
-      {"shard", {{"index", settings.shard_index + 1}, {"count", settings.shard_count}}},
-      {"binary", fs::read_symlink("/proc/self/exe").string()},
-      {"arguments", settings.arguments},
-      {"out_dir", settings.out_dir},
-      {"context", report::run_context(settings.device.str(), 0, nullptr)},
-      {"runs", shard_runs}};
+  const nlohmann::json shard = {{"format_version", 1},
+                                {"kind", "shard"},
+                                {"target", settings.target},
+                                {"shard", {{"index", settings.shard_index + 1}, {"count", settings.shard_count}}},
+                                {"binary", fs::read_symlink("/proc/self/exe").string()},
+                                {"arguments", settings.arguments},
+                                {"out_dir", settings.out_dir},
+                                {"context", report::run_context(settings.device.str(), 0, nullptr)},
+                                {"runs", shard_runs}};
   const std::string path = dir + "/" + shard_file(settings.shard_index, settings.shard_count);
   write_file_atomic(path, shard.dump(1) + "\n");
   return {std::move(outcomes), ShardWritten{path, static_cast<int64_t>(shard_runs.size())}};
@@ -399,10 +399,12 @@ std::vector<Check> sweep_checks(const TargetSettings& settings, const std::vecto
         which += (which.empty() ? "" : "; ") + std::string("pair ") + std::to_string(d.pair + 1) + " (seeds " +
                  std::to_string(2 * d.pair + 1) + ", " + std::to_string(2 * d.pair + 2) + "): " + d.error;
       }
-      checks.push_back(check_at_least(name + "share of pairs trained without diverging", trained /
-                                      (trained + static_cast<double>(o.diverged.size())), std::nullopt, 1.0,
+      checks.push_back(check_at_least(name + "share of pairs trained without diverging",
+                                      trained / (trained + static_cast<double>(o.diverged.size())), std::nullopt, 1.0,
                                       "the recipe must train every seed; the other checks use the pairs that "
-                                      "trained. Diverged: " + which, "this run"));
+                                      "trained. Diverged: " +
+                                          which,
+                                      "this run"));
     }
     const auto curves = o.curve_names();
     if (!numbers) {
@@ -425,16 +427,15 @@ std::vector<Check> sweep_checks(const TargetSettings& settings, const std::vecto
           }
         }
         const auto b = spread(before);
-        checks.push_back(check_at_least(name + "variance collapse in the last corrected layer (1 - std ratio)",
-                                        b.mean, b.std, 0.05,
+        checks.push_back(check_at_least(name + "variance collapse in the last corrected layer (1 - std ratio)", b.mean,
+                                        b.std, 0.05,
                                         "the paper's mechanism: interpolated activations lose variance with depth",
                                         "paper, variance collapse section"));
         if (!after.empty()) {
           const auto a = spread(after);
-          checks.push_back(check_at_least(name + curves[1] + " restores the last layer's std (1 - |ratio - 1|)",
-                                          a.mean, a.std, 0.95,
-                                          "REPAIR sets each channel's std to the interpolated endpoint std",
-                                          "paper, REPAIR definition"));
+          checks.push_back(check_at_least(
+              name + curves[1] + " restores the last layer's std (1 - |ratio - 1|)", a.mean, a.std, 0.95,
+              "REPAIR sets each channel's std to the interpolated endpoint std", "paper, REPAIR definition"));
         }
       }
       continue;
@@ -559,14 +560,18 @@ std::vector<std::string> sweep_plots(const TargetSettings& settings, const std::
       for (size_t c = 0; c < names.size(); ++c) {
         const auto full = p.curves.find(names[c]);
         if (full != p.curves.end()) {
-          chart.series.push_back({"paper: " + pretty(names[c]), full->second.alpha, full->second.value, true, true,
-                                  static_cast<int>(c)});
+          chart.series.push_back(
+              {"paper: " + pretty(names[c]), full->second.alpha, full->second.value, true, true, static_cast<int>(c)});
           continue;
         }
         const double mid = paper_midpoint(p, names[c]);
         if (std::isfinite(mid)) {
-          chart.series.push_back({"paper: " + pretty(names[c]), {0.0, 0.5, 1.0}, {p.endpoint0, mid, p.endpoint1},
-                                  false, false, static_cast<int>(c)});
+          chart.series.push_back({"paper: " + pretty(names[c]),
+                                  {0.0, 0.5, 1.0},
+                                  {p.endpoint0, mid, p.endpoint1},
+                                  false,
+                                  false,
+                                  static_cast<int>(c)});
         }
       }
     }
@@ -642,7 +647,8 @@ std::string sweep_table(const std::vector<PointOutcome>& outcomes) {
           const double ends = 0.5 * (paper->endpoint0 + paper->endpoint1);
           const double before = ends - paper_midpoint(*paper, "interpolated");
           t << "  | paper " << p << ", barrier " << ends - p;
-          if (name != "interpolated" && std::isfinite(before)) t << ", reduction " << 100 * (before - (ends - p)) / before << "%";
+          if (name != "interpolated" && std::isfinite(before))
+            t << ", reduction " << 100 * (before - (ends - p)) / before << "%";
         }
       }
       t << "\n";
@@ -657,8 +663,7 @@ std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const 
     if (c.pass || !c.paper) continue;
     std::ostringstream f;
     f << std::fixed << std::setprecision(2) << c.metric << ": ours " << c.ours << ", paper " << *c.paper
-      << " (difference " << std::showpos << c.ours - *c.paper << std::noshowpos << ", tolerance " << c.threshold
-      << ")";
+      << " (difference " << std::showpos << c.ours - *c.paper << std::noshowpos << ", tolerance " << c.threshold << ")";
     out.push_back(f.str());
   }
   if (!out.empty() && !cause.empty()) out.push_back(cause);

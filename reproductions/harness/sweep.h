@@ -1,19 +1,18 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "repairbench/metrics/barrier.h"
-#include "repairbench/pipeline/merge.h"
 #include "harness/endpoint_cache.h"
 #include "harness/target.h"
 #include "harness/verdict.h"
+#include "repairbench/metrics/barrier.h"
+#include "repairbench/pipeline/merge.h"
 
 namespace repairbench::harness {
 
@@ -21,12 +20,12 @@ namespace repairbench::harness {
 /// the target's reference.json.
 struct PaperPoint {
   double endpoint0 = 0, endpoint1 = 0;
-  std::optional<double> interpolated;        ///< Aligned, uncorrected, alpha 0.5.
-  std::map<std::string, double> corrected;   ///< Curve name (a RepairMethod string) -> alpha 0.5.
+  std::optional<double> interpolated;       ///< Aligned, uncorrected, alpha 0.5.
+  std::map<std::string, double> corrected;  ///< Curve name (a RepairMethod string) -> alpha 0.5.
   /// Whole curves where the paper stored them (test accuracy against alpha), by
   /// curve name ("interpolated" or a RepairMethod string); drawn in the plots.
   std::map<std::string, metrics::Path> curves;
-  nlohmann::json raw;                        ///< The reference entry, copied into the report.
+  nlohmann::json raw;  ///< The reference entry, copied into the report.
   std::string source;
 
   /// Compares our curve `ours` with the paper's curve `papers` (a BN net's
@@ -41,18 +40,18 @@ using EndpointSource = std::function<std::pair<Endpoint, Endpoint>(int64_t k)>;
 
 /// One point of a sweep: which endpoints, how they are merged, what the paper got.
 struct SweepPoint {
-  std::string label;        ///< e.g. "fashion-mnist h=128"; names checks, table rows and files.
-  std::string group;        ///< Points of one group share a barrier-against-x plot.
-  double x = 0;             ///< Width or depth, for that plot.
-  nlohmann::json coords;    ///< Written into the report beside the point's results.
-  EndpointSpec base;        ///< Endpoints trained with seeds 2k+1, 2k+2 (unless `endpoints`).
-  std::string dataset;      ///< Data set of the statistics and of the evaluation.
+  std::string label;          ///< e.g. "fashion-mnist h=128"; names checks, table rows and files.
+  std::string group;          ///< Points of one group share a barrier-against-x plot.
+  double x = 0;               ///< Width or depth, for that plot.
+  nlohmann::json coords;      ///< Written into the report beside the point's results.
+  EndpointSpec base;          ///< Endpoints trained with seeds 2k+1, 2k+2 (unless `endpoints`).
+  std::string dataset;        ///< Data set of the statistics and of the evaluation.
   data::LoaderOptions stats;  ///< Statistics data (seed and device are set per pair).
   std::string stats_source;   ///< Which notebook the statistics settings follow.
   /// Matching data when it differs from `stats` (ResNet18/CIFAR-10: un-augmented).
   std::optional<data::LoaderOptions> match_stats;
   pipeline::MergeOptions merge;
-  EndpointSource endpoints;   ///< Optional replacement for training `base`.
+  EndpointSource endpoints;  ///< Optional replacement for training `base`.
   /// Optional: turns each endpoint into the network that is merged (the depth
   /// study fuses BatchNorm into the linears first).
   std::function<models::Network(const models::Network&)> prepare;
@@ -84,8 +83,8 @@ Endpoint train_on_part(const TargetSettings& settings, EndpointSpec base, const 
 /// What one point measured, over its pairs.
 struct PointOutcome {
   SweepPoint point;
-  std::vector<Endpoint> endpoints;              ///< a0, b0, a1, b1, ...
-  std::vector<pipeline::MergeResult> merges;    ///< One per pair.
+  std::vector<Endpoint> endpoints;            ///< a0, b0, a1, b1, ...
+  std::vector<pipeline::MergeResult> merges;  ///< One per pair.
   /// Why the point has no results: every pair's training diverged (the
   /// first message of their Error(kNumeric)); empty when a pair ran.
   std::string error;
@@ -110,8 +109,8 @@ struct PointOutcome {
 
 /// How a target's sweep is drawn and judged.
 struct SweepLayout {
-  std::string model;         ///< e.g. "MLP", "ResNet20"; in plot titles.
-  std::string x_label;       ///< e.g. "width multiplier".
+  std::string model;    ///< e.g. "MLP", "ResNet20"; in plot titles.
+  std::string x_label;  ///< e.g. "width multiplier".
   bool log_x = true;
   /// Qualitative checks also require variance collapse before REPAIR and its
   /// repair after it (norm-free nets; a BatchNorm or LayerNorm net renormalizes).

@@ -60,11 +60,20 @@ std::string html_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -134,8 +143,8 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json& 
 }
 
 int finish_target(const TargetSettings& settings, nlohmann::json report, const std::vector<Check>& checks,
-                  const std::vector<std::string>& findings, const std::string& table, bool fail_on_mismatch,
-                  int argc, char** argv, const std::string& mode) {
+                  const std::vector<std::string>& findings, const std::string& table, bool fail_on_mismatch, int argc,
+                  char** argv, const std::string& mode) {
   const bool numbers = settings.judged_on_numbers();
   const auto verdict = make_verdict(!mode.empty() ? mode : (numbers ? "paper-numbers" : "qualitative"), checks);
   report["verdict"] = to_json(verdict);
@@ -146,7 +155,9 @@ int finish_target(const TargetSettings& settings, nlohmann::json report, const s
   for (const auto& c : verdict.checks) {
     std::cout << "  [" << (c.pass ? "pass" : "FAIL") << "] " << c.metric << ": ours " << c.ours;
     if (c.ours_spread) std::cout << " +- " << *c.ours_spread;
-    if (c.paper) std::cout << ", paper " << *c.paper << " (difference " << std::showpos << c.ours - *c.paper << std::noshowpos << ")";
+    if (c.paper)
+      std::cout << ", paper " << *c.paper << " (difference " << std::showpos << c.ours - *c.paper << std::noshowpos
+                << ")";
     std::cout << "; " << c.rule << " " << c.threshold << " (" << c.reason << ")\n";
   }
   for (const auto& f : findings) std::cout << "finding: " << f << "\n";
@@ -192,8 +203,8 @@ void write_reports_index(const std::string& root) {
     try {
       r = nlohmann::json::parse(read_file(path.string()));
     } catch (const std::exception& e) {
-      html << "<h2>" << html_escape(path.parent_path().filename().string()) << "</h2><p>unreadable report: "
-           << html_escape(e.what()) << "</p>\n";
+      html << "<h2>" << html_escape(path.parent_path().filename().string())
+           << "</h2><p>unreadable report: " << html_escape(e.what()) << "</p>\n";
       continue;
     }
     const auto& ctx = r.value("context", nlohmann::json::object());
@@ -201,9 +212,9 @@ void write_reports_index(const std::string& root) {
     const std::string result = verdict.value("result", "n/a");
     html << "<h2>" << html_escape(ctx.value("target", path.parent_path().filename().string())) << "</h2>\n<p>"
          << "preset <b>" << html_escape(ctx.value("preset", "?")) << "</b>"
-         << (ctx.value("smoke", false) ? " (smoke run on synthetic data)" : "") << ", " << html_escape(ctx.value("date", ""))
-         << ", commit " << html_escape(ctx.value("git_commit", "")) << ", verdict <b class=\""
-         << (result == "pass" ? "pass" : "fail") << "\">" << html_escape(result) << "</b> ("
+         << (ctx.value("smoke", false) ? " (smoke run on synthetic data)" : "") << ", "
+         << html_escape(ctx.value("date", "")) << ", commit " << html_escape(ctx.value("git_commit", ""))
+         << ", verdict <b class=\"" << (result == "pass" ? "pass" : "fail") << "\">" << html_escape(result) << "</b> ("
          << html_escape(verdict.value("mode", "")) << ": " << html_escape(verdict.value("summary", "")) << ")</p>\n";
     if (verdict.contains("checks") && !verdict["checks"].empty()) {
       html << "<table><tr><th>check</th><th>ours</th><th>std</th><th>paper</th><th>rule</th><th>pass</th>"

@@ -1,27 +1,27 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "repairbench/data/dataset.h"
-#include "repairbench/pipeline/merge.h"
 #include "harness/endpoint_cache.h"
 #include "harness/verdict.h"
+#include "repairbench/data/dataset.h"
+#include "repairbench/pipeline/merge.h"
 
 namespace repairbench::harness {
 
 /// What every reproduction target shares: which preset runs, how many pairs
 /// of endpoints, where the data, the endpoint cache and the reports live.
 struct TargetSettings {
-  std::string target;           ///< e.g. "mlp_datasets".
-  std::string preset = "paper"; ///< "paper" (the paper's recipe) or "quick".
-  int64_t pairs = 1;            ///< Pairs of endpoints; pair k uses seeds 2k+1 and 2k+2.
-  std::string data_dir;         ///< --data-dir; "" = not given (see data::load_dataset).
-  std::string cache_dir;        ///< Trained endpoints, keyed by recipe hash.
-  std::string out_dir;          ///< reports/<target>
+  std::string target;            ///< e.g. "mlp_datasets".
+  std::string preset = "paper";  ///< "paper" (the paper's recipe) or "quick".
+  int64_t pairs = 1;             ///< Pairs of endpoints; pair k uses seeds 2k+1 and 2k+2.
+  std::string data_dir;          ///< --data-dir; "" = not given (see data::load_dataset).
+  std::string cache_dir;         ///< Trained endpoints, keyed by recipe hash.
+  std::string out_dir;           ///< reports/<target>
   bool retrain = false;
   /// Train the two endpoints of a pair at the same time, each with half the
   /// threads (when there are at least two). On this project's 2-core machine
@@ -85,8 +85,8 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json& 
 /// no numbers for is judged on its claims under either preset).
 /// Returns the exit code: 1 for a failed verdict when `fail_on_mismatch`.
 int finish_target(const TargetSettings& settings, nlohmann::json report, const std::vector<Check>& checks,
-                  const std::vector<std::string>& findings, const std::string& table, bool fail_on_mismatch,
-                  int argc, char** argv, const std::string& mode = "");
+                  const std::vector<std::string>& findings, const std::string& table, bool fail_on_mismatch, int argc,
+                  char** argv, const std::string& mode = "");
 
 /// Rebuilds reports/index.html from every reports/*/report.json under `root`:
 /// each report's verdict, checks table and plots on one page.

@@ -15,30 +15,29 @@ namespace repairbench::harness {
 
 void add_common_flags(po::options_description& options, CommonFlags& f, const std::string& target) {
   f.settings.target = target;
-  options.add_options()("help,h", "show this help")
-      ("preset", po::value(&f.settings.preset)->default_value("paper"),
-       "paper (the paper's recipe and grid) or quick (fewer widths/epochs, judged on the paper's claims)")
-      ("pairs", po::value(&f.settings.pairs)->default_value(1), "pairs of endpoints (pair k: seeds 2k+1, 2k+2)")
-      ("data-dir", po::value(&f.settings.data_dir), "data sets (default $REPAIRBENCH_DATA or <repo>/datasets)")
-      ("cache-dir", po::value(&f.settings.cache_dir), "trained endpoints (default <repo>/checkpoints/cache)")
-      ("out-dir", po::value(&f.settings.out_dir), "report folder (default <repo>/reports/<target>)")
-      ("retrain", po::bool_switch(&f.settings.retrain), "train the endpoints again even if cached")
-      ("sequential-endpoints", po::bool_switch(&f.sequential_endpoints),
-       "train a pair's endpoints one after the other with every thread (default: side by side, half the threads "
-       "each)")
-      ("grad-scaler", po::bool_switch(&f.settings.grad_scaler),
-       "train with the emulation of the reference's GradScaler skip rule (fp16 overflow skips a step; the "
-       "norm-free MLPs' default recipe has it already)")
-      ("epochs", po::value(&f.settings.epochs),
-       "train this many epochs instead of the recipe's (warm-up scaled; default: the preset's)")
-      ("smoke", po::bool_switch(&f.settings.smoke), "tiny run on synthetic data: checks the pipeline, not the paper")
-      ("device", po::value(&f.device)->default_value(f.device), "cpu | cuda | cuda:N")
-      ("shard", po::value(&f.shard),
-       "k/n: compute only the k-th of n interleaved shares of the runs (point x pair) and write them to "
-       "<out-dir>/shards; `repairbench report merge` then writes the report")
-      ("collate", po::bool_switch(&f.settings.collate),
-       "write the report from the shard reports in <out-dir>/shards (what `repairbench report merge` runs)")
-      ("fail-on-mismatch", po::bool_switch(&f.fail_on_mismatch), "exit 1 when the verdict is fail");
+  options.add_options()("help,h", "show this help")(
+      "preset", po::value(&f.settings.preset)->default_value("paper"),
+      "paper (the paper's recipe and grid) or quick (fewer widths/epochs, judged on the paper's claims)")(
+      "pairs", po::value(&f.settings.pairs)->default_value(1), "pairs of endpoints (pair k: seeds 2k+1, 2k+2)")(
+      "data-dir", po::value(&f.settings.data_dir), "data sets (default $REPAIRBENCH_DATA or <repo>/datasets)")(
+      "cache-dir", po::value(&f.settings.cache_dir), "trained endpoints (default <repo>/checkpoints/cache)")(
+      "out-dir", po::value(&f.settings.out_dir), "report folder (default <repo>/reports/<target>)")(
+      "retrain", po::bool_switch(&f.settings.retrain), "train the endpoints again even if cached")(
+      "sequential-endpoints", po::bool_switch(&f.sequential_endpoints),
+      "train a pair's endpoints one after the other with every thread (default: side by side, half the threads "
+      "each)")("grad-scaler", po::bool_switch(&f.settings.grad_scaler),
+               "train with the emulation of the reference's GradScaler skip rule (fp16 overflow skips a step; the "
+               "norm-free MLPs' default recipe has it already)")(
+      "epochs", po::value(&f.settings.epochs),
+      "train this many epochs instead of the recipe's (warm-up scaled; default: the preset's)")(
+      "smoke", po::bool_switch(&f.settings.smoke), "tiny run on synthetic data: checks the pipeline, not the paper")(
+      "device", po::value(&f.device)->default_value(f.device), "cpu | cuda | cuda:N")(
+      "shard", po::value(&f.shard),
+      "k/n: compute only the k-th of n interleaved shares of the runs (point x pair) and write them to "
+      "<out-dir>/shards; `repairbench report merge` then writes the report")(
+      "collate", po::bool_switch(&f.settings.collate),
+      "write the report from the shard reports in <out-dir>/shards (what `repairbench report merge` runs)")(
+      "fail-on-mismatch", po::bool_switch(&f.fail_on_mismatch), "exit 1 when the verdict is fail");
 }
 
 bool parse_target_flags(int argc, char** argv, const std::string& about, const po::options_description& options,
@@ -131,7 +130,7 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
 }
 
 std::optional<PaperPoint> find_paper(const TargetSettings& settings, const nlohmann::json& reference,
-                                            const std::function<bool(const nlohmann::json&)>& match) {
+                                     const std::function<bool(const nlohmann::json&)>& match) {
   if (settings.smoke) return std::nullopt;
   for (const auto& entry : reference.at("points")) {
     if (match(entry)) return paper_point_from_json(entry, reference.at("source").get<std::string>());
@@ -179,12 +178,13 @@ int run_declared(int argc, char** argv, const TargetSpec& spec) {
   if (plan.layout.curve_plots) {
     for (auto& file : sweep_plots(s, outcomes, plan.layout)) plots.push_back(std::move(file));
   }
-  nlohmann::json report = {
-      {"settings", settings},
-      {"results", sweep_results_json(outcomes)},
-      {"paper", {{"source", reference.at("source")}, {"notes", reference.value("notes", "")},
-                 {"points", sweep_paper_json(outcomes)}}},
-      {"plots", plots}};
+  nlohmann::json report = {{"settings", settings},
+                           {"results", sweep_results_json(outcomes)},
+                           {"paper",
+                            {{"source", reference.at("source")},
+                             {"notes", reference.value("notes", "")},
+                             {"points", sweep_paper_json(outcomes)}}},
+                           {"plots", plots}};
   report.update(extension.report);
   std::vector<std::string> findings = spec.notes;
   for (auto& f : sweep_findings(checks, spec.gap_cause)) findings.push_back(std::move(f));

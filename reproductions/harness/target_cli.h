@@ -1,16 +1,15 @@
 #pragma once
 
 #include <boost/program_options.hpp>
-
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "repairbench/core/error.h"
 #include "harness/sweep.h"
 #include "harness/target.h"
 #include "harness/verdict.h"
+#include "repairbench/core/error.h"
 
 namespace repairbench::harness {
 
@@ -25,7 +24,7 @@ struct CommonFlags {
   /// Epochs the quick preset trains when --epochs is not given (0: the
   /// recipe's); set by the target before parse_target_flags.
   int64_t quick_epochs = 0;
-  std::string shard;  ///< --shard k/n as given.
+  std::string shard;                  ///< --shard k/n as given.
   bool sequential_endpoints = false;  ///< --sequential-endpoints.
 };
 
@@ -49,7 +48,7 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
 /// The first entry of `reference`'s points for which `match` holds, as a paper
 /// point (none in smoke mode: synthetic data has no paper numbers).
 std::optional<PaperPoint> find_paper(const TargetSettings& settings, const nlohmann::json& reference,
-                                            const std::function<bool(const nlohmann::json&)>& match);
+                                     const std::function<bool(const nlohmann::json&)>& match);
 
 /// `points` evenly spaced alphas from 0 to 1 (11, 21, 51 or 101 in the paper).
 std::vector<double> alpha_grid(int64_t points);
@@ -75,18 +74,18 @@ struct Extension {
 /// reference and what it adds. run_target does the rest the same way for
 /// every target.
 struct TargetSpec {
-  std::string name;             ///< e.g. "mlp_datasets": flags, reports/<name>.
-  std::string about;            ///< First line of --help.
+  std::string name;   ///< e.g. "mlp_datasets": flags, reports/<name>.
+  std::string about;  ///< First line of --help.
   /// Paper reference (reproductions/<name>/reference.json via
   /// report::load_paper_reference), "" for a figure without stored numbers.
   std::string reference;
-  std::string paper_source;     ///< Without a reference: what the report says instead.
-  int64_t quick_epochs = 0;     ///< Epochs of the quick preset (0: the recipe's).
+  std::string paper_source;  ///< Without a reference: what the report says instead.
+  int64_t quick_epochs = 0;  ///< Epochs of the quick preset (0: the recipe's).
   /// What the target knows about why its numbers can differ from the paper's
   /// (reported when a paper-number check fails), and findings always reported.
   std::string gap_cause;
   std::vector<std::string> notes;
-  std::string mode;             ///< Overrides the verdict's mode (see finish_target).
+  std::string mode;  ///< Overrides the verdict's mode (see finish_target).
   /// The sweep's own checks (sweep_checks); off for a target that judges only
   /// the claims its extension checks.
   bool judge_sweep = true;

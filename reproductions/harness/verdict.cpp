@@ -49,7 +49,7 @@ Verdict make_verdict(std::string mode, std::vector<Check> checks) {
 }
 
 nlohmann::json to_json(const Check& c) {
-  nlohmann::json j = {{"metric", c.metric}, {"ours", c.ours},   {"rule", c.rule}, {"threshold", c.threshold},
+  nlohmann::json j = {{"metric", c.metric}, {"ours", c.ours},     {"rule", c.rule}, {"threshold", c.threshold},
                       {"reason", c.reason}, {"source", c.source}, {"pass", c.pass}};
   j["ours_std"] = c.ours_spread ? nlohmann::json(*c.ours_spread) : nlohmann::json(nullptr);
   j["paper"] = c.paper ? nlohmann::json(*c.paper) : nlohmann::json(nullptr);

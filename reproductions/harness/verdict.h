@@ -1,7 +1,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,15 +10,15 @@ namespace repairbench::harness {
 /// One comparison of ours against the paper, with the tolerance it is judged
 /// by and the reason for that tolerance.
 struct Check {
-  std::string metric;          ///< e.g. "fashion-mnist h=128: REPAIR barrier reduction (%)".
+  std::string metric;  ///< e.g. "fashion-mnist h=128: REPAIR barrier reduction (%)".
   double ours = 0;
   std::optional<double> ours_spread;  ///< Std over the seed pairs we ran, if more than one.
   std::optional<double> paper;        ///< The paper's number; empty for claims without one.
   /// "within": |ours - paper| <= tolerance. "at_least": ours >= threshold.
   std::string rule = "within";
-  double threshold = 0;        ///< The tolerance ("within") or the bound ("at_least").
-  std::string reason;          ///< Why this tolerance or bound.
-  std::string source;          ///< Where the paper's number comes from.
+  double threshold = 0;  ///< The tolerance ("within") or the bound ("at_least").
+  std::string reason;    ///< Why this tolerance or bound.
+  std::string source;    ///< Where the paper's number comes from.
   bool pass = false;
 };
 

@@ -124,8 +124,7 @@ bool is_permutation(const std::vector<int64_t>& cols, int64_t n) {
 double brute_force_best(const Matrix& w, int64_t n, bool maximize) {
   std::vector<int64_t> perm(n);
   std::iota(perm.begin(), perm.end(), 0);
-  double best =
-      maximize ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  double best = maximize ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
   do {
     const double t = total(w, n, perm);
     best = maximize ? std::max(best, t) : std::min(best, t);
@@ -230,8 +229,8 @@ TEST(LinearAssignment, RecoversThePermutationOfADiagonallyDominantMatrix) {
 }
 
 TEST(LinearAssignment, MatchesHungarianReferenceOnLargerMatrices) {
-  for (const Kind kind : {Kind::kNormal, Kind::kRounded, Kind::kBinary, Kind::kSmallInts,
-                          Kind::kCorrLike, Kind::kWideRange, Kind::kNegative, Kind::kOuter}) {
+  for (const Kind kind : {Kind::kNormal, Kind::kRounded, Kind::kBinary, Kind::kSmallInts, Kind::kCorrLike,
+                          Kind::kWideRange, Kind::kNegative, Kind::kOuter}) {
     for (const bool maximize : {true, false}) {
       expect_optimal(make(kind, 300, 3), 300, maximize, describe(kind, 300, 3, maximize));
     }
@@ -246,8 +245,7 @@ TEST(LinearAssignment, MatchesHungarianReferenceOnLargerMatrices) {
 // outer products make the candidate scan fall back to full rows often.
 TEST(LinearAssignment, MatchesHungarianReferenceAcrossSizesAndTies) {
   for (const int64_t n : {9, 31, 33, 40, 64, 65, 100, 150}) {
-    for (const Kind kind :
-         {Kind::kNormal, Kind::kBinary, Kind::kSmallInts, Kind::kRounded, Kind::kOuter}) {
+    for (const Kind kind : {Kind::kNormal, Kind::kBinary, Kind::kSmallInts, Kind::kRounded, Kind::kOuter}) {
       for (uint32_t seed = 0; seed < 6; ++seed) {
         const bool maximize = seed % 2 == 0;
         expect_optimal(make(kind, n, seed), n, maximize, describe(kind, n, seed, maximize));
@@ -309,8 +307,7 @@ TEST(LinearAssignment, RejectsBadInput) {
   expect_usage_error([&] { linear_assignment(w, true); }, "NaN at (3, 7)");
   w[3][7] = 0.5;
   w[9][0] = -std::numeric_limits<double>::infinity();
-  expect_usage_error([&] { linear_assignment(w.to(torch::kFloat32), false); },
-                     "infinite value at (9, 0)");
+  expect_usage_error([&] { linear_assignment(w.to(torch::kFloat32), false); }, "infinite value at (9, 0)");
   w[9][0] = 1e307;
   expect_usage_error([&] { linear_assignment(w, true); }, "too large");
   expect_usage_error([] { solve_linear_assignment(nullptr, -1, true); }, "non-negative");

@@ -1,9 +1,10 @@
+#include "repairbench/align/matching.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "model_cases.h"
-#include "repairbench/align/matching.h"
 #include "repairbench/core/error.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
@@ -138,8 +139,8 @@ TEST(ActivationMatching, RecoversEveryLiveChannelAtTheReferencePoints) {
     for (size_t g = 0; g < c.inverse.size(); ++g) {
       const auto alive = channels[g].var > 1e-12;
       const auto wrong = alignment.perms[g].ne(c.inverse[g]) & alive;
-      EXPECT_EQ(wrong.sum().item<int64_t>(), 0) << spec.groups[g].name << ": " << alive.sum().item<int64_t>()
-                                                 << " live channels";
+      EXPECT_EQ(wrong.sum().item<int64_t>(), 0)
+          << spec.groups[g].name << ": " << alive.sum().item<int64_t>() << " live channels";
     }
   }
 }

@@ -6,9 +6,9 @@
 #include "expect_error.h"
 #include "model_cases.h"
 #include "repairbench/align/matching.h"
-#include "repairbench/stats/pair_stats.h"
 #include "repairbench/models/zoo.h"
 #include "repairbench/pipeline/merge.h"
+#include "repairbench/stats/pair_stats.h"
 #include "synthetic.h"
 
 namespace repairbench {
@@ -43,15 +43,12 @@ TEST(Mismatch, AlignmentAndMergeEntryPointsSayWhatDiffers) {
 
   EXPECT_TRUE(throws_error(ErrorKind::kUsage, [&] { align::weight_matching(*narrow, *wide, weight); },
                            {"cannot align", "width 16 vs 8"}));
-  EXPECT_TRUE(throws_error(ErrorKind::kUsage,
-                           [&] { align::activation_matching(*narrow, *deeper, loader, activation); },
+  EXPECT_TRUE(throws_error(ErrorKind::kUsage, [&] { align::activation_matching(*narrow, *deeper, loader, activation); },
                            {"cannot compare", "depth 2 vs 3"}));
-  EXPECT_TRUE(throws_error(ErrorKind::kUsage,
-                           [&] { stats::collect_pair_stats(*narrow, *wide, loader, request); },
+  EXPECT_TRUE(throws_error(ErrorKind::kUsage, [&] { stats::collect_pair_stats(*narrow, *wide, loader, request); },
                            {"cannot compare", "width 8 vs 16"}));
   EXPECT_TRUE(throws_error(
-      ErrorKind::kUsage,
-      [&] { pipeline::merge(*narrow, *vgg, loader, dataset, nullptr, options, torch::kCPU); },
+      ErrorKind::kUsage, [&] { pipeline::merge(*narrow, *vgg, loader, dataset, nullptr, options, torch::kCPU); },
       {"cannot merge", "family mlp vs vgg11, width 8 vs 1, in_channels 1 vs 3, image_size 8 vs 32"}));
 }
 

@@ -1,8 +1,9 @@
+#include "repairbench/core/atomic_file.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "temp_dir.h"
 

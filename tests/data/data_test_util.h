@@ -23,8 +23,7 @@ inline ::testing::AssertionResult throws_data_error(const std::function<void()>&
 }
 
 /// An IDX file: zero, zero, element type, dim count, big-endian dims, payload.
-inline std::string idx_bytes(uint8_t dtype, const std::vector<uint32_t>& dims,
-                             const std::string& payload) {
+inline std::string idx_bytes(uint8_t dtype, const std::vector<uint32_t>& dims, const std::string& payload) {
   std::string bytes = {'\0', '\0', static_cast<char>(dtype), static_cast<char>(dims.size())};
   for (uint32_t d : dims) {
     for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>(d >> shift));
@@ -44,8 +43,7 @@ inline void write_gzip(const std::string& path, const std::string& bytes) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   gzFile file = gzopen(path.c_str(), "wb");
   ASSERT_NE(file, nullptr) << path;
-  ASSERT_EQ(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())),
-            static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
   ASSERT_EQ(gzclose(file), Z_OK);
 }
 

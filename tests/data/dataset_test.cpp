@@ -105,15 +105,13 @@ TEST(ClassProportionSplit, DisjointOrderedDeterministicAndRounded) {
   EXPECT_EQ(second.numel(), 1 + 1 + 6 + 6);
   EXPECT_TRUE(torch::equal(std::get<0>(torch::sort(first)), first)) << "not ascending";
   EXPECT_TRUE(torch::equal(std::get<0>(torch::sort(second)), second)) << "not ascending";
-  EXPECT_TRUE(
-      torch::equal(std::get<0>(torch::sort(torch::cat({first, second}))), torch::arange(28)));
+  EXPECT_TRUE(torch::equal(std::get<0>(torch::sort(torch::cat({first, second}))), torch::arange(28)));
   // Labels travel with their images.
   EXPECT_TRUE(torch::equal(a.first.labels, first.remainder(4)));
 
   bool any_different = false;
   for (uint64_t seed = 6; seed < 12 && !any_different; ++seed) {
-    any_different =
-        !torch::equal(class_proportion_split(d, 0.8, seed).first.images, a.first.images);
+    any_different = !torch::equal(class_proportion_split(d, 0.8, seed).first.images, a.first.images);
   }
   EXPECT_TRUE(any_different) << "the seed does not change the split";
 }

@@ -33,15 +33,13 @@ TEST(Idx, ReadsGzipFilesWhateverTheirName) {
   TempDir dir;
   test::write_gzip(dir.file("images.gz"), TinyIdx().images);
   test::write_gzip(dir.file("no-suffix"), TinyIdx().images);
-  EXPECT_TRUE(
-      torch::equal(read_idx(dir.file("images.gz")).flatten(), torch::arange(60).to(torch::kUInt8)));
+  EXPECT_TRUE(torch::equal(read_idx(dir.file("images.gz")).flatten(), torch::arange(60).to(torch::kUInt8)));
   EXPECT_EQ(read_idx(dir.file("no-suffix")).sizes(), (std::vector<int64_t>{5, 3, 4}));
 }
 
 TEST(Idx, WriterRoundTrips) {
   TempDir dir;
-  const torch::Tensor a =
-      torch::arange(2 * 3 * 5 * 7).remainder(256).to(torch::kUInt8).view({2, 3, 5, 7});
+  const torch::Tensor a = torch::arange(2 * 3 * 5 * 7).remainder(256).to(torch::kUInt8).view({2, 3, 5, 7});
   write_idx(dir.file("sub/a.idx"), a);
   EXPECT_EQ(read_file(dir.file("sub/a.idx")).size(), 4u + 4 * 4 + 210);
   EXPECT_TRUE(torch::equal(read_idx(dir.file("sub/a.idx")), a));
@@ -62,17 +60,14 @@ TEST(Idx, DatasetAddsTheChannelDimAndChecksLabels) {
   EXPECT_EQ(d.images[2][0][1][3].item<int>(), 2 * 12 + 1 * 4 + 3);
   EXPECT_EQ(d.norm.mean, std::vector<double>{33.3184});
 
-  EXPECT_TRUE(throws_data_error(
-      [&] { read_idx_dataset(dir.file("images"), dir.file("labels.gz"), "mnist", 4); },
-      {dir.file("labels.gz"), "label 4"}));
+  EXPECT_TRUE(throws_data_error([&] { read_idx_dataset(dir.file("images"), dir.file("labels.gz"), "mnist", 4); },
+                                {dir.file("labels.gz"), "label 4"}));
   write_bytes(dir.file("short-labels"), idx_bytes(0x08, {4}, std::string(4, '\0')));
-  EXPECT_TRUE(throws_data_error(
-      [&] { read_idx_dataset(dir.file("images"), dir.file("short-labels"), "mnist", 10); },
-      {dir.file("short-labels"), "4 labels"}));
+  EXPECT_TRUE(throws_data_error([&] { read_idx_dataset(dir.file("images"), dir.file("short-labels"), "mnist", 10); },
+                                {dir.file("short-labels"), "4 labels"}));
   write_bytes(dir.file("flat"), idx_bytes(0x08, {5, 12}, test::counting_bytes(60)));
-  EXPECT_TRUE(throws_data_error(
-      [&] { read_idx_dataset(dir.file("flat"), dir.file("labels.gz"), "mnist", 10); },
-      {dir.file("flat"), "(N, H, W)"}));
+  EXPECT_TRUE(throws_data_error([&] { read_idx_dataset(dir.file("flat"), dir.file("labels.gz"), "mnist", 10); },
+                                {dir.file("flat"), "(N, H, W)"}));
 }
 
 TEST(Idx, BadFilesThrowDataErrorsNamingTheFile) {
@@ -97,11 +92,9 @@ TEST(Idx, BadFilesThrowDataErrorsNamingTheFile) {
   };
   for (const Case& c : cases) {
     write_bytes(dir.file(c.name), c.bytes);
-    EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file(c.name)); }, {dir.file(c.name), c.says}))
-        << c.name;
+    EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file(c.name)); }, {dir.file(c.name), c.says})) << c.name;
   }
-  EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("missing")); },
-                                {dir.file("missing"), "does not exist"}));
+  EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("missing")); }, {dir.file("missing"), "does not exist"}));
 }
 
 TEST(Idx, BadGzipFilesThrowDataErrorsNamingTheFile) {
@@ -117,11 +110,9 @@ TEST(Idx, BadGzipFilesThrowDataErrorsNamingTheFile) {
   write_bytes(dir.file("cut.gz"), gz.substr(0, gz.size() / 2));
   EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("cut.gz")); }, {dir.file("cut.gz")}));
   std::string flipped = gz;
-  for (size_t i = gz.size() / 3; i < gz.size() / 3 + 64; ++i)
-    flipped[i] = static_cast<char>(~flipped[i]);
+  for (size_t i = gz.size() / 3; i < gz.size() / 3 + 64; ++i) flipped[i] = static_cast<char>(~flipped[i]);
   write_bytes(dir.file("flipped.gz"), flipped);
-  EXPECT_TRUE(
-      throws_data_error([&] { read_idx(dir.file("flipped.gz")); }, {dir.file("flipped.gz")}));
+  EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("flipped.gz")); }, {dir.file("flipped.gz")}));
   std::string bad_crc = gz;
   bad_crc[gz.size() - 6] = static_cast<char>(~bad_crc[gz.size() - 6]);
   write_bytes(dir.file("crc.gz"), bad_crc);
@@ -129,14 +120,11 @@ TEST(Idx, BadGzipFilesThrowDataErrorsNamingTheFile) {
 
   // A header that claims far more than the compressed file could hold.
   test::write_gzip(dir.file("oversized.gz"), idx_bytes(0x08, {60000, 60000, 600}, "abc"));
-  EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("oversized.gz")); },
-                                {dir.file("oversized.gz"), "compressed"}));
+  EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("oversized.gz")); }, {dir.file("oversized.gz"), "compressed"}));
   test::write_gzip(dir.file("short.gz"), idx_bytes(0x08, {5, 3, 4}, std::string(50, 'a')));
-  EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("short.gz")); },
-                                {dir.file("short.gz"), "truncated"}));
+  EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("short.gz")); }, {dir.file("short.gz"), "truncated"}));
   test::write_gzip(dir.file("long.gz"), TinyIdx().images + "extra");
-  EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("long.gz")); },
-                                {dir.file("long.gz"), "more data"}));
+  EXPECT_TRUE(throws_data_error([&] { read_idx(dir.file("long.gz")); }, {dir.file("long.gz"), "more data"}));
 }
 
 }  // namespace

@@ -75,8 +75,7 @@ TEST(ImageFolder, CropRatioAndResize) {
 TEST(ImageFolder, MaxImagesIsASeededSubsetInFolderOrder) {
   TempDir dir;
   for (int i = 0; i < 12; ++i) {
-    write_png(dir.file("k" + std::to_string(i % 3) + "/" + std::to_string(i + 10) + ".png"), 4, 4,
-              i);
+    write_png(dir.file("k" + std::to_string(i % 3) + "/" + std::to_string(i + 10) + ".png"), 4, 4, i);
   }
   ImageFolderOptions options = sized(4);
   options.max_images = 5;
@@ -88,8 +87,7 @@ TEST(ImageFolder, MaxImagesIsASeededSubsetInFolderOrder) {
   EXPECT_EQ(a.num_classes, 3);
   EXPECT_TRUE(torch::equal(std::get<0>(torch::sort(a.labels)), a.labels)) << "not in folder order";
   // Tags are distinct, so five different images were picked.
-  EXPECT_EQ(std::get<0>(torch::_unique(a.images.select(1, 0).select(1, 0).select(1, 0))).numel(),
-            5);
+  EXPECT_EQ(std::get<0>(torch::_unique(a.images.select(1, 0).select(1, 0).select(1, 0))).numel(), 5);
   bool any_different = false;
   for (uint64_t seed = 4; seed < 10 && !any_different; ++seed) {
     options.seed = seed;
@@ -115,17 +113,14 @@ TEST(ImageFolder, ExplicitClassesKeepTheTrainingLabels) {
 
 TEST(ImageFolder, BadFoldersAndFilesThrowDataErrors) {
   TempDir dir;
-  EXPECT_TRUE(throws_data_error([&] { read_image_folder(dir.file("nope")); },
-                                {dir.file("nope"), "does not exist"}));
-  EXPECT_TRUE(throws_data_error([&] { read_image_folder(dir.path()); },
-                                {dir.path(), "no class sub-directories"}));
+  EXPECT_TRUE(throws_data_error([&] { read_image_folder(dir.file("nope")); }, {dir.file("nope"), "does not exist"}));
+  EXPECT_TRUE(throws_data_error([&] { read_image_folder(dir.path()); }, {dir.path(), "no class sub-directories"}));
   std::filesystem::create_directories(dir.file("empty_class"));
-  EXPECT_TRUE(
-      throws_data_error([&] { read_image_folder(dir.path()); }, {dir.path(), "no image files"}));
+  EXPECT_TRUE(throws_data_error([&] { read_image_folder(dir.path()); }, {dir.path(), "no image files"}));
   write_png(dir.file("cls/good.png"), 6, 6, 1);
   write_bytes(dir.file("cls/broken.png"), "this is not a PNG");
-  EXPECT_TRUE(throws_data_error([&] { read_image_folder(dir.path(), sized(4)); },
-                                {dir.file("cls/broken.png"), "decode"}));
+  EXPECT_TRUE(
+      throws_data_error([&] { read_image_folder(dir.path(), sized(4)); }, {dir.file("cls/broken.png"), "decode"}));
   EXPECT_THROW(read_image_folder(dir.path(), sized(4, 1.5)), Error);
 }
 

@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
+#include "repairbench/data/loader.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "repairbench/core/error.h"
 #include "repairbench/data/augment.h"
-#include "repairbench/data/loader.h"
 
 namespace repairbench::data {
 namespace {
@@ -16,7 +16,8 @@ Dataset counting_dataset(int64_t n, int64_t channels = 1) {
   Dataset d;
   d.name = "counting";
   d.num_classes = 3;
-  d.images = torch::arange(n, torch::kInt64).to(torch::kUInt8).view({n, 1, 1, 1}).expand({n, channels, 4, 4}).contiguous();
+  d.images =
+      torch::arange(n, torch::kInt64).to(torch::kUInt8).view({n, 1, 1, 1}).expand({n, channels, 4, 4}).contiguous();
   d.labels = torch::arange(n, torch::kInt64).remainder(3);
   d.norm.mean.assign(static_cast<size_t>(channels), 0.0);
   d.norm.std.assign(static_cast<size_t>(channels), 1.0);
@@ -95,7 +96,9 @@ at::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGenera
 
 // A 1 x 1 x 6 x 6 image with pixel (i, j) = 10 i + j + 1, so shifts are readable.
 torch::Tensor ramp() {
-  return (torch::arange(6).view({6, 1}) * 10 + torch::arange(6).view({1, 6}) + 1).to(torch::kFloat32).view({1, 1, 6, 6});
+  return (torch::arange(6).view({6, 1}) * 10 + torch::arange(6).view({1, 6}) + 1)
+      .to(torch::kFloat32)
+      .view({1, 1, 6, 6});
 }
 
 // A data-parallel pass skips other ranks' batches: skipping must leave the
@@ -164,10 +167,10 @@ TEST(Augment, TranslateVariantsFillWithTheMeanAndDrawHalfOpenOffsets) {
     auto gen = generator(5);
     const auto y = augment(x, parse_augment(text), fill, gen);
     // Per image: which rows/columns at the borders hold the fill colour.
-    const auto filled = y.eq(72.5f).squeeze(1);                  // (N, 6, 6)
+    const auto filled = y.eq(72.5f).squeeze(1);  // (N, 6, 6)
     const auto zero = y.eq(0.0f).any().item<bool>();
     const auto top = filled.select(2, 0).all(1), bottom = filled.select(2, 5).all(1);  // a full column
-    const auto left = filled.select(1, 0).all(1), right = filled.select(1, 5).all(1);   // a full row
+    const auto left = filled.select(1, 0).all(1), right = filled.select(1, 5).all(1);  // a full row
     return std::make_tuple(zero, (top | bottom | left | right).sum().item<int64_t>(),
                            y.eq(200.0f).logical_or(filled.unsqueeze(1)).all().item<bool>());
   };

@@ -25,8 +25,8 @@ inline void write_mat(const std::string& path, const std::vector<MatVarSpec>& va
   ASSERT_NE(mat, nullptr) << path;
   for (const MatVarSpec& v : vars) {
     std::vector<size_t> dims = v.dims;
-    matvar_t* var = Mat_VarCreate(v.name.c_str(), v.class_type, v.data_type,
-                                  static_cast<int>(dims.size()), dims.data(), v.data, 0);
+    matvar_t* var =
+        Mat_VarCreate(v.name.c_str(), v.class_type, v.data_type, static_cast<int>(dims.size()), dims.data(), v.data, 0);
     ASSERT_NE(var, nullptr);
     ASSERT_EQ(Mat_VarWrite(mat, var, compression), 0);
     Mat_VarFree(var);

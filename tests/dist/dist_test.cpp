@@ -1,10 +1,11 @@
+#include "repairbench/dist/dist.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
 #include "repairbench/core/error.h"
-#include "repairbench/dist/dist.h"
 
 namespace repairbench {
 namespace {
@@ -24,8 +25,8 @@ TEST(Dist, NoLauncherIsOneProcess) {
 }
 
 TEST(Dist, ReadsTorchrunsEnvironment) {
-  const auto job = job_with({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"},
-                             {"MASTER_ADDR", "10.0.0.2"}, {"MASTER_PORT", "29400"}});
+  const auto job = job_with(
+      {{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "10.0.0.2"}, {"MASTER_PORT", "29400"}});
   EXPECT_EQ(job.launcher, "torchrun");
   EXPECT_EQ(job.rank, 3);
   EXPECT_EQ(job.world_size, 8);
@@ -35,8 +36,11 @@ TEST(Dist, ReadsTorchrunsEnvironment) {
 }
 
 TEST(Dist, ReadsSlurmsEnvironment) {
-  const auto job = job_with({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "6"}, {"SLURM_LOCALID", "2"},
-                             {"MASTER_ADDR", "node01"}, {"MASTER_PORT", "29500"}});
+  const auto job = job_with({{"SLURM_PROCID", "5"},
+                             {"SLURM_NTASKS", "6"},
+                             {"SLURM_LOCALID", "2"},
+                             {"MASTER_ADDR", "node01"},
+                             {"MASTER_PORT", "29500"}});
   EXPECT_EQ(job.launcher, "slurm");
   EXPECT_EQ(job.rank, 5);
   EXPECT_EQ(job.world_size, 6);
@@ -53,10 +57,10 @@ TEST(Dist, RefusesInconsistentJobs) {
     }
     return ErrorKind::kInternal;  // accepted: the caller's expectation fails
   };
-  EXPECT_EQ(kind_of({{"RANK", "0"}}), ErrorKind::kUsage);                                   // no WORLD_SIZE
-  EXPECT_EQ(kind_of({{"RANK", "2"}, {"WORLD_SIZE", "2"}}), ErrorKind::kUsage);              // rank outside
-  EXPECT_EQ(kind_of({{"RANK", "x"}, {"WORLD_SIZE", "2"}}), ErrorKind::kUsage);              // not a number
-  EXPECT_EQ(kind_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}}), ErrorKind::kUsage);              // no master
+  EXPECT_EQ(kind_of({{"RANK", "0"}}), ErrorKind::kUsage);                       // no WORLD_SIZE
+  EXPECT_EQ(kind_of({{"RANK", "2"}, {"WORLD_SIZE", "2"}}), ErrorKind::kUsage);  // rank outside
+  EXPECT_EQ(kind_of({{"RANK", "x"}, {"WORLD_SIZE", "2"}}), ErrorKind::kUsage);  // not a number
+  EXPECT_EQ(kind_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}}), ErrorKind::kUsage);  // no master
   EXPECT_EQ(kind_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"}, {"MASTER_PORT", "70000"}}),
             ErrorKind::kUsage);
 }

@@ -12,13 +12,13 @@
 
 #include "model_cases.h"
 #include "repairbench/align/matching.h"
-#include "repairbench/stats/pair_stats.h"
 #include "repairbench/dist/dist.h"
 #include "repairbench/interp/interpolate.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 #include "repairbench/repair/repair.h"
+#include "repairbench/stats/pair_stats.h"
 #include "synthetic.h"
 
 namespace repairbench {
@@ -107,8 +107,8 @@ Outcome compute(PairFixture& s, dist::Group* group) {
 
   auto merged_at = [&](double alpha) {
     auto net = models::make_network(a->config());
-    models::load_state_dict(
-        *net, interp::interpolate(models::state_dict(*a), models::state_dict(*aligned), alpha), "mix");
+    models::load_state_dict(*net, interp::interpolate(models::state_dict(*a), models::state_dict(*aligned), alpha),
+                            "mix");
     return net;
   };
   for (auto method : {repair::RepairMethod::kForward, repair::RepairMethod::kResetBn}) {
@@ -247,8 +247,10 @@ TEST(GradientAverager, EveryRankGetsTheMeanGradientInEveryStep) {
       const auto params = copy->parameters();
       for (size_t i = 0; i < params.size(); ++i) {
         const auto g = params[i].grad() / static_cast<double>(ranks);
-        if (rank == 0) expected[step].push_back(g);
-        else expected[step][i] += g;
+        if (rank == 0)
+          expected[step].push_back(g);
+        else
+          expected[step][i] += g;
       }
     }
   }

@@ -15,8 +15,7 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const repairbench::fuzz::Target& target =
-      repairbench::fuzz::target(REPAIRBENCH_FUZZ_TARGET);
+  static const repairbench::fuzz::Target& target = repairbench::fuzz::target(REPAIRBENCH_FUZZ_TARGET);
   target.run(data, size);
   return 0;
 }

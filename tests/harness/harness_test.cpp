@@ -1,17 +1,9 @@
 #include <gtest/gtest.h>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include <algorithm>
 #include <filesystem>
+#include <opencv2/imgcodecs.hpp>
 
-#include "model_cases.h"
-#include "repairbench/core/atomic_file.h"
-#include "repairbench/core/error.h"
-#include "repairbench/data/synthetic.h"
-#include "repairbench/metrics/evaluate.h"
-#include "repairbench/models/state_dict.h"
-#include "repairbench/report/report_check.h"
 #include "harness/comparisons.h"
 #include "harness/endpoint_cache.h"
 #include "harness/imported.h"
@@ -19,6 +11,13 @@
 #include "harness/sweep.h"
 #include "harness/target_cli.h"
 #include "harness/verdict.h"
+#include "model_cases.h"
+#include "repairbench/core/atomic_file.h"
+#include "repairbench/core/error.h"
+#include "repairbench/data/synthetic.h"
+#include "repairbench/metrics/evaluate.h"
+#include "repairbench/models/state_dict.h"
+#include "repairbench/report/report_check.h"
 #include "temp_dir.h"
 
 namespace repairbench {
@@ -106,14 +105,30 @@ TEST(Plot, WritesAPngOfTheRequestedSize) {
 nlohmann::json minimal_reproduction_report() {
   return {{"format_version", 1},
           {"kind", "reproduction"},
-          {"context", {{"git_commit", "x"}, {"torch_version", "1.13.0"}, {"device", "cpu"}, {"threads", 2},
-                       {"date", "d"}, {"command", "c"}, {"target", "t"}, {"preset", "quick"},
-                       {"seeds", {{1, 2}}}, {"smoke", false}}},
+          {"context",
+           {{"git_commit", "x"},
+            {"torch_version", "1.13.0"},
+            {"device", "cpu"},
+            {"threads", 2},
+            {"date", "d"},
+            {"command", "c"},
+            {"target", "t"},
+            {"preset", "quick"},
+            {"seeds", {{1, 2}}},
+            {"smoke", false}}},
           {"settings", nlohmann::json::object()},
           {"results", {{{"summary", {{"barrier", 10.0}, {"seconds", 3.0}}}}}},
-          {"verdict", {{"mode", "qualitative"}, {"result", "pass"}, {"summary", "1 of 1"},
-                       {"checks", {{{"metric", "m"}, {"ours", 1.0}, {"rule", "at_least"}, {"threshold", 0.0},
-                                    {"reason", "why"}, {"pass", true}}}}}},
+          {"verdict",
+           {{"mode", "qualitative"},
+            {"result", "pass"},
+            {"summary", "1 of 1"},
+            {"checks",
+             {{{"metric", "m"},
+               {"ours", 1.0},
+               {"rule", "at_least"},
+               {"threshold", 0.0},
+               {"reason", "why"},
+               {"pass", true}}}}}},
           {"plots", nlohmann::json::array()}};
 }
 
@@ -194,8 +209,11 @@ TEST(Compare, PerMetricRulesDecideInOrder) {
 
 // Issue #14 item 3: the share of each group's permutation two reports agree on.
 TEST(Compare, PermutationAgreementPerGroup) {
-  nlohmann::json a = {{"results", {{"alignment", {{"groups", {{{"name", "fc1"}, {"permutation", {0, 1, 2, 3}}},
-                                                             {{"name", "fc2"}, {"permutation", {1, 0}}}}}}}}}};
+  nlohmann::json a = {
+      {"results",
+       {{"alignment",
+         {{"groups",
+           {{{"name", "fc1"}, {"permutation", {0, 1, 2, 3}}}, {{"name", "fc2"}, {"permutation", {1, 0}}}}}}}}}};
   nlohmann::json b = a;
   b["results"]["alignment"]["groups"][0]["permutation"] = {0, 2, 1, 3};
   const auto agreement = report::permutation_agreement(a, b);
@@ -208,11 +226,12 @@ TEST(Compare, PermutationAgreementPerGroup) {
 }
 
 TEST(Sweep, PaperPointsAndFindings) {
-  const nlohmann::json entry = {{"endpoint0", {{"test_accuracy", 95.59}}},
-                                {"endpoint1", {{"test_accuracy", 95.53}}},
-                                {"interpolated", {{"test_accuracy", 65.97}}},
-                                {"reset-bn", {{"test_accuracy", 94.07}}},
-                                {"curves", {{"reset-bn", {{"alpha", {0.0, 0.5, 1.0}}, {"test_accuracy", {95.54, 94.07, 95.66}}}}}}};
+  const nlohmann::json entry = {
+      {"endpoint0", {{"test_accuracy", 95.59}}},
+      {"endpoint1", {{"test_accuracy", 95.53}}},
+      {"interpolated", {{"test_accuracy", 65.97}}},
+      {"reset-bn", {{"test_accuracy", 94.07}}},
+      {"curves", {{"reset-bn", {{"alpha", {0.0, 0.5, 1.0}}, {"test_accuracy", {95.54, 94.07, 95.66}}}}}}};
   const auto p = harness::paper_point_from_json(entry, "figure_data.csv");
   EXPECT_DOUBLE_EQ(p.endpoint0, 95.59);
   EXPECT_DOUBLE_EQ(*p.interpolated, 65.97);
@@ -241,7 +260,7 @@ TEST(Sweep, ADivergedPairLeavesTheOtherPairsResults) {
   s.cache_dir = dir.path() + "/cache";
   s.out_dir = dir.path() + "/out";
   auto p = harness::trained_point(s, testing::make_config("mlp", 8, "none", 1, 28, 10, 1), "fashion-mnist",
-                                {repair::RepairMethod::kForward});
+                                  {repair::RepairMethod::kForward});
   p.label = "p";
   p.merge.alphas = {0.0, 0.5, 1.0};
   p.merge.variance_ratios = false;
@@ -311,10 +330,11 @@ TEST(TargetCli, FlagOrPresetDefaults) {
 }
 
 TEST(Sweep, PaperCurveComparedAsOurs) {
-  const nlohmann::json entry = {{"endpoint0", {{"test_accuracy", 66.14}}},
-                                {"endpoint1", {{"test_accuracy", 65.38}}},
-                                {"repair", {{"test_accuracy", 62.07}}},
-                                {"curves", {{"repair", {{"alpha", {0.0, 0.5, 1.0}}, {"test_accuracy", {66.1, 62.07, 65.4}}}}}}};
+  const nlohmann::json entry = {
+      {"endpoint0", {{"test_accuracy", 66.14}}},
+      {"endpoint1", {{"test_accuracy", 65.38}}},
+      {"repair", {{"test_accuracy", 62.07}}},
+      {"curves", {{"repair", {{"alpha", {0.0, 0.5, 1.0}}, {"test_accuracy", {66.1, 62.07, 65.4}}}}}}};
   auto p = harness::paper_point_from_json(entry, "figure_data.csv");
   p.compare_as("reset-bn", "repair");
   EXPECT_DOUBLE_EQ(p.corrected.at("reset-bn"), 62.07);

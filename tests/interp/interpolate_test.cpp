@@ -1,8 +1,9 @@
+#include "repairbench/interp/interpolate.h"
+
 #include <gtest/gtest.h>
 
 #include "model_cases.h"
 #include "repairbench/core/error.h"
-#include "repairbench/interp/interpolate.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 #include "synthetic.h"

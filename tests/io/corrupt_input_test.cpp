@@ -30,8 +30,7 @@ Outcome read_outcome(const std::string& bytes, const std::string& what) {
     read_torch_bytes(bytes, "damaged.pt");
     return Outcome::kRead;
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("damaged.pt"), std::string::npos)
-        << what << ": " << e.what();
+    EXPECT_NE(std::string(e.what()).find("damaged.pt"), std::string::npos) << what << ": " << e.what();
     return Outcome::kError;
   } catch (const std::exception& e) {
     ADD_FAILURE() << what << ": threw a non-repairbench exception: " << e.what();
@@ -53,8 +52,7 @@ TEST(TorchFileCorrupt, EveryTruncationThrows) {
     const std::string good = read_file(fixture_path(fixture));
     ASSERT_EQ(read_outcome(good, fixture), Outcome::kRead);
     for (size_t cut = 0; cut < good.size(); ++cut) {
-      EXPECT_EQ(read_outcome(good.substr(0, cut),
-                             std::string(fixture) + " cut at " + std::to_string(cut)),
+      EXPECT_EQ(read_outcome(good.substr(0, cut), std::string(fixture) + " cut at " + std::to_string(cut)),
                 Outcome::kError);
     }
   }
@@ -86,24 +84,22 @@ TEST(TorchFileCorrupt, DamagedTensorDataIsDetected) {
   bad[first + 3] = static_cast<char>(bad[first + 3] ^ 0x80);  // the first float's sign bit
   EXPECT_TRUE(repairbench::testing::throws_error(
       ErrorKind::kCheckpoint, [&] { read_torch_bytes(bad, "damaged.pt"); },
-      {"damaged.pt: zip record 'state_dict/data/0' fails its CRC-32 check (stored 0x",
-       ", computed 0x", "the file is damaged"}));
+      {"damaged.pt: zip record 'state_dict/data/0' fails its CRC-32 check (stored 0x", ", computed 0x",
+       "the file is damaged"}));
   // The stored CRC itself damaged: the same refusal.
   bad = good;
   const size_t descriptor = first + size;
   ASSERT_EQ(bad.compare(descriptor, 4, std::string("PK\x07\x08", 4)), 0);
   bad[descriptor + 4] = static_cast<char>(bad[descriptor + 4] ^ 0x01);
-  EXPECT_TRUE(repairbench::testing::throws_error(
-      ErrorKind::kCheckpoint, [&] { read_torch_bytes(bad, "damaged.pt"); },
-      {"damaged.pt", "'state_dict/data/0' fails its CRC-32 check"}));
+  EXPECT_TRUE(repairbench::testing::throws_error(ErrorKind::kCheckpoint, [&] { read_torch_bytes(bad, "damaged.pt"); },
+                                                 {"damaged.pt", "'state_dict/data/0' fails its CRC-32 check"}));
 }
 
 // `archive` with the zip local header of record `name` carrying the CRC (the
 // one of its data descriptor) and sizes itself, as zip tools other than
 // PyTorch's write it, instead of deferring them to the descriptor, and
 // claiming these sizes.
-std::string with_local_sizes(std::string archive, const std::string& name, uint32_t compressed,
-                             uint32_t uncompressed) {
+std::string with_local_sizes(std::string archive, const std::string& name, uint32_t compressed, uint32_t uncompressed) {
   const size_t data = record_span(archive, name).first;
   const size_t header = archive.rfind(std::string("PK\x03\x04", 4), data);
   archive[header + 6] = static_cast<char>(archive[header + 6] & ~0x08);
@@ -128,16 +124,14 @@ TEST(TorchFileCorrupt, GarbageThrows) {
     // The same bytes as the pickle of a well-formed archive.
     EXPECT_EQ(read_outcome(make_archive({{"data.pkl", bytes}}), "garbage pickle"), Outcome::kError);
     // And as what follows the legacy format's magic number.
-    EXPECT_EQ(read_outcome(read_file(fixture_path("legacy.pt")).substr(0, 15) + bytes, "legacy"),
-              Outcome::kError);
+    EXPECT_EQ(read_outcome(read_file(fixture_path("legacy.pt")).substr(0, 15) + bytes, "legacy"), Outcome::kError);
   }
 }
 
 TEST(TorchFileCorrupt, RandomOpcodeProgramsNeverCrash) {
   // Programs drawn from the opcodes the unpickler knows, with small
   // arguments, reach far deeper into the machine than random bytes do.
-  const std::string alphabet =
-      "().012NKJMGXCB}]ltdaesuqhjcRbQ\x80\x88\x89\x8a\x85\x86\x87\x8c\x93\x94\x95";
+  const std::string alphabet = "().012NKJMGXCB}]ltdaesuqhjcRbQ\x80\x88\x89\x8a\x85\x86\x87\x8c\x93\x94\x95";
   std::mt19937 rng(99);
   int read = 0;
   for (int round = 0; round < 3000; ++round) {
@@ -149,9 +143,9 @@ TEST(TorchFileCorrupt, RandomOpcodeProgramsNeverCrash) {
       if (rng() % 2 == 0) p.op(static_cast<int>(rng() % 4));
     }
     const std::string storage(64, '\x01');
-    const Outcome outcome = read_outcome(
-        make_archive({{"data.pkl", p.stop()}, {"data/0", storage}, {"data/1", storage}}),
-        "program " + std::to_string(round));
+    const Outcome outcome =
+        read_outcome(make_archive({{"data.pkl", p.stop()}, {"data/0", storage}, {"data/1", storage}}),
+                     "program " + std::to_string(round));
     read += outcome == Outcome::kRead ? 1 : 0;
   }
   EXPECT_LT(read, 3000);
@@ -189,8 +183,7 @@ TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
   // central directory only: LibTorch 1.13 allocates that claim before
   // inflating and we do not read the central directory, so this reserves
   // address space; the pages are never touched and the read fails.
-  const std::string small =
-      make_archive({{"data.pkl", PickleBuilder().proto().op('N').stop()}}, true);
+  const std::string small = make_archive({{"data.pkl", PickleBuilder().proto().op('N').stop()}}, true);
   std::string deflated = small;
   const size_t entry = deflated.find(std::string("PK\x01\x02", 4));
   ASSERT_NE(entry, std::string::npos);
@@ -215,17 +208,11 @@ TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
   const uint32_t pickle_size = static_cast<uint32_t>(record_span(stored, "data.pkl").second);
   EXPECT_TRUE(repairbench::testing::throws_error(
       ErrorKind::kCheckpoint,
-      [&] {
-        read_torch_bytes(with_local_sizes(stored, "data.pkl", pickle_size, 0xF0000000),
-                         "damaged.pt");
-      },
+      [&] { read_torch_bytes(with_local_sizes(stored, "data.pkl", pickle_size, 0xF0000000), "damaged.pt"); },
       {"damaged.pt: stored zip record 'archive/data.pkl' claims 4026531840 bytes but holds"}));
   EXPECT_TRUE(repairbench::testing::throws_error(
       ErrorKind::kCheckpoint,
-      [&] {
-        read_torch_bytes(with_local_sizes(stored, "data.pkl", 0xF0000000, 0xF0000000),
-                         "damaged.pt");
-      },
+      [&] { read_torch_bytes(with_local_sizes(stored, "data.pkl", 0xF0000000, 0xF0000000), "damaged.pt"); },
       {"damaged.pt: zip record 'archive/data.pkl' claims 4026531840 bytes, past the end"}));
   // The right sizes in the local header read, and so does a damaged descriptor
   // behind it, which is then not looked at.
@@ -236,10 +223,7 @@ TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
   // Local sizes that are possible but not the central directory's.
   EXPECT_TRUE(repairbench::testing::throws_error(
       ErrorKind::kCheckpoint,
-      [&] {
-        read_torch_bytes(with_local_sizes(stored, "data.pkl", pickle_size - 1, pickle_size - 1),
-                         "damaged.pt");
-      },
+      [&] { read_torch_bytes(with_local_sizes(stored, "data.pkl", pickle_size - 1, pickle_size - 1), "damaged.pt"); },
       {"damaged.pt: zip record 'archive/data.pkl' holds ", " bytes by the zip directory but "}));
   EXPECT_LT(peak_rss_mib() - before, 600);
 }

@@ -48,18 +48,15 @@ std::string python_dtype_name(torch::ScalarType dtype) {
 
 namespace {
 
-void expect_items(const PyValue::Items& actual, const nlohmann::json& expected,
-                  const std::string& where) {
+void expect_items(const PyValue::Items& actual, const nlohmann::json& expected, const std::string& where) {
   ASSERT_EQ(actual.size(), expected.size()) << where;
   for (size_t i = 0; i < actual.size(); ++i) {
     expect_matches(actual[i], expected[i], where + "[" + std::to_string(i) + "]");
   }
 }
 
-void expect_tensor(const torch::Tensor& actual, const nlohmann::json& expected,
-                   const std::string& where) {
-  EXPECT_EQ(python_dtype_name(actual.scalar_type()), expected.at("dtype").get<std::string>())
-      << where;
+void expect_tensor(const torch::Tensor& actual, const nlohmann::json& expected, const std::string& where) {
+  EXPECT_EQ(python_dtype_name(actual.scalar_type()), expected.at("dtype").get<std::string>()) << where;
   EXPECT_EQ(actual.sizes().vec(), expected.at("shape").get<std::vector<int64_t>>()) << where;
   EXPECT_TRUE(actual.is_contiguous()) << where;
   EXPECT_EQ(actual.device(), torch::Device(torch::kCPU)) << where;
@@ -69,22 +66,19 @@ void expect_tensor(const torch::Tensor& actual, const nlohmann::json& expected,
   if (actual.is_floating_point()) {
     const torch::Tensor as_double = flat.to(torch::kFloat64);
     for (int64_t i = 0; i < flat.numel(); ++i) {
-      EXPECT_EQ(as_double[i].item<double>(), values[static_cast<size_t>(i)].get<double>())
-          << where << " element " << i;
+      EXPECT_EQ(as_double[i].item<double>(), values[static_cast<size_t>(i)].get<double>()) << where << " element " << i;
     }
   } else {
     const torch::Tensor as_long = flat.to(torch::kInt64);
     for (int64_t i = 0; i < flat.numel(); ++i) {
-      EXPECT_EQ(as_long[i].item<int64_t>(), values[static_cast<size_t>(i)].get<int64_t>())
-          << where << " element " << i;
+      EXPECT_EQ(as_long[i].item<int64_t>(), values[static_cast<size_t>(i)].get<int64_t>()) << where << " element " << i;
     }
   }
 }
 
 }  // namespace
 
-void expect_matches(const PyValue& actual, const nlohmann::json& expected,
-                    const std::string& where) {
+void expect_matches(const PyValue& actual, const nlohmann::json& expected, const std::string& where) {
   using Kind = PyValue::Kind;
   ASSERT_TRUE(expected.is_object()) << where;
   if (expected.contains("tensor")) {
@@ -98,8 +92,7 @@ void expect_matches(const PyValue& actual, const nlohmann::json& expected,
     for (size_t i = 0; i < entries.size(); ++i) {
       const auto& [key, value] = actual.as_dict()[i];
       expect_matches(key, entries[i][0], where + " key " + std::to_string(i));
-      const std::string label =
-          key.kind() == Kind::kString ? key.as_string() : "#" + std::to_string(i);
+      const std::string label = key.kind() == Kind::kString ? key.as_string() : "#" + std::to_string(i);
       expect_matches(value, entries[i][1], where + "." + label);
     }
   } else if (expected.contains("list")) {

@@ -20,8 +20,7 @@ std::string python_dtype_name(torch::ScalarType dtype);
 /// every difference between `actual` and the JSON description `expected`
 /// (format: see describe() in tools/make_pytorch_fixtures.py). Numbers must
 /// match exactly.
-void expect_matches(const PyValue& actual, const nlohmann::json& expected,
-                    const std::string& where);
+void expect_matches(const PyValue& actual, const nlohmann::json& expected, const std::string& where);
 
 /// Adds a GoogleTest failure for every difference between two values: same
 /// structure, kinds, dict order and OrderedDict-ness, dtypes, shapes and bits.

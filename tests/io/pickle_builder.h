@@ -40,9 +40,8 @@ class PickleBuilder {
     return op('t').op('Q');
   }
   /// A whole _rebuild_tensor_v2 call over a storage with the given view.
-  PickleBuilder& tensor(const std::string& storage_class, const std::string& key, int32_t numel,
-                        int32_t offset, std::initializer_list<int32_t> sizes,
-                        std::initializer_list<int32_t> strides) {
+  PickleBuilder& tensor(const std::string& storage_class, const std::string& key, int32_t numel, int32_t offset,
+                        std::initializer_list<int32_t> sizes, std::initializer_list<int32_t> strides) {
     global("torch._utils", "_rebuild_tensor_v2").op('(');
     storage(storage_class, key, numel).i32(offset);
     op('(');

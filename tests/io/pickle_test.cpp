@@ -24,8 +24,7 @@ PyValue run(const std::string& program, const std::map<std::string, std::string>
 }
 
 // The message of the repairbench::Error that `program` throws ("" if none).
-std::string error_of(const std::string& program,
-                     const std::map<std::string, std::string>& records = {}) {
+std::string error_of(const std::string& program, const std::map<std::string, std::string>& records = {}) {
   try {
     run(program, records);
   } catch (const Error& e) {
@@ -88,8 +87,7 @@ TEST(Pickle, RebuildsViewsOfOneStorageAsSeparateContiguousTensors) {
 
 TEST(Pickle, RefusesViewsOutsideTheStorage) {
   const std::map<std::string, std::string> records = {{"0", floats({0, 1, 2, 3})}};
-  const auto view = [&](int32_t offset, std::initializer_list<int32_t> sizes,
-                        std::initializer_list<int32_t> strides) {
+  const auto view = [&](int32_t offset, std::initializer_list<int32_t> sizes, std::initializer_list<int32_t> strides) {
     PickleBuilder p;
     p.proto().tensor("FloatStorage", "0", 4, offset, sizes, strides);
     return error_of(p.stop(), records);
@@ -111,11 +109,10 @@ TEST(Pickle, RefusesViewsOutsideTheStorage) {
 
 TEST(Pickle, ReadsEveryStorageType) {
   const std::vector<std::pair<std::string, torch::ScalarType>> types = {
-      {"FloatStorage", torch::kFloat32}, {"DoubleStorage", torch::kFloat64},
-      {"HalfStorage", torch::kFloat16},  {"BFloat16Storage", torch::kBFloat16},
-      {"LongStorage", torch::kInt64},    {"IntStorage", torch::kInt32},
-      {"ShortStorage", torch::kInt16},   {"CharStorage", torch::kInt8},
-      {"ByteStorage", torch::kUInt8},    {"BoolStorage", torch::kBool}};
+      {"FloatStorage", torch::kFloat32},     {"DoubleStorage", torch::kFloat64}, {"HalfStorage", torch::kFloat16},
+      {"BFloat16Storage", torch::kBFloat16}, {"LongStorage", torch::kInt64},     {"IntStorage", torch::kInt32},
+      {"ShortStorage", torch::kInt16},       {"CharStorage", torch::kInt8},      {"ByteStorage", torch::kUInt8},
+      {"BoolStorage", torch::kBool}};
   for (const auto& [name, dtype] : types) {
     EXPECT_EQ(storage_dtype(name), dtype);
     EXPECT_EQ(storage_class_name(dtype), name);
@@ -134,8 +131,7 @@ TEST(Pickle, ReadsEveryStorageType) {
 TEST(Pickle, RefusesBoolStoragesWithBytesOtherThanZeroAndOne) {
   PickleBuilder p;
   p.proto().tensor("BoolStorage", "0", 2, 0, {2}, {1});
-  EXPECT_NE(error_of(p.stop(), {{"0", std::string("\x01\x02", 2)}}).find("0 and 1"),
-            std::string::npos);
+  EXPECT_NE(error_of(p.stop(), {{"0", std::string("\x01\x02", 2)}}).find("0 and 1"), std::string::npos);
 }
 
 TEST(Pickle, NamesTheClassOfAPickledObject) {
@@ -172,8 +168,7 @@ TEST(Pickle, SurvivesDeepNestingCyclesAndSharingBlowUp) {
   // L[i] = [L[i-1], L[i-1]]: 2^60 nodes if copied naively.
   PickleBuilder dag;
   dag.proto().op(']').op('q').op(0);
-  for (int i = 1; i <= 60; ++i)
-    dag.op('0').op(']').op('(').op('h').op(i - 1).op('h').op(i - 1).op('e').op('q').op(i);
+  for (int i = 1; i <= 60; ++i) dag.op('0').op(']').op('(').op('h').op(i - 1).op('h').op(i - 1).op('e').op('q').op(i);
   EXPECT_NE(error_of(dag.stop()).find("more memory"), std::string::npos);
   // Unbalanced MARKs.
   PickleBuilder marks;
@@ -183,8 +178,8 @@ TEST(Pickle, SurvivesDeepNestingCyclesAndSharingBlowUp) {
 }
 
 TEST(Pickle, RefusesAbsurdLengthsWithoutAllocating) {
-  for (const auto& [code, width] : std::vector<std::pair<int, int>>{
-           {'X', 4}, {0x8d, 8}, {'B', 4}, {0x8e, 8}, {0x8c, 1}, {'C', 1}, {0x95, 8}}) {
+  for (const auto& [code, width] :
+       std::vector<std::pair<int, int>>{{'X', 4}, {0x8d, 8}, {'B', 4}, {0x8e, 8}, {0x8c, 1}, {'C', 1}, {0x95, 8}}) {
     PickleBuilder p;
     p.proto().op(code).le(~uint64_t{0} >> (64 - 8 * width), width).raw("xy");
     EXPECT_NE(error_of(p.bytes()).find("past the end"), std::string::npos) << code;
@@ -217,14 +212,7 @@ TEST(Pickle, RefusesMalformedPrograms) {
       {PickleBuilder().proto().op(']').op('N').op('b').stop(), "BUILD"},
       {PickleBuilder().proto().op('}').op('(').op(']').op('N').op('u').stop(), "cannot hash"},
       {PickleBuilder().proto().global("collections", "OrderedDict").stop(), "bare class"},
-      {PickleBuilder()
-           .proto()
-           .global("_codecs", "encode")
-           .str("\xc4\x80")
-           .str("latin1")
-           .op(0x86)
-           .op('R')
-           .stop(),
+      {PickleBuilder().proto().global("_codecs", "encode").str("\xc4\x80").str("latin1").op(0x86).op('R').stop(),
        "outside latin1"},
   };
   for (const auto& [program, expected] : cases) {
@@ -284,9 +272,7 @@ TEST(Pickle, ScanFindsTheEndAndTheStoragesWithoutReadingThem) {
   size_t length = 0;
   const std::string a = floats({1, 2, 3, 4});
   const std::string b(3 * sizeof(int64_t), '\0');
-  const StorageResolver resolve = [&](const StorageRef& ref) -> std::string_view {
-    return ref.key == "a" ? a : b;
-  };
+  const StorageResolver resolve = [&](const StorageRef& ref) -> std::string_view { return ref.key == "a" ? a : b; };
   unpickle(program + "x", resolve, "test.pt", &length);
   EXPECT_EQ(length, program.size());
   PickleBuilder outside;

@@ -37,8 +37,7 @@ Error error_reading(const std::string& path) {
 void expect_checkpoint_error(const Error& e, std::initializer_list<const char*> parts) {
   EXPECT_EQ(e.kind(), ErrorKind::kCheckpoint) << e.what();
   for (const char* part : parts)
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-        << "'" << part << "' not in: " << e.what();
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "'" << part << "' not in: " << e.what();
 }
 
 class TorchFileFixture : public ::testing::TestWithParam<const char*> {};
@@ -49,8 +48,8 @@ TEST_P(TorchFileFixture, MatchesWhatPythonSaved) {
 }
 
 INSTANTIATE_TEST_SUITE_P(PythonFiles, TorchFileFixture,
-                         ::testing::Values("state_dict.pt", "parameters.pt", "dtypes.pt",
-                                           "views.pt", "nested.pt", "nested_protocol4.pt"),
+                         ::testing::Values("state_dict.pt", "parameters.pt", "dtypes.pt", "views.pt", "nested.pt",
+                                           "nested_protocol4.pt"),
                          [](const auto& param_info) {
                            std::string name = param_info.param;
                            return name.substr(0, name.find('.'));
@@ -61,9 +60,8 @@ TEST(TorchFile, StateDictIsAnOrderedDictOfTensors) {
   ASSERT_TRUE(sd.is_ordered_dict());
   std::vector<std::string> keys;
   for (const auto& [key, value] : sd.as_dict()) keys.push_back(key.as_string());
-  EXPECT_EQ(keys, (std::vector<std::string>{"fc.weight", "fc.bias", "bn.weight", "bn.bias",
-                                            "bn.running_mean", "bn.running_var",
-                                            "bn.num_batches_tracked"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"fc.weight", "fc.bias", "bn.weight", "bn.bias", "bn.running_mean",
+                                            "bn.running_var", "bn.num_batches_tracked"}));
   EXPECT_EQ(sd.at("bn.num_batches_tracked").as_tensor().scalar_type(), torch::kInt64);
   EXPECT_EQ(sd.at("bn.num_batches_tracked").as_tensor().item<int64_t>(), 1);
 }
@@ -72,9 +70,8 @@ TEST(TorchFile, ViewsOfOneStorageComeBackAsIndependentTensors) {
   const PyValue v = read_torch_file(fixture_path("views.pt"));
   const torch::Tensor base = v.at("base").as_tensor();
   EXPECT_TRUE(torch::equal(v.at("transposed").as_tensor(), base.t()));
-  EXPECT_TRUE(
-      torch::equal(v.at("strided").as_tensor(),
-                   base.index({torch::indexing::Slice(1), torch::indexing::Slice(0, 4, 2)})));
+  EXPECT_TRUE(torch::equal(v.at("strided").as_tensor(),
+                           base.index({torch::indexing::Slice(1), torch::indexing::Slice(0, 4, 2)})));
   base.fill_(0);
   EXPECT_EQ(v.at("row").as_tensor()[0].item<float>(), 8.f);
 }
@@ -84,10 +81,8 @@ TEST(TorchFile, RefusesOtherKindsOfFilesWithTheirRemedy) {
                           {"whole_model.pt", "__main__.TinyNet", "model.state_dict()"});
   expect_checkpoint_error(error_reading(fixture_path("torchscript.pt")),
                           {"torchscript.pt", "TorchScript", "state_dict"});
-  expect_checkpoint_error(error_reading(fixture_path("complex.pt")),
-                          {"complex.pt", "ComplexFloatStorage", "dtype"});
-  expect_checkpoint_error(error_reading("/nonexistent/model.pt"),
-                          {"/nonexistent/model.pt", "does not exist"});
+  expect_checkpoint_error(error_reading(fixture_path("complex.pt")), {"complex.pt", "ComplexFloatStorage", "dtype"});
+  expect_checkpoint_error(error_reading("/nonexistent/model.pt"), {"/nonexistent/model.pt", "does not exist"});
 
   repairbench::testing::TempDir dir;
   repairbench::testing::write_bytes(dir.file("empty.pt"), "");
@@ -111,8 +106,7 @@ TEST(TorchFile, RefusesOtherKindsOfFilesWithTheirRemedy) {
     unversioned[at + 14] = 'X';
   }
   repairbench::testing::write_bytes(dir.file("unversioned.zip"), unversioned);
-  expect_checkpoint_error(error_reading(dir.file("unversioned.zip")),
-                          {"unversioned.zip", "no version record"});
+  expect_checkpoint_error(error_reading(dir.file("unversioned.zip")), {"unversioned.zip", "no version record"});
 }
 
 // PyTorch < 1.6 wrote this format, and later versions with
@@ -132,8 +126,7 @@ TEST(TorchFile, ReadsCompressedRecords) {
 }
 
 // The records of a torch.save archive, with `extra` added, as a new archive.
-std::string with_record(const std::string& archive, const std::string& name,
-                        const std::string& data) {
+std::string with_record(const std::string& archive, const std::string& name, const std::string& data) {
   std::vector<ArchiveRecord> records = archive_records(archive);
   records.emplace_back(name, data);
   return make_archive(records);
@@ -155,8 +148,8 @@ TEST(TorchFile, FindsDataPklWhateverTheTopFolderIsCalled) {
   // Python's file has the top folder "state_dict"; make_archive writes "archive".
   const std::string good = read_file(fixture_path("state_dict.pt"));
   std::vector<ArchiveRecord> records = archive_records(good);
-  testing::expect_matches(read_torch_bytes(make_archive(records), "renamed.pt"),
-                          expected_fixture("state_dict.pt"), "renamed");
+  testing::expect_matches(read_torch_bytes(make_archive(records), "renamed.pt"), expected_fixture("state_dict.pt"),
+                          "renamed");
   ASSERT_EQ(records[1].first, "data/0");
   records.erase(records.begin() + 1);
   try {
@@ -177,12 +170,11 @@ PyValue sample_value() {
   nested.set(PyValue::from_string("list"),
              PyValue::list({PyValue::from_int(1), PyValue::none(), PyValue::from_bool(true)}));
   nested.set(PyValue::from_string("tuple"),
-             PyValue::tuple({PyValue::from_int(1), PyValue::from_int(2), PyValue::from_int(3),
-                             PyValue::from_int(4), PyValue::from_int(5)}));
-  nested.set(PyValue::from_string("empty"),
-             PyValue::dict({{PyValue::from_string("l"), PyValue::list()},
-                            {PyValue::from_string("t"), PyValue::tuple()},
-                            {PyValue::from_string("d"), PyValue::dict()}}));
+             PyValue::tuple({PyValue::from_int(1), PyValue::from_int(2), PyValue::from_int(3), PyValue::from_int(4),
+                             PyValue::from_int(5)}));
+  nested.set(PyValue::from_string("empty"), PyValue::dict({{PyValue::from_string("l"), PyValue::list()},
+                                                           {PyValue::from_string("t"), PyValue::tuple()},
+                                                           {PyValue::from_string("d"), PyValue::dict()}}));
   nested.set(PyValue::from_int(7), PyValue::from_float(-0.5));
   PyValue sd = PyValue::ordered_dict();
   const auto add = [&sd](const char* key, torch::Tensor t) {
@@ -245,11 +237,10 @@ TEST(TorchFile, RoundTripsThroughCpp) {
 
 TEST(TorchFile, WritesScalarsAndContainersExactly) {
   PyValue::Items ints;
-  for (int64_t i : {int64_t{0}, int64_t{255}, int64_t{256}, int64_t{65535}, int64_t{65536},
-                    int64_t{-1}, int64_t{-128}, int64_t{-129}, int64_t{2147483647},
-                    int64_t{2147483648}, int64_t{-2147483648}, int64_t{-2147483649},
-                    int64_t{1} << 40, -(int64_t{1} << 40), int64_t{0x7FFF} << 48,
-                    std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()}) {
+  for (int64_t i : {int64_t{0}, int64_t{255}, int64_t{256}, int64_t{65535}, int64_t{65536}, int64_t{-1}, int64_t{-128},
+                    int64_t{-129}, int64_t{2147483647}, int64_t{2147483648}, int64_t{-2147483648}, int64_t{-2147483649},
+                    int64_t{1} << 40, -(int64_t{1} << 40), int64_t{0x7FFF} << 48, std::numeric_limits<int64_t>::max(),
+                    std::numeric_limits<int64_t>::min()}) {
     ints.push_back(PyValue::from_int(i));
   }
   PyValue value = PyValue::dict();
@@ -264,10 +255,9 @@ TEST(TorchFile, WritesScalarsAndContainersExactly) {
   value.set(PyValue::from_int(3), PyValue::from_bool(true));
   value.set(PyValue::from_float(2.5), PyValue::tuple({PyValue::from_bool(false)}));
   value.set(PyValue::from_bool(false), PyValue::from_string("a"));
-  value.set(PyValue::from_string("empty"),
-            PyValue::dict({{PyValue::from_string("l"), PyValue::list()},
-                           {PyValue::from_string("t"), PyValue::tuple()},
-                           {PyValue::from_string("d"), PyValue::dict()}}));
+  value.set(PyValue::from_string("empty"), PyValue::dict({{PyValue::from_string("l"), PyValue::list()},
+                                                          {PyValue::from_string("t"), PyValue::tuple()},
+                                                          {PyValue::from_string("d"), PyValue::dict()}}));
   value.set(PyValue::from_string("tensors"),
             PyValue::list({PyValue::from_tensor(torch::arange(6.0).reshape({2, 3}).t()),
                            PyValue::from_tensor(torch::tensor(7, torch::kInt64)),
@@ -286,8 +276,7 @@ TEST(TorchFile, WriterRefusesWhatItCannotExpress) {
     ADD_FAILURE() << "expected an Error";
     return "";
   };
-  EXPECT_NE(refusal(PyValue::list({PyValue::from_string("bad \xff utf-8")})).find("UTF-8"),
-            std::string::npos);
+  EXPECT_NE(refusal(PyValue::list({PyValue::from_string("bad \xff utf-8")})).find("UTF-8"), std::string::npos);
   EXPECT_NE(refusal(PyValue::from_tensor(torch::zeros({2}, torch::kComplexFloat))).find("ComplexFloat"),
             std::string::npos);
   EXPECT_NE(refusal(PyValue::list({PyValue::from_bytes("x")})).find("bytes"), std::string::npos);
@@ -348,8 +337,7 @@ TEST(TorchFilePython, PythonTorchLoadReadsWhatCppWrites) {
   repairbench::testing::write_bytes(dir.file("check.py"), kPythonCheck);
   const std::string log = dir.file("log.txt");
   const int status = std::system(
-      ("/usr/bin/python3 " + dir.file("check.py") + " " + dir.file("cpp.pt") + " >" + log + " 2>&1")
-          .c_str());
+      ("/usr/bin/python3 " + dir.file("check.py") + " " + dir.file("cpp.pt") + " >" + log + " 2>&1").c_str());
   EXPECT_EQ(status, 0) << read_file(log);
   EXPECT_NE(read_file(log).find("python check passed"), std::string::npos) << read_file(log);
 }

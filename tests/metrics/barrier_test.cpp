@@ -1,7 +1,8 @@
+#include "repairbench/metrics/barrier.h"
+
 #include <gtest/gtest.h>
 
 #include "repairbench/core/error.h"
-#include "repairbench/metrics/barrier.h"
 
 namespace repairbench {
 namespace {

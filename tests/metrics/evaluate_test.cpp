@@ -1,7 +1,8 @@
+#include "repairbench/metrics/evaluate.h"
+
 #include <gtest/gtest.h>
 
 #include "model_cases.h"
-#include "repairbench/metrics/evaluate.h"
 #include "repairbench/metrics/flops.h"
 #include "repairbench/models/zoo.h"
 #include "synthetic.h"

@@ -34,8 +34,7 @@ using repairbench::testing::write_bytes;
 
 const std::string kPytorchFixtures = REPAIRBENCH_SOURCE_DIR "/tests/fixtures/pytorch/";
 // The MLP of tests/fixtures/models in the legacy torch.save format.
-const std::string kLegacyFixture =
-    REPAIRBENCH_SOURCE_DIR "/tests/fixtures/models/mlp_h16_l2_legacy.pt";
+const std::string kLegacyFixture = REPAIRBENCH_SOURCE_DIR "/tests/fixtures/models/mlp_h16_l2_legacy.pt";
 
 ModelConfig small_mlp(int64_t width = 8) { return make_config("mlp", width, "none", 1, 28, 10, 1); }
 
@@ -65,10 +64,11 @@ PyValue native_root(const std::vector<std::pair<std::string, PyValue>>& changes)
       {"state_dict", state_value(mlp_state())},
   };
   for (const auto& change : changes) {
-    auto it = std::find_if(fields.begin(), fields.end(),
-                           [&](const auto& f) { return f.first == change.first; });
-    if (it == fields.end()) fields.push_back(change);
-    else it->second = change.second;
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == change.first; });
+    if (it == fields.end())
+      fields.push_back(change);
+    else
+      it->second = change.second;
   }
   PyValue::Entries entries;
   for (const auto& [key, value] : fields) {

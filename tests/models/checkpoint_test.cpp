@@ -1,3 +1,5 @@
+#include "repairbench/models/checkpoint.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -8,7 +10,6 @@
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/io/torch_file.h"
-#include "repairbench/models/checkpoint.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 #include "temp_dir.h"
@@ -113,15 +114,16 @@ TEST(Checkpoint, ExportLoadsInPythonAndGivesTheSameLogits) {
   const std::string script = dir.file("check.py");
   write_file_atomic(script,
                     "import sys, torch\n"
-                    "sys.path.insert(0, '" REPAIRBENCH_SOURCE_DIR "/tools')\n"
+                    "sys.path.insert(0, '" REPAIRBENCH_SOURCE_DIR
+                    "/tools')\n"
                     "import make_model_fixtures as m\n"
                     "model = m.resnet20(1, 'bn')\n"
                     "model.load_state_dict(torch.load(sys.argv[1]))\n"
                     "model.eval()\n"
                     "with torch.no_grad():\n"
                     "    torch.save(model(torch.load(sys.argv[2])), sys.argv[3])\n");
-  const std::string command = "/usr/bin/python3 " + script + " " + dir.file("export.pt") + " " +
-                              dir.file("input.pt") + " " + dir.file("logits.pt");
+  const std::string command = "/usr/bin/python3 " + script + " " + dir.file("export.pt") + " " + dir.file("input.pt") +
+                              " " + dir.file("logits.pt");
   ASSERT_EQ(std::system(command.c_str()), 0)
       << "Python could not load our export (needs python3-torch; run scripts/setup.sh): " << command;
   const auto python_logits = io::read_torch_file(dir.file("logits.pt")).as_tensor();

@@ -47,8 +47,7 @@ TEST(PermutationSpec, RandomlyPermutedModelComputesTheSameLogits) {
     }
     auto permuted = models::make_network(c);
     models::load_state_dict(
-        *permuted, models::apply_permutations(spec, models::state_dict(*net), random_permutations(spec)),
-        "permuted");
+        *permuted, models::apply_permutations(spec, models::state_dict(*net), random_permutations(spec)), "permuted");
     permuted->eval();
     const int64_t size = c.image_size > 32 ? 64 : c.image_size;
     const auto x = torch::randn({3, c.in_channels, size, size});

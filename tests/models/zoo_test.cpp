@@ -1,3 +1,5 @@
+#include "repairbench/models/zoo.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include "repairbench/models/family.h"
 #include "repairbench/models/mlp.h"
 #include "repairbench/models/state_dict.h"
-#include "repairbench/models/zoo.h"
 
 namespace repairbench {
 namespace {
@@ -33,8 +34,7 @@ TEST(ModelZoo, StateDictKeysAndShapesMatchPyTorch) {
     ASSERT_EQ(state.size(), expected.size());
     for (size_t i = 0; i < state.size(); ++i) {
       EXPECT_EQ(state[i].first, expected[i][0].get<std::string>()) << "entry " << i;
-      EXPECT_EQ(state[i].second.sizes().vec(), expected[i][1].get<std::vector<int64_t>>())
-          << state[i].first;
+      EXPECT_EQ(state[i].second.sizes().vec(), expected[i][1].get<std::vector<int64_t>>()) << state[i].first;
     }
   }
 }

@@ -18,17 +18,16 @@
 // The fixture folder is the ctest fixture `parity_fixtures`' output
 // ($REPAIRBENCH_PARITY_DIR).
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "repairbench/align/matching.h"
 #include "repairbench/data/dataset.h"
@@ -47,10 +46,17 @@ namespace {
 namespace fs = std::filesystem;
 using repair::RepairMethod;
 
-const std::vector<std::string> kCases = {
-    "mlp_repair",         "mlp_closed_form",     "mlp_weight",        "mlp_bn_reset",
-    "vgg11_repair",       "vgg11_bn_reset",      "resnet20_bn_reset", "resnet20_ln_repair",
-    "resnet20_none_repair", "resnet18_cifar_reset", "resnet18_imagenet_blocks"};
+const std::vector<std::string> kCases = {"mlp_repair",
+                                         "mlp_closed_form",
+                                         "mlp_weight",
+                                         "mlp_bn_reset",
+                                         "vgg11_repair",
+                                         "vgg11_bn_reset",
+                                         "resnet20_bn_reset",
+                                         "resnet20_ln_repair",
+                                         "resnet20_none_repair",
+                                         "resnet18_cifar_reset",
+                                         "resnet18_imagenet_blocks"};
 
 fs::path parity_dir() {
   const char* dir = std::getenv("REPAIRBENCH_PARITY_DIR");

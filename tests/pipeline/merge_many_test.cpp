@@ -1,10 +1,11 @@
+#include "repairbench/pipeline/merge_many.h"
+
 #include <gtest/gtest.h>
 
 #include "model_cases.h"
 #include "repairbench/core/error.h"
 #include "repairbench/models/zoo.h"
 #include "repairbench/pipeline/merge.h"
-#include "repairbench/pipeline/merge_many.h"
 #include "synthetic.h"
 
 namespace repairbench {

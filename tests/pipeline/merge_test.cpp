@@ -1,9 +1,10 @@
+#include "repairbench/pipeline/merge.h"
+
 #include <gtest/gtest.h>
 
 #include "model_cases.h"
 #include "repairbench/core/error.h"
 #include "repairbench/models/zoo.h"
-#include "repairbench/pipeline/merge.h"
 #include "synthetic.h"
 
 namespace repairbench {

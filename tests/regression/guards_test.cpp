@@ -156,7 +156,8 @@ TEST(Guard, FusedRepairEqualsTheWrappedNetAndIsNoSlower) {
   const auto fused_state = models::state_dict(*fused);
   auto wrapped_state = models::state_dict(*wrapped);
   for (size_t i = 0; i < wrapped_state.size(); ++i) {
-    if (wrapped_state[i].first.find("running_") != std::string::npos) wrapped_state[i].second.copy_(fused_state[i].second);
+    if (wrapped_state[i].first.find("running_") != std::string::npos)
+      wrapped_state[i].second.copy_(fused_state[i].second);
   }
   repair::CorrectionProbe probe(result.corrections, options.bn_eps);
   torch::NoGradGuard no_grad;

@@ -1,13 +1,14 @@
+#include "repairbench/repair/repair.h"
+
 #include <gtest/gtest.h>
 
 #include "model_cases.h"
-#include "repairbench/stats/pair_stats.h"
 #include "repairbench/core/error.h"
 #include "repairbench/interp/interpolate.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 #include "repairbench/repair/data_free.h"
-#include "repairbench/repair/repair.h"
+#include "repairbench/stats/pair_stats.h"
 #include "synthetic.h"
 
 namespace repairbench {

@@ -41,8 +41,7 @@ TEST(BadInput, JsonReports) {
       {"single quotes", "{'kind': 'merge'}", "is not valid JSON"},
       {"trailing comma", R"({"kind": "merge",})", "is not valid JSON"},
       {"two documents", good + good, "is not valid JSON"},
-      {"number overflowing a double", R"({"results": {"barrier": 1e999}})",
-       "number overflow parsing '1e999'"},
+      {"number overflowing a double", R"({"results": {"barrier": 1e999}})", "number overflow parsing '1e999'"},
       {"negative overflow inside an array", R"({"results": {"curves": [0.5, -1e400]}})",
        "number overflow parsing '-1e400'"},
   };
@@ -56,8 +55,7 @@ TEST(BadInput, JsonReports) {
   TempDir dir;
   EXPECT_TRUE(throws_error(ErrorKind::kIo, [&] { load_report(dir.file("absent.json")); },
                            {dir.file("absent.json"), "does not exist"}));
-  EXPECT_TRUE(throws_error(ErrorKind::kIo, [&] { load_report(dir.path()); },
-                           {dir.path(), "is a directory"}));
+  EXPECT_TRUE(throws_error(ErrorKind::kIo, [&] { load_report(dir.path()); }, {dir.path(), "is a directory"}));
   write_bytes(dir.file("good.json"), good);
   EXPECT_TRUE(check_report(load_report(dir.file("good.json")), dir.path()).empty());
 }
@@ -76,13 +74,10 @@ TEST(BadInput, WronglyTypedReportFieldsAreProblemsNotExceptions) {
     r["verdict"] = nlohmann::json::parse(R"({"result": 3, "mode": "quick", "checks": [1, {"reason": 5}]})");
   };
   const std::vector<Case> cases = {
-      {"format_version as text", [](nlohmann::json& r) { r["format_version"] = "1"; },
-       "format_version is not 1"},
+      {"format_version as text", [](nlohmann::json& r) { r["format_version"] = "1"; }, "format_version is not 1"},
       {"format_version 2", [](nlohmann::json& r) { r["format_version"] = 2; }, "format_version is not 1"},
-      {"kind as a number", [](nlohmann::json& r) { r["kind"] = 7; },
-       "kind is neither merge nor reproduction"},
-      {"context as a list", [](nlohmann::json& r) { r["context"] = nlohmann::json::array(); },
-       "no context block"},
+      {"kind as a number", [](nlohmann::json& r) { r["kind"] = 7; }, "kind is neither merge nor reproduction"},
+      {"context as a list", [](nlohmann::json& r) { r["context"] = nlohmann::json::array(); }, "no context block"},
       {"settings as text", [](nlohmann::json& r) { r["settings"] = "none"; }, "no settings object"},
       {"verdict result as a number", bad_verdict, "verdict result is not pass/fail/no-reference"},
       {"a verdict check that is a number", bad_verdict, "a verdict check lacks metric"},
@@ -97,8 +92,7 @@ TEST(BadInput, WronglyTypedReportFieldsAreProblemsNotExceptions) {
     ASSERT_NO_THROW(problems = check_report(report, "")) << c.name;
     EXPECT_NE(std::find(problems.begin(), problems.end(), c.problem), problems.end()) << c.name;
   }
-  EXPECT_EQ(check_report(nlohmann::json::array(), ""),
-            std::vector<std::string>{"the report is not a JSON object"});
+  EXPECT_EQ(check_report(nlohmann::json::array(), ""), std::vector<std::string>{"the report is not a JSON object"});
   // Two reports that are not objects have no results to compare, rather than a type error.
   EXPECT_TRUE(compare_reports(nlohmann::json::array(), 3, 0.0).empty());
 }

@@ -1,12 +1,13 @@
 // Sharded sweeps store each run's merge results as JSON and collate them later
 // (issue #7): reading them back must reproduce the same report exactly.
+#include "repairbench/report/merge_report.h"
+
 #include <gtest/gtest.h>
 
 #include "expect_error.h"
 #include "model_cases.h"
 #include "repairbench/models/zoo.h"
 #include "repairbench/pipeline/merge.h"
-#include "repairbench/report/merge_report.h"
 #include "synthetic.h"
 
 namespace repairbench {
@@ -55,7 +56,7 @@ TEST(MergeReport, IncompleteStoredResultsAreAnIoError) {
   auto no_curves = json;
   no_curves.erase("curves");
   EXPECT_TRUE(testing::throws_error(ErrorKind::kIo, [&] { report::merge_result_from_json(no_curves, perms); },
-                                   {"incomplete or mistyped", "curves"}));
+                                    {"incomplete or mistyped", "curves"}));
   auto wrong_type = json;
   wrong_type["alignment"]["method"] = 3;
   EXPECT_TRUE(testing::throws_error(ErrorKind::kIo, [&] { report::merge_result_from_json(wrong_type, perms); },

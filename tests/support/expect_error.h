@@ -22,8 +22,8 @@ inline ::testing::AssertionResult throws_error(ErrorKind kind, const std::functi
   } catch (const Error& e) {
     const std::string message = e.what();
     if (e.kind() != kind) {
-      return ::testing::AssertionFailure() << "kind " << static_cast<int>(e.kind()) << " instead of "
-                                           << static_cast<int>(kind) << ": " << message;
+      return ::testing::AssertionFailure()
+             << "kind " << static_cast<int>(e.kind()) << " instead of " << static_cast<int>(kind) << ": " << message;
     }
     for (const std::string& needle : needles) {
       if (message.find(needle) == std::string::npos) {

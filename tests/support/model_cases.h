@@ -15,8 +15,8 @@ struct ModelCase {
 };
 
 inline models::ModelConfig make_config(const std::string& family, int64_t width, const std::string& norm,
-                                       int64_t in_channels, int64_t image_size, int64_t classes = 10,
-                                       int64_t depth = 0, bool junctures = false) {
+                                       int64_t in_channels, int64_t image_size, int64_t classes = 10, int64_t depth = 0,
+                                       bool junctures = false) {
   models::ModelConfig c;
   c.family = family;
   c.width = width;

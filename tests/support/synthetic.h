@@ -1,9 +1,9 @@
 #pragma once
 
+#include <torch/nn/module.h>
+
 #include <cstdint>
 #include <string>
-
-#include <torch/nn/module.h>
 
 #include "repairbench/data/dataset.h"
 

@@ -1,3 +1,5 @@
+#include "repairbench/train/trainer.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,7 +12,6 @@
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
-#include "repairbench/train/trainer.h"
 #include "synthetic.h"
 #include "temp_dir.h"
 
@@ -298,8 +299,7 @@ TEST(Trainer, DivergenceKeepsTheLastGoodState) {
     FAIL() << "a NaN weight did not stop training";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kNumeric);
-    EXPECT_NE(std::string(e.what()).find("the state after epoch 1 is kept in " + state), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("the state after epoch 1 is kept in " + state), std::string::npos) << e.what();
   }
   ASSERT_TRUE(std::filesystem::exists(state));
   torch::manual_seed(0);
@@ -352,8 +352,8 @@ TEST(Trainer, GradScalerEmulationOnlyGivesUpBelowTheSmallestScale) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kNumeric);
     const std::string what = e.what();
-    EXPECT_TRUE(what.find("fell below 2^-24") != std::string::npos ||
-                what.find("is not finite") != std::string::npos) << what;
+    EXPECT_TRUE(what.find("fell below 2^-24") != std::string::npos || what.find("is not finite") != std::string::npos)
+        << what;
   }
 }
 

@@ -100,8 +100,7 @@ inline void fold_column_minima(const double* __restrict row, double sign, int64_
 
 // min_j (sign * row[j] - v[j]).
 template <int L>
-double min_reduced_cost(const double* __restrict row, double sign, const double* __restrict v,
-                        int64_t n) {
+double min_reduced_cost(const double* __restrict row, double sign, const double* __restrict v, int64_t n) {
   using Vec = typename Simd<L>::Vec;
   // Two accumulators hide the latency of the compare-and-select chain.
   Vec m0 = Vec{} + kInf, m1 = m0;
@@ -129,8 +128,7 @@ struct TwoSmallest {
 
 // Two smallest reduced costs of a row (n >= 2), ordered by (value, column).
 template <int L>
-TwoSmallest two_smallest(const double* __restrict row, double sign, const double* __restrict v,
-                         int64_t n) {
+TwoSmallest two_smallest(const double* __restrict row, double sign, const double* __restrict v, int64_t n) {
   using Vec = typename Simd<L>::Vec;
   using Mask = typename Simd<L>::Mask;
   // Each lane keeps its own two smallest by (value, column); the overall two
@@ -181,10 +179,9 @@ TwoSmallest two_smallest(const double* __restrict row, double sign, const double
 // and its per-block minimum for candidate selection. Settled columns hold
 // d = -inf and so are never relaxed.
 template <int L>
-void relax_row(const double* __restrict row, double sign, const double* __restrict v, double delta,
-               int32_t i, int64_t n, int64_t block, double* __restrict d, int64_t* __restrict pred,
-               double* __restrict block_min, double* __restrict reduced,
-               double* __restrict block_reduced_min) {
+void relax_row(const double* __restrict row, double sign, const double* __restrict v, double delta, int32_t i,
+               int64_t n, int64_t block, double* __restrict d, int64_t* __restrict pred, double* __restrict block_min,
+               double* __restrict reduced, double* __restrict block_reduced_min) {
   using Vec = typename Simd<L>::Vec;
   using Mask = typename Simd<L>::Mask;
   const Mask row_index = Mask{} + i;
@@ -455,8 +452,7 @@ class Solver {
   // Unsettled column with the smallest tentative distance; among equals a free
   // column first (it ends the search), then the lowest index.
   int32_t closest_column(double* dist) {
-    const double best =
-        min_unsettled<L>(block_min_.data(), static_cast<int64_t>(block_min_.size()));
+    const double best = min_unsettled<L>(block_min_.data(), static_cast<int64_t>(block_min_.size()));
     *dist = best;
     int32_t first = -1;
     for (int64_t b = 0; b < blocks_; ++b) {
@@ -474,17 +470,15 @@ class Solver {
 
   // Relaxes every column of row i and refreshes the row's candidates.
   void scan_row_dense(int32_t i, double delta) {
-    relax_row<L>(row(i), sign_, v_.data(), delta, i, n_, block_, d_.data(), pred_.data(),
-                 block_min_.data(), reduced_.data(), block_reduced_min_.data());
+    relax_row<L>(row(i), sign_, v_.data(), delta, i, n_, block_, d_.data(), pred_.data(), block_min_.data(),
+                 reduced_.data(), block_reduced_min_.data());
     if (!use_candidates_ || expansions_[i] >= kMaxExpansions) return;
     // Keep the kCandidates smallest reduced costs: collect values below a
     // threshold into a buffer of twice that size, and whenever it fills, keep
     // its smaller half and lower the threshold to the smallest value dropped.
     const int64_t limit = std::min(kCandidates, n_);
     Selected* buf = selected_.data();
-    const auto by_value = [](const Selected& p, const Selected& q) {
-      return p.reduced < q.reduced;
-    };
+    const auto by_value = [](const Selected& p, const Selected& q) { return p.reduced < q.reduced; };
     int64_t count = 0;
     double threshold = kInf;
     const double* r = row(i);
@@ -574,17 +568,15 @@ class Solver {
     if (std::isinf(w)) {
       RB_FAIL(kUsage, "assignment matrix has an infinite value at (", i, ", ", j, ")");
     }
-    RB_FAIL(kUsage, "assignment matrix value ", w, " at (", i, ", ", j,
-            ") is too large: with n = ", n, " every |weight| must stay below ", limit,
-            " so that path lengths stay finite");
+    RB_FAIL(kUsage, "assignment matrix value ", w, " at (", i, ", ", j, ") is too large: with n = ", n,
+            " every |weight| must stay below ", limit, " so that path lengths stay finite");
   }
   RB_FAIL(kInternal, "assignment matrix check failed without a bad weight");
 }
 
 // Input check and solve with L-lane row kernels (n >= 1).
 template <int L>
-std::vector<int64_t> check_and_solve(const double* weights, int64_t n, bool maximize,
-                                     bool use_candidates) {
+std::vector<int64_t> check_and_solve(const double* weights, int64_t n, bool maximize, bool use_candidates) {
   // Path lengths add up to 2n weight differences; this keeps them finite.
   const double limit = std::numeric_limits<double>::max() / (8.0 * static_cast<double>(n + 1));
   if (!all_within(weights, n * n, limit)) fail_on_bad_weight(weights, n, limit);
@@ -600,23 +592,19 @@ using SolveFn = std::vector<int64_t>(const double*, int64_t, bool, bool);
 __attribute__((target("avx512f"), flatten)) SolveFn solve_avx512;
 __attribute__((target("avx2"), flatten)) SolveFn solve_avx2;
 
-std::vector<int64_t> solve_avx512(const double* weights, int64_t n, bool maximize,
-                                  bool use_candidates) {
+std::vector<int64_t> solve_avx512(const double* weights, int64_t n, bool maximize, bool use_candidates) {
   return check_and_solve<8>(weights, n, maximize, use_candidates);
 }
-std::vector<int64_t> solve_avx2(const double* weights, int64_t n, bool maximize,
-                                bool use_candidates) {
+std::vector<int64_t> solve_avx2(const double* weights, int64_t n, bool maximize, bool use_candidates) {
   return check_and_solve<4>(weights, n, maximize, use_candidates);
 }
 #endif
 
 }  // namespace
 
-std::vector<int64_t> solve_linear_assignment(const double* weights, int64_t n, bool maximize,
-                                             AssignmentScan scan) {
+std::vector<int64_t> solve_linear_assignment(const double* weights, int64_t n, bool maximize, AssignmentScan scan) {
   RB_CHECK(n >= 0, kUsage, "assignment matrix size must be non-negative, got ", n);
-  RB_CHECK(n <= std::numeric_limits<int32_t>::max(), kUsage, "assignment matrix size ", n,
-           " is too large");
+  RB_CHECK(n <= std::numeric_limits<int32_t>::max(), kUsage, "assignment matrix size ", n, " is too large");
   if (n == 0) return {};
   RB_CHECK(weights != nullptr, kUsage, "assignment matrix data is null for n = ", n);
   const bool use_candidates =
@@ -630,12 +618,11 @@ std::vector<int64_t> solve_linear_assignment(const double* weights, int64_t n, b
 }
 
 torch::Tensor linear_assignment(const torch::Tensor& weights, bool maximize) {
-  RB_CHECK(weights.dim() == 2, kUsage, "linear_assignment expects a 2-D matrix, got shape ",
+  RB_CHECK(weights.dim() == 2, kUsage, "linear_assignment expects a 2-D matrix, got shape ", weights.sizes());
+  RB_CHECK(weights.size(0) == weights.size(1), kUsage, "linear_assignment expects a square matrix, got shape ",
            weights.sizes());
-  RB_CHECK(weights.size(0) == weights.size(1), kUsage,
-           "linear_assignment expects a square matrix, got shape ", weights.sizes());
-  RB_CHECK(weights.is_floating_point(), kUsage,
-           "linear_assignment expects a floating-point matrix, got dtype ", weights.dtype());
+  RB_CHECK(weights.is_floating_point(), kUsage, "linear_assignment expects a floating-point matrix, got dtype ",
+           weights.dtype());
   const torch::Tensor w = weights.detach().to(torch::kCPU, torch::kFloat64).contiguous();
   const int64_t n = w.size(0);
   const std::vector<int64_t> cols = solve_linear_assignment(w.data_ptr<double>(), n, maximize);

@@ -34,9 +34,12 @@ bool is_buffer_key(const std::string& key) {
 // The (C, C) matrix the assignment maximizes (rows model 0, columns model 1).
 torch::Tensor objective_matrix(const stats::PairStats& s, const ActivationMatchingOptions& options) {
   switch (options.objective) {
-    case MatchObjective::kCorrelation: return stats::correlation(s, options.std_estimate);
-    case MatchObjective::kCovariance: return s.outer - torch::outer(s.mean0, s.mean1);
-    case MatchObjective::kInnerProduct: return s.outer;
+    case MatchObjective::kCorrelation:
+      return stats::correlation(s, options.std_estimate);
+    case MatchObjective::kCovariance:
+      return s.outer - torch::outer(s.mean0, s.mean1);
+    case MatchObjective::kInnerProduct:
+      return s.outer;
   }
   return stats::correlation(s, options.std_estimate);
 }
@@ -45,9 +48,12 @@ torch::Tensor objective_matrix(const stats::PairStats& s, const ActivationMatchi
 
 std::string to_string(MatchObjective objective) {
   switch (objective) {
-    case MatchObjective::kCorrelation: return "correlation";
-    case MatchObjective::kCovariance: return "covariance";
-    case MatchObjective::kInnerProduct: return "inner-product";
+    case MatchObjective::kCorrelation:
+      return "correlation";
+    case MatchObjective::kCovariance:
+      return "covariance";
+    case MatchObjective::kInnerProduct:
+      return "inner-product";
   }
   return "correlation";
 }
@@ -66,8 +72,8 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
   auto spec = net0.permutation_spec();
   for (const auto& [group, point] : options.match_points) {
     auto& g = spec.groups[spec.group_index(group)];
-    RB_CHECK(net0.point(point).channels == g.size, kUsage, "point ", point, " has ",
-             net0.point(point).channels, " channels but group ", group, " has ", g.size);
+    RB_CHECK(net0.point(point).channels == g.size, kUsage, "point ", point, " has ", net0.point(point).channels,
+             " channels but group ", group, " has ", g.size);
     g.match_point = point;
   }
   // The matcher's name, as MergeOptions::match spells it.
@@ -103,8 +109,7 @@ Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& ne
   return result;
 }
 
-Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1,
-                          const WeightMatchingOptions& options) {
+Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, const WeightMatchingOptions& options) {
   RB_CHECK(net0.config() == net1.config(), kUsage, "cannot align ", net1.config().describe(), " to ",
            net0.config().describe(), ": ", models::config_difference(net1.config(), net0.config()),
            "; the two networks must have the same architecture");
@@ -119,7 +124,7 @@ Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1,
   struct Member {
     torch::Tensor w0, w1;  // float64 CPU
     std::vector<int> axes;
-    int64_t axis;          // the axis this group permutes
+    int64_t axis;  // the axis this group permutes
   };
   std::vector<std::vector<Member>> members(spec.groups.size());
   for (const auto& [key, axes] : spec.axes) {
@@ -168,9 +173,7 @@ Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1,
   return result;
 }
 
-Alignment identity_alignment(models::NetworkImpl& net) {
-  return empty_alignment(net.permutation_spec(), "none");
-}
+Alignment identity_alignment(models::NetworkImpl& net) { return empty_alignment(net.permutation_spec(), "none"); }
 
 Alignment random_alignment(models::NetworkImpl& net, uint64_t seed) {
   const auto spec = net.permutation_spec();

@@ -7,17 +7,17 @@
 #include <string>
 #include <vector>
 
-#include "repairbench/stats/pair_stats.h"
 #include "repairbench/data/loader.h"
 #include "repairbench/models/network.h"
+#include "repairbench/stats/pair_stats.h"
 
 namespace repairbench::align {
 
 /// The permutation of every group of a network's PermutationSpec that aligns
 /// model 1 to model 0, and how it was found.
 struct Alignment {
-  std::string method;                ///< A MergeOptions::match name: "activation", "covariance", ...
-  std::vector<std::string> groups;   ///< Group names, in spec order.
+  std::string method;               ///< A MergeOptions::match name: "activation", "covariance", ...
+  std::vector<std::string> groups;  ///< Group names, in spec order.
   /// perms[g][i] = channel of model 1 that goes to position i ((size) int64).
   std::vector<torch::Tensor> perms;
   /// Activation matching: mean correlation of paired channels per group,
@@ -84,8 +84,7 @@ struct WeightMatchingOptions {
 /// sum_w <W0, P W1 (other groups' current perms)> over its parameters
 /// (weights and biases; BN running statistics are left out), until a sweep
 /// improves no group. Needs no data.
-Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1,
-                          const WeightMatchingOptions& options);
+Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, const WeightMatchingOptions& options);
 
 /// The identity alignment (no permutation), for "--match none".
 Alignment identity_alignment(models::NetworkImpl& net);

@@ -38,13 +38,12 @@ inline int exit_code(ErrorKind kind) { return static_cast<int>(kind); }
 }  // namespace repairbench
 
 /// Throws repairbench::Error(kind, <concatenation of the message parts>) unless `cond` holds.
-#define RB_CHECK(cond, kind, ...)                                                        \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
+#define RB_CHECK(cond, kind, ...)                                                          \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
       throw ::repairbench::Error(::repairbench::ErrorKind::kind, ::c10::str(__VA_ARGS__)); \
-    }                                                                                    \
+    }                                                                                      \
   } while (false)
 
 /// Throws repairbench::Error(kind, message) unconditionally.
-#define RB_FAIL(kind, ...) \
-  throw ::repairbench::Error(::repairbench::ErrorKind::kind, ::c10::str(__VA_ARGS__))
+#define RB_FAIL(kind, ...) throw ::repairbench::Error(::repairbench::ErrorKind::kind, ::c10::str(__VA_ARGS__))

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <malloc.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -9,8 +10,6 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
-
-#include <torch/torch.h>
 
 #include "repairbench/core/error.h"
 
@@ -27,9 +26,7 @@ const char* env_or_null(const char* name) { return std::getenv(name); }
 // OpenBLAS exports these; resolving them at run time keeps the build
 // independent of which BLAS the alternatives system picked.
 using CharFn = char* (*)();
-CharFn openblas_fn(const char* name) {
-  return reinterpret_cast<CharFn>(dlsym(RTLD_DEFAULT, name));
-}
+CharFn openblas_fn(const char* name) { return reinterpret_cast<CharFn>(dlsym(RTLD_DEFAULT, name)); }
 
 }  // namespace
 
@@ -40,16 +37,16 @@ int thread_count_setting(const char* value) {
   const long parsed = std::strtol(value, &end, 10);
   // Issue #17: "-3", "abc" and "0" used to be ignored without a word.
   const bool digits_only = std::isdigit(static_cast<unsigned char>(value[0])) != 0 && *end == '\0';
-  RB_CHECK(digits_only && errno == 0 && parsed >= 1 && parsed <= kMaxThreads, kUsage,
-           "REPAIRBENCH_THREADS='", value, "' is not a thread count: set it to a whole number from 1 to ",
-           kMaxThreads, ", or unset it to use every core");
+  RB_CHECK(digits_only && errno == 0 && parsed >= 1 && parsed <= kMaxThreads, kUsage, "REPAIRBENCH_THREADS='", value,
+           "' is not a thread count: set it to a whole number from 1 to ", kMaxThreads,
+           ", or unset it to use every core");
   return static_cast<int>(parsed);
 }
 
 std::string preferred_openblas_coretype() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq")) {
     return "SkylakeX";
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
@@ -60,8 +57,7 @@ void init_runtime(int /*argc*/, char** argv) {
   // Checked before the re-execution so that a bad value is reported once.
   int threads = thread_count_setting(env_or_null("REPAIRBENCH_THREADS"));
   const bool openblas = openblas_fn("openblas_get_config") != nullptr;
-  const bool may_reexec = env_or_null("REPAIRBENCH_NO_REEXEC") == nullptr &&
-                          env_or_null(kReexecMarker) == nullptr &&
+  const bool may_reexec = env_or_null("REPAIRBENCH_NO_REEXEC") == nullptr && env_or_null(kReexecMarker) == nullptr &&
                           env_or_null("OPENBLAS_CORETYPE") == nullptr;
   if (openblas && may_reexec) {
     const std::string coretype = preferred_openblas_coretype();
@@ -84,8 +80,10 @@ void init_runtime(int /*argc*/, char** argv) {
 
 RuntimeInfo runtime_info() {
   RuntimeInfo info;
-  if (CharFn config = openblas_fn("openblas_get_config")) info.blas = std::string("OpenBLAS ") + config();
-  else info.blas = "unknown";
+  if (CharFn config = openblas_fn("openblas_get_config"))
+    info.blas = std::string("OpenBLAS ") + config();
+  else
+    info.blas = "unknown";
   if (CharFn corename = openblas_fn("openblas_get_corename")) info.blas_core = corename();
   if (const char* forced = env_or_null("OPENBLAS_CORETYPE")) info.forced_coretype = forced;
   info.threads = torch::get_num_threads();

@@ -6,12 +6,12 @@ namespace repairbench {
 
 /// What `init_runtime` arranged, for logs and report context blocks.
 struct RuntimeInfo {
-  std::string blas;            ///< "OpenBLAS <config>" or "unknown".
-  std::string blas_core;       ///< Core type OpenBLAS runs (e.g. "SkylakeX"), or "".
-  std::string forced_coretype; ///< OPENBLAS_CORETYPE as the process saw it at start-up.
-  int threads = 1;             ///< torch intra-op threads.
+  std::string blas;             ///< "OpenBLAS <config>" or "unknown".
+  std::string blas_core;        ///< Core type OpenBLAS runs (e.g. "SkylakeX"), or "".
+  std::string forced_coretype;  ///< OPENBLAS_CORETYPE as the process saw it at start-up.
+  int threads = 1;              ///< torch intra-op threads.
   std::string torch_version;
-  bool malloc_tuned = false;   ///< init_runtime set glibc's mmap and trim thresholds.
+  bool malloc_tuned = false;  ///< init_runtime set glibc's mmap and trim thresholds.
 };
 
 /// Prepares the process for fast numerics; call it first thing in main().

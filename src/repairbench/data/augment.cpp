@@ -1,13 +1,12 @@
 #include "repairbench/data/augment.h"
 
 #include <ATen/Parallel.h>
+#include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
 #include <regex>
 #include <sstream>
-
-#include <torch/torch.h>
 
 #include "repairbench/core/error.h"
 
@@ -23,8 +22,7 @@ torch::Tensor random_offsets(int64_t n, int64_t high, at::Generator& gen) {
 
 // out[n, c, i, j] = x[n, c, dy[n] + i, dx[n] + j] for i < h, j < w: one gather
 // per batch. x: (N, C, Hx, Wx); dy, dx: (N) int64 on x's device.
-torch::Tensor crop_at(const torch::Tensor& x, const torch::Tensor& dy, const torch::Tensor& dx,
-                      int64_t h, int64_t w) {
+torch::Tensor crop_at(const torch::Tensor& x, const torch::Tensor& dy, const torch::Tensor& dx, int64_t h, int64_t w) {
   const auto dev = x.device();
   const auto idx = torch::TensorOptions().dtype(torch::kInt64).device(dev);
   const int64_t n = x.size(0);
@@ -117,8 +115,8 @@ Draws draw(int64_t n, int64_t h, int64_t w, const AugmentOptions& options, at::G
 torch::Tensor resized_crop(const torch::Tensor& x, int64_t size, const torch::Tensor& theta) {
   const auto grid = F::affine_grid(theta.to(x.device(), x.scalar_type()), {x.size(0), x.size(1), size, size},
                                    /*align_corners=*/false);
-  return F::grid_sample(x, grid,
-                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+  return F::grid_sample(
+      x, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
 }
 
 torch::Tensor flip(const torch::Tensor& x, const torch::Tensor& mask) {
@@ -171,7 +169,8 @@ torch::Tensor translate(const torch::Tensor& x, int64_t pad, const torch::Tensor
     return translate_cpu(x, pad, dy, dx, border);
   }
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  auto padded = border.to(x.device(), x.scalar_type()).view({1, c, 1, 1}).expand({n, c, h + 2 * pad, w + 2 * pad}).clone();
+  auto padded =
+      border.to(x.device(), x.scalar_type()).view({1, c, 1, 1}).expand({n, c, h + 2 * pad, w + 2 * pad}).clone();
   padded.narrow(2, pad, h).narrow(3, pad, w).copy_(x);
   return crop_at(padded, dy.to(x.device()), dx.to(x.device()), h, w);
 }
@@ -251,8 +250,7 @@ torch::Tensor augment(const torch::Tensor& x, const AugmentOptions& options, con
   return out;
 }
 
-void skip_augment(int64_t n, int64_t height, int64_t width, const AugmentOptions& options,
-                  at::Generator& generator) {
+void skip_augment(int64_t n, int64_t height, int64_t width, const AugmentOptions& options, at::Generator& generator) {
   draw(n, height, width, options, generator);
 }
 

@@ -54,7 +54,6 @@ torch::Tensor augment(const torch::Tensor& x, const AugmentOptions& options, con
 /// images of `height` x `width`, without touching any image: a data-parallel
 /// pass that leaves a batch to another rank keeps its generator in step for
 /// the cost of the random numbers alone.
-void skip_augment(int64_t n, int64_t height, int64_t width, const AugmentOptions& options,
-                  at::Generator& generator);
+void skip_augment(int64_t n, int64_t height, int64_t width, const AugmentOptions& options, at::Generator& generator);
 
 }  // namespace repairbench::data

@@ -19,9 +19,8 @@ int64_t record_count(const std::string& path, int64_t record) {
   std::error_code ec;
   const auto size = static_cast<int64_t>(fs::file_size(path, ec));
   RB_CHECK(!ec, kData, "cannot stat ", path, ": ", ec.message());
-  RB_CHECK(size > 0 && size % record == 0, kData, path, " has ", size,
-           " bytes, not a positive multiple of the ", record,
-           "-byte CIFAR record (truncated, or not the binary version?)");
+  RB_CHECK(size > 0 && size % record == 0, kData, path, " has ", size, " bytes, not a positive multiple of the ",
+           record, "-byte CIFAR record (truncated, or not the binary version?)");
   return size / record;
 }
 
@@ -40,8 +39,7 @@ Records read_records(const std::vector<std::string>& paths, int64_t label_bytes)
   const int64_t record = label_bytes + kCifarImageBytes;
   Records out;
   int64_t total = 0;
-  for (const std::string& path : paths)
-    total += out.counts.emplace_back(record_count(path, record));
+  for (const std::string& path : paths) total += out.counts.emplace_back(record_count(path, record));
   out.labels = torch::empty({total, label_bytes}, torch::kUInt8);
   out.images = torch::empty({total, 3, 32, 32}, torch::kUInt8);
   uint8_t* labels = out.labels.data_ptr<uint8_t>();
@@ -83,8 +81,8 @@ torch::Tensor checked_labels(const Records& records, int64_t column, int64_t num
   return labels;
 }
 
-Dataset make_dataset(const std::string& name, torch::Tensor images, torch::Tensor labels,
-                     int64_t num_classes, const std::vector<std::string>& paths) {
+Dataset make_dataset(const std::string& name, torch::Tensor images, torch::Tensor labels, int64_t num_classes,
+                     const std::vector<std::string>& paths) {
   Dataset dataset;
   dataset.name = name;
   dataset.images = std::move(images);
@@ -111,14 +109,12 @@ Dataset read_cifar100(const std::string& path, Cifar100Labels labels) {
   const bool fine = labels == Cifar100Labels::kFine;
   const int64_t num_classes = fine ? 100 : 20;
   torch::Tensor label_tensor = checked_labels(records, fine ? 1 : 0, num_classes, {path});
-  return make_dataset("cifar100", std::move(records.images), std::move(label_tensor), num_classes,
-                      {path});
+  return make_dataset("cifar100", std::move(records.images), std::move(label_tensor), num_classes, {path});
 }
 
 std::vector<std::string> cifar10_files(const std::string& batches_dir) {
   std::vector<std::string> files;
-  for (int i = 1; i <= 5; ++i)
-    files.push_back(batches_dir + "/data_batch_" + std::to_string(i) + ".bin");
+  for (int i = 1; i <= 5; ++i) files.push_back(batches_dir + "/data_batch_" + std::to_string(i) + ".bin");
   files.push_back(batches_dir + "/test_batch.bin");
   return files;
 }

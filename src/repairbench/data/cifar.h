@@ -35,7 +35,6 @@ std::vector<std::string> cifar100_files(const std::string& binary_dir);
 DatasetSplits load_cifar10(const std::string& batches_dir);
 
 /// CIFAR-100 from `binary_dir`: 50,000 training and 10,000 test images.
-DatasetSplits load_cifar100(const std::string& binary_dir,
-                            Cifar100Labels labels = Cifar100Labels::kFine);
+DatasetSplits load_cifar100(const std::string& binary_dir, Cifar100Labels labels = Cifar100Labels::kFine);
 
 }  // namespace repairbench::data

@@ -23,44 +23,40 @@ Normalization normalization_for(const std::string& name) { return dataset_info(n
 
 void validate(const Dataset& dataset, const std::string& origin) {
   const std::string where = " (data set '" + dataset.name + "' from " + origin + ")";
-  RB_CHECK(dataset.images.defined() && dataset.labels.defined(), kData, "images or labels missing",
-           where);
+  RB_CHECK(dataset.images.defined() && dataset.labels.defined(), kData, "images or labels missing", where);
   RB_CHECK(dataset.images.scalar_type() == torch::kUInt8 && dataset.images.dim() == 4, kData,
            "images must be a (N, C, H, W) uint8 tensor, got ", dataset.images.scalar_type(), " ",
            dataset.images.sizes(), where);
   RB_CHECK(dataset.labels.scalar_type() == torch::kInt64 && dataset.labels.dim() == 1, kData,
-           "labels must be a (N) int64 tensor, got ", dataset.labels.scalar_type(), " ",
-           dataset.labels.sizes(), where);
+           "labels must be a (N) int64 tensor, got ", dataset.labels.scalar_type(), " ", dataset.labels.sizes(), where);
   const int64_t n = dataset.images.size(0);
   RB_CHECK(n > 0, kData, "the data set holds no images", where);
-  RB_CHECK(dataset.labels.size(0) == n, kData, n, " images but ", dataset.labels.size(0), " labels",
-           where);
+  RB_CHECK(dataset.labels.size(0) == n, kData, n, " images but ", dataset.labels.size(0), " labels", where);
   const int64_t c = dataset.images.size(1);
   RB_CHECK(c == 1 || c == 3, kData, "images have ", c, " channels, expected 1 or 3", where);
-  RB_CHECK(dataset.images.size(2) > 0 && dataset.images.size(3) > 0, kData, "empty image size ",
-           dataset.images.sizes(), where);
+  RB_CHECK(dataset.images.size(2) > 0 && dataset.images.size(3) > 0, kData, "empty image size ", dataset.images.sizes(),
+           where);
   RB_CHECK(dataset.num_classes > 0, kData, "num_classes is ", dataset.num_classes, where);
   const int64_t lo = dataset.labels.min().item<int64_t>();
   const int64_t hi = dataset.labels.max().item<int64_t>();
-  RB_CHECK(lo >= 0 && hi < dataset.num_classes, kData, "labels span [", lo, ", ", hi,
-           "], outside [0, ", dataset.num_classes, ")", where);
-  RB_CHECK(static_cast<int64_t>(dataset.norm.mean.size()) == c &&
-               static_cast<int64_t>(dataset.norm.std.size()) == c,
-           kData, "normalization has ", dataset.norm.mean.size(), " means and ",
-           dataset.norm.std.size(), " stds for ", c, " channels", where);
+  RB_CHECK(lo >= 0 && hi < dataset.num_classes, kData, "labels span [", lo, ", ", hi, "], outside [0, ",
+           dataset.num_classes, ")", where);
+  RB_CHECK(static_cast<int64_t>(dataset.norm.mean.size()) == c && static_cast<int64_t>(dataset.norm.std.size()) == c,
+           kData, "normalization has ", dataset.norm.mean.size(), " means and ", dataset.norm.std.size(), " stds for ",
+           c, " channels", where);
   for (double s : dataset.norm.std) {
     RB_CHECK(s > 0, kData, "normalization std ", s, " is not positive", where);
   }
 }
 
 Dataset subset(const Dataset& dataset, const torch::Tensor& indices) {
-  RB_CHECK(indices.defined() && indices.dim() == 1 && indices.scalar_type() == torch::kInt64,
-           kUsage, "subset indices must be a (K) int64 tensor");
+  RB_CHECK(indices.defined() && indices.dim() == 1 && indices.scalar_type() == torch::kInt64, kUsage,
+           "subset indices must be a (K) int64 tensor");
   if (indices.numel() > 0) {
     const int64_t lo = indices.min().item<int64_t>();
     const int64_t hi = indices.max().item<int64_t>();
-    RB_CHECK(lo >= 0 && hi < dataset.size(), kUsage, "subset indices span [", lo, ", ", hi,
-             "] but data set '", dataset.name, "' has ", dataset.size(), " images");
+    RB_CHECK(lo >= 0 && hi < dataset.size(), kUsage, "subset indices span [", lo, ", ", hi, "] but data set '",
+             dataset.name, "' has ", dataset.size(), " images");
   }
   Dataset out;
   out.name = dataset.name;
@@ -73,15 +69,13 @@ Dataset subset(const Dataset& dataset, const torch::Tensor& indices) {
 }
 
 DatasetHalves class_proportion_split(const Dataset& dataset, double fraction, uint64_t seed) {
-  RB_CHECK(fraction >= 0.0 && fraction <= 1.0, kUsage, "split fraction ", fraction,
-           " is outside [0, 1]");
-  RB_CHECK(dataset.num_classes > 0 && dataset.size() > 0, kUsage,
-           "cannot split the empty data set '", dataset.name, "'");
+  RB_CHECK(fraction >= 0.0 && fraction <= 1.0, kUsage, "split fraction ", fraction, " is outside [0, 1]");
+  RB_CHECK(dataset.num_classes > 0 && dataset.size() > 0, kUsage, "cannot split the empty data set '", dataset.name,
+           "'");
   const torch::Tensor labels = dataset.labels.to(torch::kCPU);
   // All indices grouped by class, ascending within a class (stable sort): one
   // pass over the labels instead of one per class.
-  const torch::Tensor by_class =
-      std::get<1>(torch::sort(labels, /*stable=*/c10::optional<bool>(true), 0));
+  const torch::Tensor by_class = std::get<1>(torch::sort(labels, /*stable=*/c10::optional<bool>(true), 0));
   const torch::Tensor counts = torch::bincount(labels, {}, dataset.num_classes);
   const auto* count_of = counts.data_ptr<int64_t>();
   // One generator for all classes in order: re-seeding per class would give
@@ -103,9 +97,7 @@ DatasetHalves class_proportion_split(const Dataset& dataset, double fraction, ui
   }
   // Each half keeps the original image order, so it does not depend on how
   // the classes were visited.
-  auto ordered = [](const std::vector<torch::Tensor>& parts) {
-    return std::get<0>(torch::sort(torch::cat(parts)));
-  };
+  auto ordered = [](const std::vector<torch::Tensor>& parts) { return std::get<0>(torch::sort(torch::cat(parts))); };
   return {subset(dataset, ordered(first_parts)), subset(dataset, ordered(second_parts))};
 }
 

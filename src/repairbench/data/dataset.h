@@ -19,11 +19,11 @@ struct Normalization {
 /// A whole data set split held in memory, as in airbench's CifarLoader: one
 /// uint8 image tensor and one label tensor, augmented batch-wise on the device.
 struct Dataset {
-  std::string name;     ///< Canonical name: "mnist", "fashion-mnist", "cifar10", ...
-  torch::Tensor images; ///< (N, C, H, W) uint8, C = 1 for grey sets, 3 for colour.
-  torch::Tensor labels; ///< (N) int64 in [0, num_classes).
+  std::string name;      ///< Canonical name: "mnist", "fashion-mnist", "cifar10", ...
+  torch::Tensor images;  ///< (N, C, H, W) uint8, C = 1 for grey sets, 3 for colour.
+  torch::Tensor labels;  ///< (N) int64 in [0, num_classes).
   int64_t num_classes = 0;
-  Normalization norm;   ///< Constants for `name`; size C.
+  Normalization norm;  ///< Constants for `name`; size C.
 
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
   int64_t channels() const { return images.size(1); }

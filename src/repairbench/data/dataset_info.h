@@ -11,8 +11,8 @@ namespace repairbench::data {
 /// What repairbench knows about a data set it can load, in one table
 /// (data/registry.cpp) instead of re-derived from the name where it is used.
 struct DatasetInfo {
-  std::string name;             ///< Canonical name, e.g. "fashion-mnist".
-  int64_t channels = 3;         ///< As stored: 1 for the grey sets.
+  std::string name;      ///< Canonical name, e.g. "fashion-mnist".
+  int64_t channels = 3;  ///< As stored: 1 for the grey sets.
   /// Height = width of a model's input: the stored size (28, 32), 224 for
   /// ImageNet (resized crops, repair_reference.md 4.1).
   int64_t image_size = 32;

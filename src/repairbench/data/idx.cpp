@@ -46,8 +46,7 @@ class GzReader {
         // CRC trailer, so unchecked) as a plain end of file.
         int code = Z_OK;
         gzerror(file_, &code);
-        RB_CHECK(code != Z_BUF_ERROR, kData, path_,
-                 " is truncated: its gzip stream ends before its end marker");
+        RB_CHECK(code != Z_BUF_ERROR, kData, path_, " is truncated: its gzip stream ends before its end marker");
         break;
       }
       done += static_cast<uint64_t>(got);
@@ -82,16 +81,15 @@ torch::Tensor read_idx(const std::string& path) {
   GzReader in(path);
   uint8_t magic[4] = {};
   RB_CHECK(in.read(magic, 4) == 4, kData, path, " is too short to hold an IDX header");
-  RB_CHECK(magic[0] == 0 && magic[1] == 0, kData, path,
-           " is not an IDX file: its first two bytes should be zero");
-  RB_CHECK(magic[2] == kUnsignedByte, kData, path, " has IDX element type ",
-           static_cast<int>(magic[2]), "; only unsigned byte (8) is supported");
+  RB_CHECK(magic[0] == 0 && magic[1] == 0, kData, path, " is not an IDX file: its first two bytes should be zero");
+  RB_CHECK(magic[2] == kUnsignedByte, kData, path, " has IDX element type ", static_cast<int>(magic[2]),
+           "; only unsigned byte (8) is supported");
   const int ndims = magic[3];
   RB_CHECK(ndims > 0, kData, path, " has an IDX header with zero dims");
 
   std::vector<uint8_t> raw_dims(4 * static_cast<size_t>(ndims));
-  RB_CHECK(in.read(raw_dims.data(), raw_dims.size()) == raw_dims.size(), kData, path,
-           " ends inside its IDX header (", ndims, " dims expected)");
+  RB_CHECK(in.read(raw_dims.data(), raw_dims.size()) == raw_dims.size(), kData, path, " ends inside its IDX header (",
+           ndims, " dims expected)");
   std::vector<int64_t> dims(ndims);
   uint64_t elements = 1;
   bool overflow = false;
@@ -101,55 +99,48 @@ torch::Tensor read_idx(const std::string& path) {
     overflow = overflow || __builtin_mul_overflow(elements, uint64_t{d}, &elements);
   }
   const uint64_t header = 4 + raw_dims.size();
-  RB_CHECK(!overflow && elements < std::numeric_limits<uint64_t>::max() / 2, kData, path,
-           " has impossible IDX dims ", dims_text(dims));
+  RB_CHECK(!overflow && elements < std::numeric_limits<uint64_t>::max() / 2, kData, path, " has impossible IDX dims ",
+           dims_text(dims));
   if (in.compressed()) {
-    RB_CHECK(header + elements <= kMaxDeflateRatio * file_size, kData, path, " has IDX dims ",
-             dims_text(dims), " that need ", elements, " bytes, more than its ", file_size,
-             " compressed bytes can hold");
+    RB_CHECK(header + elements <= kMaxDeflateRatio * file_size, kData, path, " has IDX dims ", dims_text(dims),
+             " that need ", elements, " bytes, more than its ", file_size, " compressed bytes can hold");
   } else {
-    RB_CHECK(header + elements == file_size, kData, path, " has IDX dims ", dims_text(dims),
-             " that need ", header + elements, " bytes, but the file has ", file_size,
-             " (truncated or not an IDX file)");
+    RB_CHECK(header + elements == file_size, kData, path, " has IDX dims ", dims_text(dims), " that need ",
+             header + elements, " bytes, but the file has ", file_size, " (truncated or not an IDX file)");
   }
 
   torch::Tensor array = torch::empty(dims, torch::kUInt8);
   const uint64_t got = in.read(array.data_ptr<uint8_t>(), elements);
-  RB_CHECK(got == elements, kData, path, " is truncated: its IDX dims ", dims_text(dims), " need ",
-           elements, " bytes of data, found ", got);
+  RB_CHECK(got == elements, kData, path, " is truncated: its IDX dims ", dims_text(dims), " need ", elements,
+           " bytes of data, found ", got);
   uint8_t extra = 0;
-  RB_CHECK(in.read(&extra, 1) == 0, kData, path, " holds more data than its IDX dims ",
-           dims_text(dims), " say");
+  RB_CHECK(in.read(&extra, 1) == 0, kData, path, " holds more data than its IDX dims ", dims_text(dims), " say");
   return array;
 }
 
 void write_idx(const std::string& path, const torch::Tensor& array) {
-  RB_CHECK(array.defined() && array.scalar_type() == torch::kUInt8, kUsage,
-           "write_idx needs a uint8 tensor");
-  RB_CHECK(array.dim() >= 1 && array.dim() <= 255, kUsage,
-           "write_idx: IDX holds 1 to 255 dims, got ", array.dim());
+  RB_CHECK(array.defined() && array.scalar_type() == torch::kUInt8, kUsage, "write_idx needs a uint8 tensor");
+  RB_CHECK(array.dim() >= 1 && array.dim() <= 255, kUsage, "write_idx: IDX holds 1 to 255 dims, got ", array.dim());
   const torch::Tensor data = array.to(torch::kCPU).contiguous();
   std::string bytes = {'\0', '\0', static_cast<char>(kUnsignedByte), static_cast<char>(data.dim())};
   for (int64_t d : data.sizes()) {
-    RB_CHECK(d <= std::numeric_limits<uint32_t>::max(), kUsage, "write_idx: dim ", d,
-             " does not fit in 32 bits");
+    RB_CHECK(d <= std::numeric_limits<uint32_t>::max(), kUsage, "write_idx: dim ", d, " does not fit in 32 bits");
     for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<char>(d >> shift));
   }
-  bytes.append(reinterpret_cast<const char*>(data.data_ptr<uint8_t>()),
-               static_cast<size_t>(data.numel()));
+  bytes.append(reinterpret_cast<const char*>(data.data_ptr<uint8_t>()), static_cast<size_t>(data.numel()));
   write_file_atomic(path, bytes);
 }
 
-Dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path,
-                         const std::string& name, int64_t num_classes) {
+Dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path, const std::string& name,
+                         int64_t num_classes) {
   const torch::Tensor images = read_idx(images_path);
-  RB_CHECK(images.dim() == 3, kData, images_path, " should hold (N, H, W) images but has ",
-           images.dim(), " IDX dims ", images.sizes());
+  RB_CHECK(images.dim() == 3, kData, images_path, " should hold (N, H, W) images but has ", images.dim(), " IDX dims ",
+           images.sizes());
   const torch::Tensor labels = read_idx(labels_path);
-  RB_CHECK(labels.dim() == 1, kData, labels_path, " should hold (N) labels but has ", labels.dim(),
-           " IDX dims ", labels.sizes());
-  RB_CHECK(labels.size(0) == images.size(0), kData, labels_path, " holds ", labels.size(0),
-           " labels but ", images_path, " holds ", images.size(0), " images");
+  RB_CHECK(labels.dim() == 1, kData, labels_path, " should hold (N) labels but has ", labels.dim(), " IDX dims ",
+           labels.sizes());
+  RB_CHECK(labels.size(0) == images.size(0), kData, labels_path, " holds ", labels.size(0), " labels but ", images_path,
+           " holds ", images.size(0), " images");
   if (labels.numel() > 0) {
     const int64_t worst = labels.argmax().item<int64_t>();
     const int64_t value = labels[worst].item<int64_t>();

@@ -26,7 +26,7 @@ void write_idx(const std::string& path, const torch::Tensor& array);
 /// Dataset: images (N, 1, H, W) uint8, labels (N) int64, checked to lie in
 /// [0, num_classes); `name` picks the normalization constants.
 /// Throws Error(kData) naming the file at fault.
-Dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path,
-                         const std::string& name, int64_t num_classes);
+Dataset read_idx_dataset(const std::string& images_path, const std::string& labels_path, const std::string& name,
+                         int64_t num_classes);
 
 }  // namespace repairbench::data

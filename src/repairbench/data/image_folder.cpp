@@ -29,8 +29,8 @@ bool hidden(const fs::path& p) { return p.filename().string().rfind('.', 0) == 0
 std::vector<Entry> list_images(const std::string& root, const std::vector<std::string>& classes) {
   const std::set<std::string> known(classes.begin(), classes.end());
   for (const std::string& dir : image_folder_classes(root)) {
-    RB_CHECK(known.count(dir) == 1, kData, "directory ", root, "/", dir, " is not one of the ",
-             classes.size(), " classes of this data set");
+    RB_CHECK(known.count(dir) == 1, kData, "directory ", root, "/", dir, " is not one of the ", classes.size(),
+             " classes of this data set");
   }
   std::vector<Entry> entries;
   for (size_t label = 0; label < classes.size(); ++label) {
@@ -80,8 +80,7 @@ std::string decode_into(const std::string& path, int size, double crop_ratio, ui
   // to channel-major order in one pass.
   const size_t plane = static_cast<size_t>(size) * static_cast<size_t>(size);
   std::vector<cv::Mat> planes = {cv::Mat(size, size, CV_8UC1, out + 2 * plane),
-                                 cv::Mat(size, size, CV_8UC1, out + plane),
-                                 cv::Mat(size, size, CV_8UC1, out)};
+                                 cv::Mat(size, size, CV_8UC1, out + plane), cv::Mat(size, size, CV_8UC1, out)};
   cv::split(resized, planes);
   return "";
 }
@@ -107,20 +106,17 @@ std::vector<std::string> image_folder_classes(const std::string& root) {
 }
 
 Dataset read_image_folder(const std::string& root, const ImageFolderOptions& options) {
-  RB_CHECK(options.size > 0 && options.size <= 4096, kUsage, "image size ", options.size,
-           " is outside [1, 4096]");
-  RB_CHECK(options.crop_ratio > 0.0 && options.crop_ratio <= 1.0, kUsage, "crop ratio ",
-           options.crop_ratio, " is outside (0, 1]");
+  RB_CHECK(options.size > 0 && options.size <= 4096, kUsage, "image size ", options.size, " is outside [1, 4096]");
+  RB_CHECK(options.crop_ratio > 0.0 && options.crop_ratio <= 1.0, kUsage, "crop ratio ", options.crop_ratio,
+           " is outside (0, 1]");
   Normalization norm = normalization_for(options.name);  // an unknown name fails before decoding
-  const std::vector<std::string> classes =
-      options.classes.empty() ? image_folder_classes(root) : options.classes;
+  const std::vector<std::string> classes = options.classes.empty() ? image_folder_classes(root) : options.classes;
   std::vector<Entry> entries = list_images(root, classes);
 
   if (options.max_images > 0 && options.max_images < static_cast<int64_t>(entries.size())) {
     torch::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
-    const torch::Tensor pick =
-        std::get<0>(torch::sort(torch::randperm(static_cast<int64_t>(entries.size()), gen)
-                                    .slice(0, 0, options.max_images)));
+    const torch::Tensor pick = std::get<0>(
+        torch::sort(torch::randperm(static_cast<int64_t>(entries.size()), gen).slice(0, 0, options.max_images)));
     std::vector<Entry> kept;
     kept.reserve(static_cast<size_t>(options.max_images));
     const auto* idx = pick.data_ptr<int64_t>();
@@ -142,12 +138,10 @@ Dataset read_image_folder(const std::string& root, const ImageFolderOptions& opt
   cv::parallel_for_(cv::Range(0, static_cast<int>(n)), [&](const cv::Range& range) {
     for (int i = range.start; i < range.end; ++i) {
       try {
-        errors[i] =
-            decode_into(entries[i].path, size, options.crop_ratio, pixels + i * image_bytes);
+        errors[i] = decode_into(entries[i].path, size, options.crop_ratio, pixels + i * image_bytes);
       } catch (const cv::Exception& e) {
         // what() spans lines (source file, line, function); err is the reason.
-        errors[i] = "cannot decode the image file " + entries[i].path + ": " + e.err +
-                    " (OpenCV, in " + e.func + ")";
+        errors[i] = "cannot decode the image file " + entries[i].path + ": " + e.err + " (OpenCV, in " + e.func + ")";
       } catch (const std::exception& e) {
         errors[i] = "cannot decode the image file " + entries[i].path + ": " + e.what();
       }

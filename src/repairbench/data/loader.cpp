@@ -15,14 +15,13 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options)
   RB_CHECK(options_.max_batches >= 0, kUsage, "the batch budget must be positive (0: every batch), got ",
            options_.max_batches);
   RB_CHECK(dataset.size() > 0, kUsage, "data set ", dataset.name, " is empty");
-  RB_CHECK(options_.shard_count >= 1 && options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
-           kUsage, "shard ", options_.shard_rank, " of ", options_.shard_count, " does not exist");
-  RB_CHECK(options_.shard_count == 1 || (options_.drop_last && options_.batch_size % options_.shard_count == 0),
-           kUsage, "a batch of ", options_.batch_size, " cannot be split evenly over ", options_.shard_count,
+  RB_CHECK(options_.shard_count >= 1 && options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count, kUsage,
+           "shard ", options_.shard_rank, " of ", options_.shard_count, " does not exist");
+  RB_CHECK(options_.shard_count == 1 || (options_.drop_last && options_.batch_size % options_.shard_count == 0), kUsage,
+           "a batch of ", options_.batch_size, " cannot be split evenly over ", options_.shard_count,
            " processes (sharded loading needs drop_last and a batch size divisible by the process count)");
-  RB_CHECK(!options_.drop_last || dataset.size() >= options_.batch_size, kUsage, "data set ",
-           dataset.name, " has ", dataset.size(), " images, fewer than one batch of ",
-           options_.batch_size, " (with drop_last)");
+  RB_CHECK(!options_.drop_last || dataset.size() >= options_.batch_size, kUsage, "data set ", dataset.name, " has ",
+           dataset.size(), " images, fewer than one batch of ", options_.batch_size, " (with drop_last)");
   const int64_t stored = dataset.channels();
   const int64_t wanted = options_.channels == 0 ? stored : options_.channels;
   RB_CHECK(wanted == stored || (stored == 1 && wanted == 3), kUsage, "the model expects ", wanted,

@@ -81,10 +81,10 @@ class Loader {
   void set_generator_state(const torch::Tensor& state);
 
  private:
-  Dataset dataset_;       // images/labels moved to options_.device
+  Dataset dataset_;  // images/labels moved to options_.device
   LoaderOptions options_;
   at::Generator generator_;
-  torch::Tensor order_;   // (N) int64 on the device
+  torch::Tensor order_;              // (N) int64 on the device
   torch::Tensor mean_, std_, fill_;  // (C) float32, 0..255 scale
   bool started_ = false;
 };

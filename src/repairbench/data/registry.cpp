@@ -22,8 +22,8 @@ constexpr const char* kDebianFashionMnist = "/usr/share/datasets/fashion-mnist";
 // The paper evaluates ImageNet on 5,000-image subsets (train5k / val5k).
 constexpr int64_t kImageNetSubset = 5000;
 constexpr uint64_t kImageNetSeed = 0;
-const char* const kIdxNames[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+const char* const kIdxNames[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                                  "t10k-labels-idx1-ubyte"};
 
 bool exists(const std::string& path) {
   std::error_code ec;
@@ -86,9 +86,7 @@ std::string cifar100_dir(const std::string& d) { return d + "/cifar100/cifar-100
 std::vector<std::string> svhn_files(const std::string& d) {
   return {d + "/svhn/train_32x32.mat", d + "/svhn/test_32x32.mat"};
 }
-std::vector<std::string> imagenet_dirs(const std::string& d) {
-  return {d + "/imagenet/train", d + "/imagenet/val"};
-}
+std::vector<std::string> imagenet_dirs(const std::string& d) { return {d + "/imagenet/train", d + "/imagenet/val"}; }
 
 // What the user should look at and how to get the data set, for error messages.
 struct Help {

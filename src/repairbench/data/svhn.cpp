@@ -49,8 +49,8 @@ void check_var_size(mat_t* mat, const char* name, const std::string& path) {
   std::error_code ec;
   const uint64_t file_size = std::filesystem::file_size(path, ec);
   RB_CHECK(!ec, kData, "cannot stat ", path, ": ", ec.message());
-  RB_CHECK(!overflow && bytes <= kMaxDeflateRatio * file_size, kData, "variable '", name, "' in ",
-           path, " claims dims ", dims_text(info.get()), ", more data than the ", file_size,
+  RB_CHECK(!overflow && bytes <= kMaxDeflateRatio * file_size, kData, "variable '", name, "' in ", path,
+           " claims dims ", dims_text(info.get()), ", more data than the ", file_size,
            "-byte file can hold (corrupt header)");
 }
 
@@ -63,8 +63,8 @@ void check_mat_header(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::array<char, kHeaderSize> header{};
   in.read(header.data(), kHeaderSize);
-  RB_CHECK(in.gcount() == kHeaderSize && std::string_view(header.data(), 6) == "MATLAB", kData,
-           path, " is not a MATLAB v5 .mat file (no 128-byte header starting with \"MATLAB\")");
+  RB_CHECK(in.gcount() == kHeaderSize && std::string_view(header.data(), 6) == "MATLAB", kData, path,
+           " is not a MATLAB v5 .mat file (no 128-byte header starting with \"MATLAB\")");
 }
 
 MatVar read_var(mat_t* mat, const char* name, const std::string& path) {
@@ -72,8 +72,7 @@ MatVar read_var(mat_t* mat, const char* name, const std::string& path) {
   MatVar var(Mat_VarRead(mat, name));
   RB_CHECK(var != nullptr, kData, path, " has no readable variable '", name,
            "' (truncated, or not an SVHN cropped-digits file?)");
-  RB_CHECK(!var->isComplex && var->data != nullptr, kData, "variable '", name, "' in ", path,
-           " is complex or empty");
+  RB_CHECK(!var->isComplex && var->data != nullptr, kData, "variable '", name, "' in ", path, " is complex or empty");
   return var;
 }
 
@@ -107,8 +106,8 @@ void check_matrix_start(const MatrixStart& words, uint64_t available, uint64_t p
            " (it ends inside its header)");
   const uint32_t name_tag = words[name_word];
   const uint32_t name_bytes = (name_tag >> 16) != 0 ? (name_tag >> 16) : words[name_word + 1];
-  RB_CHECK((name_tag & 0xffff) == kInt8 && name_bytes <= kMaxName, kData, path, " has a corrupt variable at byte ",
-           pos, " (a name of ", name_bytes, " bytes)");
+  RB_CHECK((name_tag & 0xffff) == kInt8 && name_bytes <= kMaxName, kData, path, " has a corrupt variable at byte ", pos,
+           " (a name of ", name_bytes, " bytes)");
 }
 
 // Inflates up to sizeof(MatrixStart) bytes of the compressed element whose
@@ -156,8 +155,8 @@ void check_v5_complete(const std::string& path) {
     // A small element keeps its byte count in the type word's upper half and
     // its data inside the tag.
     const uint64_t length = (tag[0] >> 16) != 0 ? 0 : tag[1];
-    RB_CHECK(length <= size - pos - 8, kData, path, " is truncated: a data element at byte ", pos,
-             " needs ", length, " bytes, the file has ", size - pos - 8, " after its tag");
+    RB_CHECK(length <= size - pos - 8, kData, path, " is truncated: a data element at byte ", pos, " needs ", length,
+             " bytes, the file has ", size - pos - 8, " after its tag");
     if (tag[0] == kCompressed || tag[0] == kMatrix) {
       MatrixStart words{};
       uint64_t available = 0;
@@ -188,17 +187,17 @@ Dataset read_svhn_mat(const std::string& path) {
   RB_CHECK(x->class_type == MAT_C_UINT8 && x->data_type == MAT_T_UINT8, kData, "X in ", path,
            " should be a uint8 array (class ", static_cast<int>(x->class_type), ", type ",
            static_cast<int>(x->data_type), " found)");
-  RB_CHECK(x->rank == 4 && x->dims[0] == 32 && x->dims[1] == 32 && x->dims[2] == 3, kData, "X in ",
-           path, " should be 32x32x3xN, found ", dims_text(x.get()));
+  RB_CHECK(x->rank == 4 && x->dims[0] == 32 && x->dims[1] == 32 && x->dims[2] == 3, kData, "X in ", path,
+           " should be 32x32x3xN, found ", dims_text(x.get()));
   const auto n = static_cast<int64_t>(x->dims[3]);
-  RB_CHECK(static_cast<int64_t>(x->nbytes) == n * 32 * 32 * 3, kData, "X in ", path, " holds ",
-           x->nbytes, " bytes for dims ", dims_text(x.get()));
+  RB_CHECK(static_cast<int64_t>(x->nbytes) == n * 32 * 32 * 3, kData, "X in ", path, " holds ", x->nbytes,
+           " bytes for dims ", dims_text(x.get()));
 
   const MatVar y = read_var(mat.get(), "y", path);
   RB_CHECK(y->class_type == MAT_C_DOUBLE && y->data_type == MAT_T_DOUBLE, kData, "y in ", path,
            " should be a double array");
-  RB_CHECK(y->rank == 2 && static_cast<int64_t>(y->dims[0]) == n && y->dims[1] == 1, kData, "y in ",
-           path, " should be ", n, "x1 to match X, found ", dims_text(y.get()));
+  RB_CHECK(y->rank == 2 && static_cast<int64_t>(y->dims[0]) == n && y->dims[1] == 1, kData, "y in ", path,
+           " should be ", n, "x1 to match X, found ", dims_text(y.get()));
 
   // Column-major X(h, w, c, n) puts h fastest, so the bytes read row-major
   // are (N, C, W, H): swap the last two dims.

@@ -5,12 +5,12 @@
 
 #include "repairbench/dist/dist.h"
 
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "repairbench/core/error.h"
 
@@ -81,7 +81,8 @@ std::string resolve_backend(const std::string& name, const torch::Device& device
 std::shared_ptr<Group> Group::connect(const JobInfo& job, const std::string& backend, double timeout_seconds) {
   RB_CHECK(backend == "gloo" || backend == "nccl", kUsage, "unknown distributed backend '", backend,
            "'; use gloo or nccl");
-  RB_CHECK(backend == "gloo" || job.world_size == 1, kUsage, "this LibTorch build has no NCCL (Debian's is "
+  RB_CHECK(backend == "gloo" || job.world_size == 1, kUsage,
+           "this LibTorch build has no NCCL (Debian's is "
            "CPU-only); use --dist-backend gloo, or build against a CUDA LibTorch");
   auto impl = std::make_unique<Impl>();
   if (job.world_size > 1) {
@@ -102,8 +103,9 @@ std::shared_ptr<Group> Group::connect(const JobInfo& job, const std::string& bac
       impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(job.rank),
                                                                 static_cast<int>(job.world_size), options);
     } catch (const std::exception& e) {
-      RB_FAIL(kIo, "rank ", job.rank, " of ", job.world_size, " could not join the process group at ",
-              job.master_addr, ":", job.master_port, " (", e.what(), "); check that every rank started and "
+      RB_FAIL(kIo, "rank ", job.rank, " of ", job.world_size, " could not join the process group at ", job.master_addr,
+              ":", job.master_port, " (", e.what(),
+              "); check that every rank started and "
               "that the address and port are reachable");
     }
   }
@@ -189,7 +191,8 @@ GradientAverager::~GradientAverager() {
 }
 
 void GradientAverager::on_gradient(size_t index, const torch::Tensor& grad) {
-  RB_CHECK(!grads_[index].defined(), kInternal, "a parameter received two gradients in one step; call finish() "
+  RB_CHECK(!grads_[index].defined(), kInternal,
+           "a parameter received two gradients in one step; call finish() "
            "after every backward pass");
   grads_[index] = grad;
   ++buckets_[bucket_of_[index]].ready;

@@ -109,8 +109,8 @@ class GradientAverager {
   std::shared_ptr<Group> group_;
   std::vector<torch::Tensor> parameters_;
   std::vector<unsigned> hooks_;
-  std::vector<torch::Tensor> grads_;      // this step's gradient of each parameter, as the hook saw it
-  std::vector<size_t> bucket_of_;         // parameter index -> bucket
+  std::vector<torch::Tensor> grads_;  // this step's gradient of each parameter, as the hook saw it
+  std::vector<size_t> bucket_of_;     // parameter index -> bucket
   std::vector<Bucket> buckets_;
   size_t next_to_start_ = 0;
 };

@@ -11,8 +11,8 @@ namespace repairbench::interp {
 
 models::StateDict interpolate(const models::StateDict& a, const models::StateDict& b, double alpha) {
   RB_CHECK(std::isfinite(alpha), kUsage, "alpha must be finite");
-  RB_CHECK(a.size() == b.size(), kUsage, "cannot interpolate state dicts with ", a.size(), " and ",
-           b.size(), " entries; the models differ");
+  RB_CHECK(a.size() == b.size(), kUsage, "cannot interpolate state dicts with ", a.size(), " and ", b.size(),
+           " entries; the models differ");
   models::StateDict out;
   out.reserve(a.size());
   torch::NoGradGuard no_grad;

@@ -49,12 +49,12 @@ std::string storage_class_name(torch::ScalarType dtype);
 /// by the input's size. `name` (the file) starts every error message.
 /// When `length` is given, it receives the number of bytes up to and
 /// including STOP (bytes after it are not read).
-PyValue unpickle(std::string_view pickle, const StorageResolver& resolve_storage,
-                 const std::string& name, size_t* length = nullptr);
+PyValue unpickle(std::string_view pickle, const StorageResolver& resolve_storage, const std::string& name,
+                 size_t* length = nullptr);
 
 /// What scan_pickle() finds out about a pickle without building anything.
 struct PickleScan {
-  size_t length = 0;                ///< Bytes up to and including its STOP opcode.
+  size_t length = 0;                 ///< Bytes up to and including its STOP opcode.
   std::vector<StorageRef> storages;  ///< The storages it refers to, each key once, in order.
 };
 

@@ -111,8 +111,7 @@ const char* PyValue::kind_name(Kind kind) {
 }
 
 void PyValue::expect(Kind kind) const {
-  RB_CHECK(kind_ == kind, kCheckpoint, "expected a Python ", kind_name(kind), " but found a ",
-           kind_name(kind_));
+  RB_CHECK(kind_ == kind, kCheckpoint, "expected a Python ", kind_name(kind), " but found a ", kind_name(kind_));
 }
 
 bool PyValue::as_bool() const {

@@ -45,15 +45,12 @@ std::string storage_class_name(torch::ScalarType dtype) {
           "uint8 and bool tensors");
 }
 
-uint64_t checked_view_bytes(const StorageBytes& storage, int64_t offset,
-                            const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides,
-                            const std::string& name) {
-  RB_CHECK(sizes.size() == strides.size() && sizes.size() <= kMaxDims, kCheckpoint, name,
-           ": a tensor has ", sizes.size(), " sizes but ", strides.size(),
-           " strides; the file is corrupt");
-  RB_CHECK(offset >= 0 && offset <= storage.numel, kCheckpoint, name,
-           ": a tensor starts at element ", offset, " of a storage of ", storage.numel,
-           " elements; the file is corrupt");
+uint64_t checked_view_bytes(const StorageBytes& storage, int64_t offset, const std::vector<int64_t>& sizes,
+                            const std::vector<int64_t>& strides, const std::string& name) {
+  RB_CHECK(sizes.size() == strides.size() && sizes.size() <= kMaxDims, kCheckpoint, name, ": a tensor has ",
+           sizes.size(), " sizes but ", strides.size(), " strides; the file is corrupt");
+  RB_CHECK(offset >= 0 && offset <= storage.numel, kCheckpoint, name, ": a tensor starts at element ", offset,
+           " of a storage of ", storage.numel, " elements; the file is corrupt");
   // numel and the last addressed element, with every product and sum checked
   // for overflow: a hostile shape must not wrap around into range.
   int64_t numel = 1;
@@ -75,28 +72,26 @@ uint64_t checked_view_bytes(const StorageBytes& storage, int64_t offset,
   int64_t bytes = 0;
   overflow |= __builtin_mul_overflow(numel, element_size, &bytes);
   RB_CHECK(!overflow, kCheckpoint, name, ": a tensor shape overflows 64 bits; the file is corrupt");
-  RB_CHECK(numel == 0 || last < storage.numel, kCheckpoint, name, ": a tensor reaches element ",
-           last, " of a storage of ", storage.numel, " elements; the file is corrupt");
+  RB_CHECK(numel == 0 || last < storage.numel, kCheckpoint, name, ": a tensor reaches element ", last,
+           " of a storage of ", storage.numel, " elements; the file is corrupt");
   return static_cast<uint64_t>(bytes);
 }
 
-torch::Tensor copy_view(const StorageBytes& storage, int64_t offset,
-                        const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides,
-                        const std::string& name) {
+torch::Tensor copy_view(const StorageBytes& storage, int64_t offset, const std::vector<int64_t>& sizes,
+                        const std::vector<int64_t>& strides, const std::string& name) {
   checked_view_bytes(storage, offset, sizes, strides, name);
   if (storage.dtype == torch::kBool) {
     // Only bytes 0 and 1 are valid bools; kernels may copy others unchanged or
     // not, so check the record itself.
     for (int64_t i = 0; i < storage.numel; ++i) {
-      RB_CHECK(static_cast<unsigned char>(storage.bytes[static_cast<size_t>(i)]) <= 1, kCheckpoint,
-               name, ": a bool tensor holds bytes other than 0 and 1; the file is corrupt");
+      RB_CHECK(static_cast<unsigned char>(storage.bytes[static_cast<size_t>(i)]) <= 1, kCheckpoint, name,
+               ": a bool tensor holds bytes other than 0 and 1; the file is corrupt");
     }
   }
   const auto options = torch::TensorOptions().dtype(storage.dtype);
   const size_t element_size = c10::elementSize(storage.dtype);
   const size_t storage_bytes = static_cast<size_t>(storage.numel) * element_size;
-  RB_CHECK(storage.bytes.size() >= storage_bytes, kInternal, name,
-           ": copy_view got a storage shorter than its numel");
+  RB_CHECK(storage.bytes.size() >= storage_bytes, kInternal, name, ": copy_view got a storage shorter than its numel");
   torch::Tensor base;
   const auto* data = storage.bytes.data();
   if (storage.numel > 0 && reinterpret_cast<uintptr_t>(data) % element_size == 0) {

@@ -21,15 +21,13 @@ struct StorageBytes {
 /// storage. Throws Error(kCheckpoint) (message starting with `name`) for
 /// negative sizes or strides, out-of-range views and sizes that overflow.
 /// Runs before any allocation, so hostile shapes cost nothing.
-uint64_t checked_view_bytes(const StorageBytes& storage, int64_t offset,
-                            const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides,
-                            const std::string& name);
+uint64_t checked_view_bytes(const StorageBytes& storage, int64_t offset, const std::vector<int64_t>& sizes,
+                            const std::vector<int64_t>& strides, const std::string& name);
 
 /// A contiguous CPU tensor that owns a copy of the view (offset, sizes,
 /// strides) of `storage`. The view must have passed checked_view_bytes().
 /// Bool storages must hold only 0 and 1 (anything else throws Error(kCheckpoint)).
-torch::Tensor copy_view(const StorageBytes& storage, int64_t offset,
-                        const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides,
-                        const std::string& name);
+torch::Tensor copy_view(const StorageBytes& storage, int64_t offset, const std::vector<int64_t>& sizes,
+                        const std::vector<int64_t>& strides, const std::string& name);
 
 }  // namespace repairbench::io

@@ -27,8 +27,7 @@ namespace repairbench::io {
 namespace {
 
 // Tensor bytes are copied as they are in memory, and the files are little-endian.
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-              "repairbench::io assumes a little-endian host");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "repairbench::io assumes a little-endian host");
 
 // LibTorch's own MemoryReadAdapter copies whatever range miniz asks for, and a
 // damaged archive (an offset or size past the end) makes miniz ask beyond the
@@ -41,8 +40,7 @@ class BoundedReadAdapter final : public caffe2::serialize::ReadAdapterInterface 
   explicit BoundedReadAdapter(std::string_view bytes) : bytes_(bytes) {}
   size_t size() const override { return bytes_.size(); }
   size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
-    const size_t count =
-        pos >= bytes_.size() ? 0 : static_cast<size_t>(std::min<uint64_t>(n, bytes_.size() - pos));
+    const size_t count = pos >= bytes_.size() ? 0 : static_cast<size_t>(std::min<uint64_t>(n, bytes_.size() - pos));
     if (count != 0) std::memcpy(buf, bytes_.data() + pos, count);
     if (count < n) std::memset(static_cast<char*>(buf) + count, 0, n - count);
     return count;
@@ -107,8 +105,7 @@ struct RecordClaim {
 // record size before getRecord() allocates it. Only these two small headers
 // are read here; the central directory, which says where records are and how
 // much getRecord() allocates, stays LibTorch's.
-RecordClaim claim_of(std::string_view bytes, const std::string& file, const std::string& record,
-                     uint64_t data) {
+RecordClaim claim_of(std::string_view bytes, const std::string& file, const std::string& record, uint64_t data) {
   constexpr size_t kHeader = 30;
   const std::string_view signature("PK\x03\x04", 4);
   // The header is 30 bytes, the name (the top folder, which PyTorchStreamReader
@@ -161,8 +158,7 @@ RecordClaim claim_of(std::string_view bytes, const std::string& file, const std:
   }
   const int width = zip64 ? 8 : 4;
   const std::string_view descriptor("PK\x07\x08", 4);
-  for (size_t at = bytes.find(descriptor, data); at != std::string_view::npos;
-       at = bytes.find(descriptor, at + 1)) {
+  for (size_t at = bytes.find(descriptor, data); at != std::string_view::npos; at = bytes.find(descriptor, at + 1)) {
     if (at + 8 + 2 * width > bytes.size() || load_le(bytes, at + 8, width) != at - data) continue;
     claim.crc = static_cast<uint32_t>(load_le(bytes, at + 4, 4));
     claim.compressed = at - data;
@@ -192,8 +188,7 @@ class Archive {
  public:
   Archive(const std::string& bytes, const std::string& name) : bytes_(bytes), name_(name) {
     try {
-      reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(
-          std::make_shared<BoundedReadAdapter>(bytes));
+      reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(std::make_shared<BoundedReadAdapter>(bytes));
     } catch (const c10::Error& e) {
       const std::string why = libtorch_message(e);
       // The one refusal whose LibTorch text says nothing to a user.
@@ -219,8 +214,8 @@ class Archive {
     try {
       return reader_->hasRecord(record);
     } catch (const c10::Error& e) {
-      RB_FAIL(kCheckpoint, name_, ": cannot look up record '", record, "' (LibTorch: ",
-              libtorch_message(e), "); the file is corrupt, save or copy it again");
+      RB_FAIL(kCheckpoint, name_, ": cannot look up record '", record, "' (LibTorch: ", libtorch_message(e),
+              "); the file is corrupt, save or copy it again");
     }
   }
 
@@ -231,8 +226,8 @@ class Archive {
     try {
       offset = reader_->getRecordOffset(record);
     } catch (const c10::Error& e) {
-      RB_FAIL(kCheckpoint, name_, ": cannot find record '", record, "' (LibTorch: ",
-              libtorch_message(e), "); the file is corrupt, save or copy it again");
+      RB_FAIL(kCheckpoint, name_, ": cannot find record '", record, "' (LibTorch: ", libtorch_message(e),
+              "); the file is corrupt, save or copy it again");
     }
     RB_CHECK(offset <= bytes_.size(), kCheckpoint, name_, ": record '", record,
              "' starts past the end of the file; the file is truncated, copy it again");
@@ -244,12 +239,11 @@ class Archive {
       owned_.push_back(std::move(pointer));
       data = {static_cast<const char*>(owned_.back().get()), size};
     } catch (const c10::Error& e) {
-      RB_FAIL(kCheckpoint, name_, ": cannot read record '", record, "' (LibTorch: ",
-              libtorch_message(e), "); the file is damaged, copy or save it again");
+      RB_FAIL(kCheckpoint, name_, ": cannot read record '", record, "' (LibTorch: ", libtorch_message(e),
+              "); the file is damaged, copy or save it again");
     }
-    RB_CHECK(!claim.sizes_known || data.size() == claim.uncompressed, kCheckpoint, name_,
-             ": zip record '", claim.full_name, "' holds ", data.size(),
-             " bytes by the zip directory but ", claim.uncompressed,
+    RB_CHECK(!claim.sizes_known || data.size() == claim.uncompressed, kCheckpoint, name_, ": zip record '",
+             claim.full_name, "' holds ", data.size(), " bytes by the zip directory but ", claim.uncompressed,
              " by its own header; the file is corrupt, save or copy it again");
     const uint32_t crc = crc32_of(data);
     RB_CHECK(crc == claim.crc, kCheckpoint, name_, ": zip record '", claim.full_name,
@@ -262,19 +256,16 @@ class Archive {
   // Refuses sizes no intact record can have, before getRecord() allocates.
   void check_sizes(const RecordClaim& claim, uint64_t offset) const {
     if (!claim.sizes_known) return;
-    RB_CHECK(claim.compressed <= bytes_.size() - offset, kCheckpoint, name_, ": zip record '",
-             claim.full_name, "' claims ", claim.compressed,
-             " bytes, past the end of the file; the file is truncated, copy it again");
+    RB_CHECK(claim.compressed <= bytes_.size() - offset, kCheckpoint, name_, ": zip record '", claim.full_name,
+             "' claims ", claim.compressed, " bytes, past the end of the file; the file is truncated, copy it again");
     if (claim.method == 0) {
-      RB_CHECK(claim.uncompressed == claim.compressed, kCheckpoint, name_,
-               ": stored zip record '", claim.full_name, "' claims ", claim.uncompressed,
-               " bytes but holds ", claim.compressed,
+      RB_CHECK(claim.uncompressed == claim.compressed, kCheckpoint, name_, ": stored zip record '", claim.full_name,
+               "' claims ", claim.uncompressed, " bytes but holds ", claim.compressed,
                "; the file is corrupt, save or copy it again");
     } else if (claim.method == 8) {
-      RB_CHECK(claim.uncompressed <= claim.compressed * kMaxDeflateRatio, kCheckpoint, name_,
-               ": zip record '", claim.full_name, "' claims ", claim.uncompressed,
-               " bytes deflated into ", claim.compressed, ", more than deflate's ",
-               kMaxDeflateRatio, ":1 allows; the file is corrupt, save or copy it again");
+      RB_CHECK(claim.uncompressed <= claim.compressed * kMaxDeflateRatio, kCheckpoint, name_, ": zip record '",
+               claim.full_name, "' claims ", claim.uncompressed, " bytes deflated into ", claim.compressed,
+               ", more than deflate's ", kMaxDeflateRatio, ":1 allows; the file is corrupt, save or copy it again");
     }
   }
 
@@ -300,9 +291,8 @@ Format detect_format(const std::string& bytes, const std::string& name) {
   // The legacy format is a sequence of pickles, the first starting with the PROTO opcode.
   if (bytes[0] == '\x80') return Format::kLegacy;
   const std::string_view zip_magic("PK\x03\x04", 4);
-  RB_CHECK(bytes.size() >= zip_magic.size() || zip_magic.substr(0, bytes.size()) != bytes,
-           kCheckpoint, name, ": the file is truncated after ", bytes.size(),
-           " bytes; save or copy it again");
+  RB_CHECK(bytes.size() >= zip_magic.size() || zip_magic.substr(0, bytes.size()) != bytes, kCheckpoint, name,
+           ": the file is truncated after ", bytes.size(), " bytes; save or copy it again");
   RB_CHECK(std::string_view(bytes).substr(0, zip_magic.size()) == zip_magic, kCheckpoint, name,
            ": not a PyTorch checkpoint (it is not a zip archive, nor in the legacy format of "
            "PyTorch < 1.6); expected a file written by torch.save");
@@ -316,8 +306,8 @@ PyValue read_zip(const std::string& bytes, const std::string& name) {
     RB_CHECK(record != "constants.pkl" && record.rfind("code/", 0) != 0, kCheckpoint, name,
              ": the file is a TorchScript module (torch.jit.save), not a state_dict; in Python, "
              "save its state_dict instead: torch.save(module.state_dict(), path)");
-    RB_CHECK(names.insert(record).second, kCheckpoint, name,
-             ": the zip archive holds two records called '", record, "'; the file is corrupt");
+    RB_CHECK(names.insert(record).second, kCheckpoint, name, ": the zip archive holds two records called '", record,
+             "'; the file is corrupt");
   }
   RB_CHECK(names.count("data.pkl") != 0, kCheckpoint, name,
            ": the zip archive has no data.pkl record, so it was not written by torch.save");
@@ -325,21 +315,21 @@ PyValue read_zip(const std::string& bytes, const std::string& name) {
   for (const char* record : {".data/version", "version"}) {
     if (names.count(record) == 0) continue;
     const std::string_view text = zip.read(record);
-    RB_CHECK(is_version_text(text), kCheckpoint, name, ": the version record holds '",
-             text.substr(0, 16), "'; the file is corrupt");
+    RB_CHECK(is_version_text(text), kCheckpoint, name, ": the version record holds '", text.substr(0, 16),
+             "'; the file is corrupt");
   }
   if (names.count("byteorder") != 0) {
     const std::string_view value = zip.read("byteorder");
     RB_CHECK(value != "big", kCheckpoint, name,
              ": the file was saved on a big-endian machine, which repairbench does not read; "
              "load and save it again on a little-endian (x86 or ARM) machine");
-    RB_CHECK(value == "little", kCheckpoint, name, ": the byteorder record holds '",
-             value.substr(0, 16), "'; the file is corrupt");
+    RB_CHECK(value == "little", kCheckpoint, name, ": the byteorder record holds '", value.substr(0, 16),
+             "'; the file is corrupt");
   }
   const StorageResolver resolve = [&](const StorageRef& ref) {
     const std::string record = "data/" + ref.key;
-    RB_CHECK(zip.has(record), kCheckpoint, name, ": the pickle refers to tensor storage '",
-             ref.key, "' but the archive has no record data/", ref.key, "; the file is corrupt");
+    RB_CHECK(zip.has(record), kCheckpoint, name, ": the pickle refers to tensor storage '", ref.key,
+             "' but the archive has no record data/", ref.key, "; the file is corrupt");
     return zip.read(record);
   };
   return unpickle(zip.read("data.pkl"), resolve, name);
@@ -360,13 +350,13 @@ c10::IValue to_ivalue(const PyValue& value) {
       return value.as_float();
     case Kind::kString:
       RB_CHECK(is_valid_utf8(value.as_string()), kUsage,
-               "cannot save a str that is not valid UTF-8 (Python could not load it): '",
-               value.as_string(), "'");
+               "cannot save a str that is not valid UTF-8 (Python could not load it): '", value.as_string(), "'");
       return value.as_string();
     case Kind::kBytes:
       // c10::IValue has no bytes type, so LibTorch's Pickler cannot write one.
-      RB_FAIL(kUsage, "cannot save a bytes value: LibTorch's pickler has no bytes type; store it "
-                      "as a str or a uint8 tensor");
+      RB_FAIL(kUsage,
+              "cannot save a bytes value: LibTorch's pickler has no bytes type; store it "
+              "as a str or a uint8 tensor");
     case Kind::kTensor: {
       torch::Tensor tensor = value.as_tensor().detach().to(torch::kCPU).contiguous();
       storage_class_name(tensor.scalar_type());  // refuses dtypes Python has no storage for
@@ -401,9 +391,8 @@ c10::IValue to_ivalue(const PyValue& value) {
       for (const auto& [key, item] : value.as_dict()) {
         const Kind kind = key.kind();
         // The key types c10::Dict can hash (see c10::detail::DictKeyHash).
-        RB_CHECK(kind == Kind::kString || kind == Kind::kInt || kind == Kind::kFloat ||
-                     kind == Kind::kBool,
-                 kUsage, "cannot save a dict key of type ", PyValue::kind_name(kind),
+        RB_CHECK(kind == Kind::kString || kind == Kind::kInt || kind == Kind::kFloat || kind == Kind::kBool, kUsage,
+                 "cannot save a dict key of type ", PyValue::kind_name(kind),
                  ": LibTorch's pickler writes str, int, float and bool keys");
         dict.insert_or_assign(to_ivalue(key), to_ivalue(item));
       }
@@ -428,8 +417,7 @@ PyValue read_torch_file(const std::string& path) {
   std::error_code ec;
   const std::filesystem::file_status status = std::filesystem::status(path, ec);
   RB_CHECK(std::filesystem::exists(status), kCheckpoint, "checkpoint ", path, " does not exist");
-  RB_CHECK(!std::filesystem::is_directory(status), kCheckpoint, "checkpoint ", path,
-           " is a directory, not a file");
+  RB_CHECK(!std::filesystem::is_directory(status), kCheckpoint, "checkpoint ", path, " is a directory, not a file");
   return read_torch_bytes(read_file(path), path);
 }
 
@@ -440,9 +428,8 @@ std::string torch_file_bytes(const PyValue& value) {
     // list and dict in torch.jit._pickle.restore_type_tag, which our reader
     // refuses and which torch.save never writes.
     std::string program;
-    torch::jit::Pickler pickler(
-        [&program](const char* data, size_t size) { program.append(data, size); }, nullptr,
-        nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+    torch::jit::Pickler pickler([&program](const char* data, size_t size) { program.append(data, size); }, nullptr,
+                                nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
     pickler.protocol();
     pickler.pushIValue(root);
     pickler.stop();

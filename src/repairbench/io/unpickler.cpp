@@ -24,11 +24,7 @@ int64_t sign_extend(uint64_t value, int bytes) {
 
 Unpickler::Unpickler(std::string_view in, const StorageResolver& resolve, const std::string& name,
                      std::vector<StorageRef>* scan)
-    : in_(in),
-      resolve_(resolve),
-      name_(name),
-      scan_(scan),
-      budget_(kBaseBudget + 4 * uint64_t{in.size()}) {}
+    : in_(in), resolve_(resolve), name_(name), scan_(scan), budget_(kBaseBudget + 4 * uint64_t{in.size()}) {}
 
 void Unpickler::corrupt(const std::string& what) const {
   RB_FAIL(kCheckpoint, name_, ": corrupt pickle (", what, " at byte ", pos_,
@@ -253,8 +249,7 @@ void Unpickler::step(uint8_t op) {
     case 0x93: {  // STACK_GLOBAL
       const Node* name = pop();
       const Node* module = pop();
-      if (name->value.kind() != PyValue::Kind::kString ||
-          module->value.kind() != PyValue::Kind::kString) {
+      if (name->value.kind() != PyValue::Kind::kString || module->value.kind() != PyValue::Kind::kString) {
         corrupt("STACK_GLOBAL without two str");
       }
       return push(global(module->value.as_string(), name->value.as_string()));
@@ -281,8 +276,8 @@ void Unpickler::step(uint8_t op) {
 
 }  // namespace detail
 
-PyValue unpickle(std::string_view pickle, const StorageResolver& resolve_storage,
-                 const std::string& name, size_t* length) {
+PyValue unpickle(std::string_view pickle, const StorageResolver& resolve_storage, const std::string& name,
+                 size_t* length) {
   detail::Unpickler machine(pickle, resolve_storage, name);
   PyValue value = machine.run();
   if (length != nullptr) *length = machine.position();

@@ -33,8 +33,7 @@ Node* Unpickler::global(const std::string& module, const std::string& name) {
     node->callable = Callable::kEncode;
   } else if (qualified == "builtins.bytes" || qualified == "__builtin__.bytes") {
     node->callable = Callable::kBytes;
-  } else if (module == "torch" && name.size() > 7 &&
-             name.compare(name.size() - 7, 7, "Storage") == 0) {
+  } else if (module == "torch" && name.size() > 7 && name.compare(name.size() - 7, 7, "Storage") == 0) {
     const std::optional<torch::ScalarType> dtype = storage_dtype(name);
     RB_CHECK(dtype.has_value(), kCheckpoint, name_, ": holds a tensor stored as torch.", name,
              ", a dtype that repairbench does not support (it reads float32, float64, float16, "
@@ -106,11 +105,9 @@ Node* Unpickler::persistent_load(Node* pid) {
             ": holds a storage view, which only PyTorch < 0.4 wrote and repairbench does not "
             "read; load it with an old PyTorch and save it again with torch.save");
   }
-  if (pid->type != Node::Type::kTuple || (id.size() != 5 && id.size() != 6) ||
-      !is_string(id[0], "storage") ||
+  if (pid->type != Node::Type::kTuple || (id.size() != 5 && id.size() != 6) || !is_string(id[0], "storage") ||
       id[1]->type != Node::Type::kGlobal || id[1]->callable != Callable::kStorageClass ||
-      id[2]->value.kind() != PyValue::Kind::kString ||
-      id[3]->value.kind() != PyValue::Kind::kString) {
+      id[2]->value.kind() != PyValue::Kind::kString || id[3]->value.kind() != PyValue::Kind::kString) {
     corrupt("a persistent id that is not a torch storage");
   }
   StorageRef ref{id[1]->storage.dtype, id[2]->value.as_string(), id[3]->value.as_string(),
@@ -134,8 +131,8 @@ Node* Unpickler::persistent_load(Node* pid) {
   const std::string_view bytes = resolve_(ref);
   const uint64_t element_size = c10::elementSize(ref.dtype);
   if (ref.numel < 0 || static_cast<uint64_t>(ref.numel) > bytes.size() / element_size) {
-    RB_FAIL(kCheckpoint, name_, ": storage '", ref.key, "' should hold ", ref.numel,
-            " elements but its record has ", bytes.size(), " bytes; the file is corrupt");
+    RB_FAIL(kCheckpoint, name_, ": storage '", ref.key, "' should hold ", ref.numel, " elements but its record has ",
+            bytes.size(), " bytes; the file is corrupt");
   }
   // Reading a storage is what justifies allocating tensors from it.
   budget_ += 4 * uint64_t{bytes.size()};
@@ -200,8 +197,7 @@ PyValue Unpickler::convert(const Node* node, int depth) {
       PyValue::Items items;
       items.reserve(node->items.size());
       for (const Node* item : node->items) items.push_back(convert(item, depth + 1));
-      return node->type == Node::Type::kList ? PyValue::list(std::move(items))
-                                             : PyValue::tuple(std::move(items));
+      return node->type == Node::Type::kList ? PyValue::list(std::move(items)) : PyValue::tuple(std::move(items));
     }
     case Node::Type::kDict: {
       PyValue::Entries entries;
@@ -209,14 +205,12 @@ PyValue Unpickler::convert(const Node* node, int depth) {
       for (size_t i = 0; i + 1 < node->items.size(); i += 2) {
         PyValue key = convert(node->items[i], depth + 1);
         const PyValue::Kind kind = key.kind();
-        RB_CHECK(kind != PyValue::Kind::kList && kind != PyValue::Kind::kDict &&
-                     kind != PyValue::Kind::kTensor,
+        RB_CHECK(kind != PyValue::Kind::kList && kind != PyValue::Kind::kDict && kind != PyValue::Kind::kTensor,
                  kCheckpoint, name_, ": a dict key is a ", PyValue::kind_name(kind),
                  ", which Python cannot hash; the file is corrupt");
         entries.emplace_back(std::move(key), convert(node->items[i + 1], depth + 1));
       }
-      return node->ordered ? PyValue::ordered_dict(std::move(entries))
-                           : PyValue::dict(std::move(entries));
+      return node->ordered ? PyValue::ordered_dict(std::move(entries)) : PyValue::dict(std::move(entries));
     }
     case Node::Type::kGlobal:
     case Node::Type::kStorage:

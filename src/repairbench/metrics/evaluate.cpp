@@ -35,8 +35,7 @@ EvalResult run(const data::Dataset& dataset, int64_t batch_size, int64_t channel
   }
   if (share.split()) {
     // float64 holds these counts exactly (< 2^53 images).
-    auto totals = torch::tensor({static_cast<double>(correct), static_cast<double>(count), loss_sum},
-                                torch::kFloat64);
+    auto totals = torch::tensor({static_cast<double>(correct), static_cast<double>(count), loss_sum}, torch::kFloat64);
     group->allreduce_sum(totals);
     correct = static_cast<int64_t>(totals[0].item<double>());
     count = static_cast<int64_t>(totals[1].item<double>());

@@ -15,7 +15,7 @@ struct EvalResult {
   /// Mean over batches of the batch-mean cross-entropy, as the reference's
   /// evaluate2 computes it (repair_reference.md section 2d).
   double loss = 0;
-  int64_t count = 0;    ///< Images evaluated.
+  int64_t count = 0;  ///< Images evaluated.
 };
 
 /// Evaluates `net` in eval mode (running BN statistics), without augmentation,

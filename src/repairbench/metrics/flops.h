@@ -9,8 +9,8 @@ namespace repairbench::metrics {
 
 /// Floating-point operations of one forward pass, counted per image.
 struct ForwardFlops {
-  double per_image = 0;     ///< 2 x multiply-adds of every Linear and Conv2d.
-  int64_t layers = 0;       ///< Linear/Conv2d layers counted.
+  double per_image = 0;  ///< 2 x multiply-adds of every Linear and Conv2d.
+  int64_t layers = 0;    ///< Linear/Conv2d layers counted.
 };
 
 /// Counts the multiply-adds of every Linear and Conv2d of `net` on one batch of

@@ -37,14 +37,12 @@ void check_finite(const torch::Tensor& t, const std::string& key, const std::str
 
 StateDict py_to_state(const io::PyValue& value, const std::string& path) {
   RB_CHECK(value.kind() == io::PyValue::Kind::kDict, kCheckpoint, path,
-           " does not hold a state_dict (a dict of tensors) but a ",
-           io::PyValue::kind_name(value.kind()));
+           " does not hold a state_dict (a dict of tensors) but a ", io::PyValue::kind_name(value.kind()));
   StateDict state;
   for (const auto& [key, tensor] : value.as_dict()) {
-    RB_CHECK(key.kind() == io::PyValue::Kind::kString, kCheckpoint, path,
-             ": a state_dict key is not a string");
-    RB_CHECK(tensor.kind() == io::PyValue::Kind::kTensor, kCheckpoint, path, ": entry '",
-             key.as_string(), "' is a ", io::PyValue::kind_name(tensor.kind()), ", not a tensor");
+    RB_CHECK(key.kind() == io::PyValue::Kind::kString, kCheckpoint, path, ": a state_dict key is not a string");
+    RB_CHECK(tensor.kind() == io::PyValue::Kind::kTensor, kCheckpoint, path, ": entry '", key.as_string(), "' is a ",
+             io::PyValue::kind_name(tensor.kind()), ", not a tensor");
     check_finite(tensor.as_tensor(), key.as_string(), path);
     state.emplace_back(key.as_string(), tensor.as_tensor());
   }
@@ -59,8 +57,8 @@ bool has_format_marker(const io::PyValue& root) {
 
 nlohmann::json parse_json_entry(const io::PyValue& root, const char* key, const std::string& path) {
   const io::PyValue* entry = root.find(key);
-  RB_CHECK(entry != nullptr && entry->kind() == io::PyValue::Kind::kString, kCheckpoint, path,
-           ": checkpoint entry '", key, "' is missing or not text");
+  RB_CHECK(entry != nullptr && entry->kind() == io::PyValue::Kind::kString, kCheckpoint, path, ": checkpoint entry '",
+           key, "' is missing or not text");
   try {
     return nlohmann::json::parse(entry->as_string());
   } catch (const nlohmann::json::exception& e) {
@@ -96,9 +94,7 @@ void save_checkpoint(const std::string& path, NetworkImpl& net, const nlohmann::
   io::write_torch_file(path, root);
 }
 
-bool is_repairbench_checkpoint(const std::string& path) {
-  return has_format_marker(io::read_torch_file(path));
-}
+bool is_repairbench_checkpoint(const std::string& path) { return has_format_marker(io::read_torch_file(path)); }
 
 Checkpoint load_checkpoint(const std::string& path) {
   const io::PyValue root = io::read_torch_file(path);
@@ -106,10 +102,9 @@ Checkpoint load_checkpoint(const std::string& path) {
            " is not a repairbench checkpoint (no 'format' entry); for a plain PyTorch state_dict give "
            "the model flags (--model, --width, ...) so it can be imported");
   const io::PyValue* version = root.find("format_version");
-  RB_CHECK(version != nullptr && version->kind() == io::PyValue::Kind::kInt &&
-               version->as_int() == kFormatVersion,
-           kCheckpoint, path, ": unsupported checkpoint format_version (this build reads version ",
-           kFormatVersion, "); re-create it with this version of repairbench");
+  RB_CHECK(version != nullptr && version->kind() == io::PyValue::Kind::kInt && version->as_int() == kFormatVersion,
+           kCheckpoint, path, ": unsupported checkpoint format_version (this build reads version ", kFormatVersion,
+           "); re-create it with this version of repairbench");
   Checkpoint checkpoint;
   try {
     checkpoint.config = parse_json_entry(root, "model", path).get<ModelConfig>();
@@ -117,8 +112,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     RB_FAIL(kCheckpoint, path, ": invalid model description: ", e.what());
   }
   checkpoint.meta = parse_json_entry(root, "meta", path);
-  RB_CHECK(checkpoint.meta.is_object(), kCheckpoint, path,
-           ": checkpoint entry 'meta' is not a JSON object but ", checkpoint.meta.type_name());
+  RB_CHECK(checkpoint.meta.is_object(), kCheckpoint, path, ": checkpoint entry 'meta' is not a JSON object but ",
+           checkpoint.meta.type_name());
   const io::PyValue* state = root.find("state_dict");
   RB_CHECK(state != nullptr, kCheckpoint, path, ": checkpoint has no state_dict entry");
   checkpoint.state = py_to_state(*state, path);
@@ -160,9 +155,8 @@ Network load_network(const std::string& path, const ModelConfig* config, const s
   if (has_format_marker(root)) {
     Checkpoint checkpoint = load_checkpoint(path);
     if (config != nullptr) {
-      RB_CHECK(*config == checkpoint.config, kCheckpoint, path, " holds ", checkpoint.config.describe(),
-               " but ", config->describe(), " was requested (",
-               config_difference(checkpoint.config, *config), ")");
+      RB_CHECK(*config == checkpoint.config, kCheckpoint, path, " holds ", checkpoint.config.describe(), " but ",
+               config->describe(), " was requested (", config_difference(checkpoint.config, *config), ")");
     }
     Network net = make_network(checkpoint.config);
     load_state_dict(*net, checkpoint.state, path);

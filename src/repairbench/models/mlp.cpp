@@ -14,12 +14,12 @@ MlpImpl::MlpImpl(const ModelConfig& config) : NetworkImpl(config) {
   const int64_t in = config.in_channels * config.image_size * config.image_size;
 
   auto declare = [&](Hidden& layer) {
-    layer.out_point = add_point({layer.linear_key, PointKind::kLayerOutput, h,
-                                 layer.linear_key + ".weight", bn ? "" : layer.linear_key + ".bias"});
+    layer.out_point = add_point({layer.linear_key, PointKind::kLayerOutput, h, layer.linear_key + ".weight",
+                                 bn ? "" : layer.linear_key + ".bias"});
     std::string relu_source = layer.linear_key;
     if (bn) {
-      layer.norm_point = add_point({layer.norm_key, PointKind::kNormOutput, h,
-                                    layer.norm_key + ".weight", layer.norm_key + ".bias"});
+      layer.norm_point =
+          add_point({layer.norm_key, PointKind::kNormOutput, h, layer.norm_key + ".weight", layer.norm_key + ".bias"});
       relu_source = layer.norm_key;
     }
     layer.relu_point = add_point({relu_source + "/relu", PointKind::kHidden, h, "", ""});
@@ -88,8 +88,9 @@ constexpr double kBatchNormEps = 1e-5;
 
 Network fuse_mlp_batchnorm(NetworkImpl& net) {
   ModelConfig plain = net.config();
-  RB_CHECK(family_info(plain.family).architecture == Architecture::kMlp && plain.norm == Norm::kBatch, kUsage, "cannot fuse BatchNorm of ",
-           plain.describe(), ": only a BatchNorm MLP (family mlp, norm bn) has BatchNorm1d layers to fold");
+  RB_CHECK(family_info(plain.family).architecture == Architecture::kMlp && plain.norm == Norm::kBatch, kUsage,
+           "cannot fuse BatchNorm of ", plain.describe(),
+           ": only a BatchNorm MLP (family mlp, norm bn) has BatchNorm1d layers to fold");
   plain.norm = Norm::kNone;
   Network fused = make_network(plain);
   const StateDict source = state_dict(net);
@@ -101,8 +102,8 @@ Network fuse_mlp_batchnorm(NetworkImpl& net) {
     const std::string norm = k == 0 ? "bn1" : "layers." + std::to_string(3 * (k - 1) + 1);
     const std::string out = k == 0 ? "fc1" : "layers." + std::to_string(2 * (k - 1));
     const auto& w = find(source, linear + ".weight");  // (h, in)
-    const auto gain = find(source, norm + ".weight") /
-                      torch::sqrt(find(source, norm + ".running_var") + kBatchNormEps);  // (h)
+    const auto gain =
+        find(source, norm + ".weight") / torch::sqrt(find(source, norm + ".running_var") + kBatchNormEps);  // (h)
     target.emplace_back(out + ".weight", w * gain.unsqueeze(1));
     target.emplace_back(out + ".bias", find(source, norm + ".bias") - gain * find(source, norm + ".running_mean"));
   }

@@ -18,9 +18,12 @@ bool is_mlp(const std::string& family) {
 
 std::string to_string(Norm norm) {
   switch (norm) {
-    case Norm::kNone: return "none";
-    case Norm::kBatch: return "bn";
-    case Norm::kLayer: return "ln";
+    case Norm::kNone:
+      return "none";
+    case Norm::kBatch:
+      return "bn";
+    case Norm::kLayer:
+      return "ln";
   }
   return "none";
 }
@@ -36,17 +39,17 @@ std::string ModelConfig::describe() const {
   std::ostringstream out;
   out << family << "(width=" << width;
   if (is_mlp(family)) out << ", depth=" << depth;
-  out << ", norm=" << to_string(norm) << ", in=" << in_channels << "x" << image_size << "x"
-      << image_size << ", classes=" << num_classes;
+  out << ", norm=" << to_string(norm) << ", in=" << in_channels << "x" << image_size << "x" << image_size
+      << ", classes=" << num_classes;
   if (junctures) out << ", junctures";
   out << ")";
   return out.str();
 }
 
 bool ModelConfig::operator==(const ModelConfig& o) const {
-  return family == o.family && width == o.width && (!is_mlp(family) || depth == o.depth) &&
-         norm == o.norm && in_channels == o.in_channels && image_size == o.image_size &&
-         num_classes == o.num_classes && junctures == o.junctures;
+  return family == o.family && width == o.width && (!is_mlp(family) || depth == o.depth) && norm == o.norm &&
+         in_channels == o.in_channels && image_size == o.image_size && num_classes == o.num_classes &&
+         junctures == o.junctures;
 }
 
 std::string config_difference(const ModelConfig& a, const ModelConfig& b) {
@@ -72,10 +75,8 @@ void validate(const ModelConfig& c) {
   RB_CHECK(!mlp || (c.depth >= 0 && c.depth <= 1000), kUsage, "MLP depth ", c.depth, " is out of range (0..1000)");
   RB_CHECK(c.in_channels >= 1 && c.in_channels <= 16, kUsage, "in_channels ", c.in_channels,
            " is out of range (1..16)");
-  RB_CHECK(c.image_size >= 1 && c.image_size <= 1024, kUsage, "image_size ", c.image_size,
-           " is out of range");
-  RB_CHECK(c.num_classes >= 1 && c.num_classes <= 100000, kUsage, "num_classes ", c.num_classes,
-           " is out of range");
+  RB_CHECK(c.image_size >= 1 && c.image_size <= 1024, kUsage, "image_size ", c.image_size, " is out of range");
+  RB_CHECK(c.num_classes >= 1 && c.num_classes <= 100000, kUsage, "num_classes ", c.num_classes, " is out of range");
   RB_CHECK(c.norm != Norm::kLayer || f.layernorm, kUsage,
            "LayerNorm is only defined for resnet20 (the reference's resnet-layernorm-cifar)");
   RB_CHECK(!f.batchnorm_only || c.norm == Norm::kBatch, kUsage, c.family,
@@ -88,10 +89,14 @@ void validate(const ModelConfig& c) {
 }
 
 void to_json(nlohmann::json& j, const ModelConfig& c) {
-  j = nlohmann::json{{"family", c.family},           {"width", c.width},
-                     {"depth", c.depth},             {"norm", to_string(c.norm)},
-                     {"in_channels", c.in_channels}, {"image_size", c.image_size},
-                     {"num_classes", c.num_classes}, {"junctures", c.junctures}};
+  j = nlohmann::json{{"family", c.family},
+                     {"width", c.width},
+                     {"depth", c.depth},
+                     {"norm", to_string(c.norm)},
+                     {"in_channels", c.in_channels},
+                     {"image_size", c.image_size},
+                     {"num_classes", c.num_classes},
+                     {"junctures", c.junctures}};
 }
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
@@ -100,8 +105,7 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
   // 1e300 is undefined behaviour, so sizes must be written as integers.
   auto integer = [&](const char* key) {
     const nlohmann::json& v = j.at(key);
-    RB_CHECK(v.is_number_integer(), kUsage, "invalid model config: '", key,
-             "' must be an integer, got ", v.dump());
+    RB_CHECK(v.is_number_integer(), kUsage, "invalid model config: '", key, "' must be an integer, got ", v.dump());
     return v.get<int64_t>();
   };
   try {

@@ -78,9 +78,7 @@ class NetworkImpl : public torch::nn::Module {
   /// Declares a point; returns its index for use with tap(). Call in constructors only.
   int64_t add_point(ActivationPoint point);
   /// Hands activation `x` at `point` to the installed probe, if any.
-  torch::Tensor tap(int64_t point, torch::Tensor x) const {
-    return probe_ == nullptr ? x : probe_->visit(point, x);
-  }
+  torch::Tensor tap(int64_t point, torch::Tensor x) const { return probe_ == nullptr ? x : probe_->visit(point, x); }
 
  private:
   ModelConfig config_;
@@ -94,9 +92,7 @@ using Network = std::shared_ptr<NetworkImpl>;
 /// also when the forward pass throws.
 class ProbeScope {
  public:
-  ProbeScope(NetworkImpl& net, ActivationProbe* probe) : net_(net), previous_(net.probe()) {
-    net_.set_probe(probe);
-  }
+  ProbeScope(NetworkImpl& net, ActivationProbe* probe) : net_(net), previous_(net.probe()) { net_.set_probe(probe); }
   ~ProbeScope() { net_.set_probe(previous_); }
   ProbeScope(const ProbeScope&) = delete;
   ProbeScope& operator=(const ProbeScope&) = delete;

@@ -14,8 +14,8 @@ void PermutationSpec::set_axis(const std::string& key, int64_t rank, int64_t axi
   if (entry.empty()) entry.assign(static_cast<size_t>(rank), -1);
   RB_CHECK(static_cast<int64_t>(entry.size()) == rank && axis < rank, kInternal,
            "permutation spec: inconsistent rank for ", key);
-  RB_CHECK(entry[axis] == -1 || entry[axis] == group, kInternal, "permutation spec: axis ", axis,
-           " of ", key, " claimed by two groups");
+  RB_CHECK(entry[axis] == -1 || entry[axis] == group, kInternal, "permutation spec: axis ", axis, " of ", key,
+           " claimed by two groups");
   entry[axis] = group;
 }
 
@@ -27,12 +27,11 @@ int PermutationSpec::group_index(const std::string& name) const {
 }
 
 void check_permutation(const torch::Tensor& perm, int64_t n, const std::string& what) {
-  RB_CHECK(perm.defined() && perm.dim() == 1 && perm.size(0) == n, kUsage, what,
-           ": expected a permutation of length ", n);
+  RB_CHECK(perm.defined() && perm.dim() == 1 && perm.size(0) == n, kUsage, what, ": expected a permutation of length ",
+           n);
   RB_CHECK(perm.scalar_type() == torch::kInt64, kUsage, what, ": permutation must be int64");
   const auto sorted = std::get<0>(perm.cpu().sort());
-  RB_CHECK(sorted.equal(torch::arange(n, torch::kInt64)), kUsage, what,
-           ": not a permutation of 0..", n - 1);
+  RB_CHECK(sorted.equal(torch::arange(n, torch::kInt64)), kUsage, what, ": not a permutation of 0..", n - 1);
 }
 
 StateDict apply_permutations(const PermutationSpec& spec, const StateDict& state,
@@ -53,15 +52,15 @@ StateDict apply_permutations(const PermutationSpec& spec, const StateDict& state
     }
     ++matched;
     const auto& axes = it->second;
-    RB_CHECK(static_cast<int64_t>(axes.size()) == tensor.dim(), kInternal, "permutation spec gives ",
-             axes.size(), " axes for ", key, " of rank ", tensor.dim());
+    RB_CHECK(static_cast<int64_t>(axes.size()) == tensor.dim(), kInternal, "permutation spec gives ", axes.size(),
+             " axes for ", key, " of rank ", tensor.dim());
     torch::Tensor result = tensor;
     for (size_t axis = 0; axis < axes.size(); ++axis) {
       const int g = axes[axis];
       if (g < 0) continue;
-      RB_CHECK(tensor.size(static_cast<int64_t>(axis)) == spec.groups[g].size, kInternal, key,
-               " axis ", axis, " has ", tensor.size(static_cast<int64_t>(axis)),
-               " channels but group ", spec.groups[g].name, " has ", spec.groups[g].size);
+      RB_CHECK(tensor.size(static_cast<int64_t>(axis)) == spec.groups[g].size, kInternal, key, " axis ", axis, " has ",
+               tensor.size(static_cast<int64_t>(axis)), " channels but group ", spec.groups[g].name, " has ",
+               spec.groups[g].size);
       result = result.index_select(static_cast<int64_t>(axis), perms[g].to(tensor.device()));
     }
     out.emplace_back(key, result);

@@ -13,9 +13,9 @@ namespace repairbench::models {
 /// one layer (and its norm), or a residual stream shared by every producer
 /// that feeds it.
 struct PermutationGroup {
-  std::string name;          ///< e.g. "fc1", "layer1.0.conv1", "stream1".
-  int64_t size = 0;          ///< Number of channels.
-  std::string match_point;   ///< Activation point activation matching correlates.
+  std::string name;         ///< e.g. "fc1", "layer1.0.conv1", "stream1".
+  int64_t size = 0;         ///< Number of channels.
+  std::string match_point;  ///< Activation point activation matching correlates.
 };
 
 /// Declarative description of an architecture's permutation symmetries, in the

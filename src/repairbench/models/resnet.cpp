@@ -15,9 +15,9 @@ struct Layout {
   bool torchvision = false;
   bool bottleneck = false;
   std::vector<int64_t> blocks;
-  std::vector<int64_t> planes;     // output channels of a stage are planes * expansion
+  std::vector<int64_t> planes;  // output channels of a stage are planes * expansion
   int64_t expansion = 1;
-  int64_t inner_factor = 1;        // bottleneck inner width = planes * inner_factor
+  int64_t inner_factor = 1;  // bottleneck inner width = planes * inner_factor
   int64_t shortcut_kernel = 1;
   std::string shortcut_name = "downsample";
   std::string fc_name = "fc";
@@ -55,10 +55,8 @@ Layout layout_for(const ModelConfig& c) {
 
 }  // namespace
 
-ResNetImpl::ConvNorm ResNetImpl::make_conv_norm(torch::nn::Module& parent,
-                                                const std::string& parent_prefix,
-                                                const std::string& conv_name,
-                                                const std::string& norm_name,
+ResNetImpl::ConvNorm ResNetImpl::make_conv_norm(torch::nn::Module& parent, const std::string& parent_prefix,
+                                                const std::string& conv_name, const std::string& norm_name,
                                                 torch::nn::Conv2dOptions options) {
   const Norm norm = config().norm;
   const int64_t out = options.out_channels();
@@ -74,8 +72,8 @@ ResNetImpl::ConvNorm ResNetImpl::make_conv_norm(torch::nn::Module& parent,
     layer.ln = parent.register_module(norm_name, LayerNorm2d(out));
   }
   layer.norm_key = parent_prefix + norm_name;
-  layer.norm_point = add_point({layer.norm_key, PointKind::kNormOutput, out, layer.norm_key + ".weight",
-                                layer.norm_key + ".bias"});
+  layer.norm_point =
+      add_point({layer.norm_key, PointKind::kNormOutput, out, layer.norm_key + ".weight", layer.norm_key + ".bias"});
   return layer;
 }
 
@@ -88,9 +86,9 @@ ResNetImpl::ResNetImpl(const ModelConfig& config) : NetworkImpl(config) {
   };
 
   const int64_t stem_out = l.torchvision ? 64 * config.width : l.planes[0];
-  stem_ = make_conv_norm(*this, "", "conv1", "bn1",
-                         l.torchvision ? opts(config.in_channels, stem_out, 7, 2)
-                                       : opts(config.in_channels, stem_out, 3, 1));
+  stem_ = make_conv_norm(
+      *this, "", "conv1", "bn1",
+      l.torchvision ? opts(config.in_channels, stem_out, 7, 2) : opts(config.in_channels, stem_out, 3, 1));
   const std::string stem_relu = (stem_.norm_key.empty() ? stem_.conv_key : stem_.norm_key) + "/relu";
   stem_point_ = add_point({l.torchvision ? "maxpool" : stem_relu, PointKind::kBlockOutput, stem_out, "", ""});
 
@@ -121,24 +119,23 @@ ResNetImpl::ResNetImpl(const ModelConfig& config) : NetworkImpl(config) {
       for (size_t i = 0; i + 1 < block.body.size(); ++i) {
         const auto& pair = block.body[i];
         const std::string source = pair.norm_key.empty() ? pair.conv_key : pair.norm_key;
-        block.relu_points.push_back(
-            add_point({source + "/relu", PointKind::kHidden, block.inner_channels[i], "", ""}));
+        block.relu_points.push_back(add_point({source + "/relu", PointKind::kHidden, block.inner_channels[i], "", ""}));
       }
       if (stride != 1 || in != out) {
         // Projection shortcut; the reference's nn.Sequential names its parts 0 and 1.
         auto seq = holder->register_module(l.shortcut_name, std::make_shared<torch::nn::Module>());
-        block.shortcut = make_conv_norm(*seq, p + l.shortcut_name + ".", "0", "1",
-                                        opts(in, out, l.shortcut_kernel, stride));
+        block.shortcut =
+            make_conv_norm(*seq, p + l.shortcut_name + ".", "0", "1", opts(in, out, l.shortcut_kernel, stride));
         block.has_shortcut = true;
       } else if (config.junctures) {
         // Identity 1x1 "juncture" (the reference's add_junctures): a no-op
         // until the stream on its two sides is permuted differently.
         ConvNorm juncture;
-        juncture.conv = holder->register_module(
-            l.shortcut_name, torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).bias(false)));
+        juncture.conv = holder->register_module(l.shortcut_name,
+                                                torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).bias(false)));
         juncture.conv_key = p + l.shortcut_name;
-        juncture.conv_point = add_point({juncture.conv_key, PointKind::kLayerOutput, out,
-                                         juncture.conv_key + ".weight", ""});
+        juncture.conv_point =
+            add_point({juncture.conv_key, PointKind::kLayerOutput, out, juncture.conv_key + ".weight", ""});
         block.shortcut = juncture;
         block.has_shortcut = true;
         block.juncture = true;
@@ -152,8 +149,8 @@ ResNetImpl::ResNetImpl(const ModelConfig& config) : NetworkImpl(config) {
     stage_channels_.push_back(out);
   }
   fc_ = register_module(l.fc_name, torch::nn::Linear(in, config.num_classes));
-  logits_point_ = add_point({l.fc_name, PointKind::kLogits, config.num_classes,
-                             l.fc_name + ".weight", l.fc_name + ".bias"});
+  logits_point_ =
+      add_point({l.fc_name, PointKind::kLogits, config.num_classes, l.fc_name + ".weight", l.fc_name + ".bias"});
   initialize();
 }
 
@@ -256,8 +253,7 @@ PermutationSpec ResNetImpl::permutation_spec() const {
         int g = stream[s];
         if (!last) {
           const auto& pair = block.body[i];
-          g = spec.group(pair.conv_key, block.inner_channels[i],
-                         cifar18 ? pair.conv_key : relu_name(pair));
+          g = spec.group(pair.conv_key, block.inner_channels[i], cifar18 ? pair.conv_key : relu_name(pair));
         }
         add_conv_norm(block.body[i], g, previous);
         previous = g;

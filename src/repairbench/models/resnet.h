@@ -43,20 +43,19 @@ class ResNetImpl : public NetworkImpl {
     int64_t conv_point = -1, norm_point = -1;
   };
   struct Block {
-    std::string prefix;              // "layer1.0"
-    std::vector<ConvNorm> body;      // 2 (basic) or 3 (bottleneck) conv+norm pairs
+    std::string prefix;                // "layer1.0"
+    std::vector<ConvNorm> body;        // 2 (basic) or 3 (bottleneck) conv+norm pairs
     std::vector<int64_t> relu_points;  // after every body pair but the last
-    bool has_shortcut = false;       // projection shortcut or juncture
-    bool juncture = false;           // identity-initialized 1x1 conv, no norm
+    bool has_shortcut = false;         // projection shortcut or juncture
+    bool juncture = false;             // identity-initialized 1x1 conv, no norm
     ConvNorm shortcut;
     int64_t output_point = -1;
     int64_t in_channels = 0, out_channels = 0;
     std::vector<int64_t> inner_channels;  // channels of the body's inner groups
   };
 
-  ConvNorm make_conv_norm(torch::nn::Module& parent, const std::string& parent_prefix,
-                          const std::string& conv_name, const std::string& norm_name,
-                          torch::nn::Conv2dOptions options);
+  ConvNorm make_conv_norm(torch::nn::Module& parent, const std::string& parent_prefix, const std::string& conv_name,
+                          const std::string& norm_name, torch::nn::Conv2dOptions options);
   torch::Tensor run(ConvNorm& layer, torch::Tensor x);
   torch::Tensor run_block(Block& block, const torch::Tensor& x);
   void initialize();

@@ -62,8 +62,7 @@ void load_state_dict(torch::nn::Module& module, const StateDict& state, const st
     if (it == source.end()) {
       missing.push_back(key);
     } else if (it->second->sizes() != t.sizes()) {
-      mismatched.push_back(key + " (file " + shape_string(*it->second) + ", model " +
-                           shape_string(t) + ")");
+      mismatched.push_back(key + " (file " + shape_string(*it->second) + ", model " + shape_string(t) + ")");
     }
   }
   std::vector<std::string> unexpected;

@@ -32,15 +32,15 @@ VggImpl::VggImpl(const ModelConfig& config) : NetworkImpl(config) {
     stage.conv = torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1));
     stage.conv_key = "features." + std::to_string(features->size());
     features->push_back(stage.conv);
-    stage.out_point = add_point({stage.conv_key, PointKind::kLayerOutput, out,
-                                 stage.conv_key + ".weight", stage.conv_key + ".bias"});
+    stage.out_point =
+        add_point({stage.conv_key, PointKind::kLayerOutput, out, stage.conv_key + ".weight", stage.conv_key + ".bias"});
     std::string relu_source = stage.conv_key;
     if (bn) {
       stage.norm = torch::nn::BatchNorm2d(out);
       stage.norm_key = "features." + std::to_string(features->size());
       features->push_back(stage.norm);
-      stage.norm_point = add_point({stage.norm_key, PointKind::kNormOutput, out,
-                                    stage.norm_key + ".weight", stage.norm_key + ".bias"});
+      stage.norm_point = add_point(
+          {stage.norm_key, PointKind::kNormOutput, out, stage.norm_key + ".weight", stage.norm_key + ".bias"});
       relu_source = stage.norm_key;
     }
     features->push_back(torch::nn::ReLU());
@@ -53,8 +53,8 @@ VggImpl::VggImpl(const ModelConfig& config) : NetworkImpl(config) {
   features->push_back(torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(1).stride(1)));
   register_module("features", features);
   classifier_ = register_module("classifier", torch::nn::Linear(512 * config.width, config.num_classes));
-  logits_point_ = add_point({"classifier", PointKind::kLogits, config.num_classes,
-                             "classifier.weight", "classifier.bias"});
+  logits_point_ =
+      add_point({"classifier", PointKind::kLogits, config.num_classes, "classifier.weight", "classifier.bias"});
 }
 
 torch::Tensor VggImpl::forward(torch::Tensor x) {

@@ -11,9 +11,12 @@ namespace repairbench::models {
 Network make_network(const ModelConfig& config) {
   validate(config);
   switch (family_info(config.family).architecture) {
-    case Architecture::kMlp: return std::make_shared<MlpImpl>(config);
-    case Architecture::kVgg: return std::make_shared<VggImpl>(config);
-    case Architecture::kResNet: break;
+    case Architecture::kMlp:
+      return std::make_shared<MlpImpl>(config);
+    case Architecture::kVgg:
+      return std::make_shared<VggImpl>(config);
+    case Architecture::kResNet:
+      break;
   }
   return std::make_shared<ResNetImpl>(config);
 }

@@ -32,8 +32,9 @@ StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string
     d.merged_epochs = 3;
     d.target_std_eps = 1e-7;
     d.std_estimate = stats::StdEstimate::kAverage;
-    d.source = "Permute-Datasets-MLP.ipynb: augmented train loader, batch 2000 (translate 4; flip too on "
-               "Fashion-MNIST and CIFAR-10), 1 epoch matching, 2 endpoint / 3 merged epochs, eps 1e-7";
+    d.source =
+        "Permute-Datasets-MLP.ipynb: augmented train loader, batch 2000 (translate 4; flip too on "
+        "Fashion-MNIST and CIFAR-10), 1 epoch matching, 2 endpoint / 3 merged epochs, eps 1e-7";
   } else if (vgg && model.norm == models::Norm::kBatch) {
     // The BN VGG notebook is not one of the two that estimate the std from
     // moments (repair_reference.md 2a names Train-Merge-REPAIR-VGG11* and
@@ -58,8 +59,9 @@ StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string
     d.loader.augment.translate = 2;
     d.loader.augment.cutout = 12;
     d.std_estimate = stats::StdEstimate::kAverage;
-    d.source = "Permute-CIFAR10-ResNet18.ipynb: BN reset on flip + translate 2 + cutout 12, batch 512 "
-               "(the notebook matches on the un-augmented loader)";
+    d.source =
+        "Permute-CIFAR10-ResNet18.ipynb: BN reset on flip + translate 2 + cutout 12, batch 512 "
+        "(the notebook matches on the un-augmented loader)";
   } else {
     d.loader.batch_size = 200;
     d.loader.augment.flip = true;

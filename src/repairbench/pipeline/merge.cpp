@@ -37,14 +37,14 @@ metrics::Path path_of(const Curve& curve, bool train, bool loss) {
 }
 
 void set_barriers(Curve& curve, const MergeResult& r) {
-  curve.test_accuracy = metrics::barrier(path_of(curve, false, false), r.endpoint0_test.accuracy,
-                                         r.endpoint1_test.accuracy, true);
+  curve.test_accuracy =
+      metrics::barrier(path_of(curve, false, false), r.endpoint0_test.accuracy, r.endpoint1_test.accuracy, true);
   curve.test_loss = metrics::barrier(path_of(curve, false, true), r.endpoint0_test.loss, r.endpoint1_test.loss, false);
   if (r.endpoint0_train) {
-    curve.train_accuracy = metrics::barrier(path_of(curve, true, false), r.endpoint0_train->accuracy,
-                                            r.endpoint1_train->accuracy, true);
-    curve.train_loss = metrics::barrier(path_of(curve, true, true), r.endpoint0_train->loss,
-                                        r.endpoint1_train->loss, false);
+    curve.train_accuracy =
+        metrics::barrier(path_of(curve, true, false), r.endpoint0_train->accuracy, r.endpoint1_train->accuracy, true);
+    curve.train_loss =
+        metrics::barrier(path_of(curve, true, true), r.endpoint0_train->loss, r.endpoint1_train->loss, false);
   }
 }
 
@@ -95,9 +95,9 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   }
 
   const auto align_start = Clock::now();
-  result.alignment = align_with(options.match, net0, net1,
-                                options.match_loader != nullptr ? *options.match_loader : stats_loader,
-                                options.activation, options.weight, options.random_seed, shared);
+  result.alignment =
+      align_with(options.match, net0, net1, options.match_loader != nullptr ? *options.match_loader : stats_loader,
+                 options.activation, options.weight, options.random_seed, shared);
   models::Network aligned = align::permuted_copy(net1, result.alignment);
   aligned->to(device);
   result.seconds_alignment = seconds_since(align_start);
@@ -125,9 +125,10 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   const auto stats_start = Clock::now();
   if (!stat_points.empty()) {
     models::NetworkImpl& stats_b = options.repair_stats_from_unaligned_b ? net1 : *aligned;
-    const bool cross = std::count(options.repairs.begin(), options.repairs.end(), repair::RepairMethod::kClosedForm) > 0;
-    endpoints = repair::endpoint_stats(net0, stats_b, stats_loader, stat_points, options.repair.endpoint_epochs,
-                                       cross, shared);
+    const bool cross =
+        std::count(options.repairs.begin(), options.repairs.end(), repair::RepairMethod::kClosedForm) > 0;
+    endpoints =
+        repair::endpoint_stats(net0, stats_b, stats_loader, stat_points, options.repair.endpoint_epochs, cross, shared);
   }
   // Data-free REPAIR predicts its endpoint statistics from the input's
   // moments (one pass over the images, no network forward), read from a
@@ -138,8 +139,7 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
     repair::RepairOptions ro = options.repair;
     ro.method = repair::RepairMethod::kDataFree;
     data::Loader images(stats_loader.dataset(), stats_loader.options());
-    const repair::InputMoments input = repair::input_moments(images, options.repair.endpoint_epochs,
-                                                             &endpoints.passes);
+    const repair::InputMoments input = repair::input_moments(images, options.repair.endpoint_epochs, &endpoints.passes);
     predicted = repair::predicted_endpoint_stats(net0, *aligned, input, repair::repair_points(net0, ro));
   }
   result.endpoint_stats_passes = endpoints.passes;
@@ -163,9 +163,9 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
       if (c > 0) {
         repair::RepairOptions ro = options.repair;
         ro.method = options.repairs[c - 1];
-        const auto repaired = repair::repair(
-            *merged, ro.method == repair::RepairMethod::kDataFree ? predicted : endpoints, alpha, stats_loader, ro,
-            shared);
+        const auto repaired =
+            repair::repair(*merged, ro.method == repair::RepairMethod::kDataFree ? predicted : endpoints, alpha,
+                           stats_loader, ro, shared);
         if (!repaired.unfused.empty()) {
           wrapper = std::make_unique<repair::CorrectionProbe>(repaired.unfused, ro.bn_eps);
         }
@@ -180,8 +180,10 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
         const auto channels = stats::collect_channel_stats(*merged, stats_loader, ratio_indices, shared);
         for (size_t i = 0; i < channels.size(); ++i) {
           const double ratio = std_ratio(channels[i], repair::targets(endpoints.at(ratio_indices[i]), 0.5));
-          if (c == 0) result.variance_ratios[i].before = ratio;
-          else result.variance_ratios[i].after.push_back(ratio);
+          if (c == 0)
+            result.variance_ratios[i].before = ratio;
+          else
+            result.variance_ratios[i].after.push_back(ratio);
         }
       }
     }
@@ -189,8 +191,8 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
     set_barriers(curve, result);
     result.curves.push_back(std::move(curve));
   }
-  const bool has_midpoint = std::any_of(options.alphas.begin(), options.alphas.end(),
-                                        [](double a) { return std::abs(a - 0.5) < 1e-9; });
+  const bool has_midpoint =
+      std::any_of(options.alphas.begin(), options.alphas.end(), [](double a) { return std::abs(a - 0.5) < 1e-9; });
   if (!has_midpoint) result.variance_ratios.clear();  // measured at alpha = 0.5 only
   result.seconds_total = seconds_since(start);
   return result;

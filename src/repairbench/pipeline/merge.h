@@ -31,10 +31,10 @@ struct MergeOptions {
   std::vector<repair::RepairMethod> repairs = {repair::RepairMethod::kForward};
   repair::RepairOptions repair;
   std::vector<double> alphas = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
-  bool eval_train = false;         ///< Also evaluate every point on the un-augmented train set.
+  bool eval_train = false;  ///< Also evaluate every point on the un-augmented train set.
   int64_t eval_batch_size = 2000;
-  bool flip_tta = false;           ///< Evaluate with flip-TTA (the ImageNet notebooks).
-  bool variance_ratios = true;     ///< Per-layer std ratio at alpha = 0.5, before and after each correction.
+  bool flip_tta = false;        ///< Evaluate with flip-TTA (the ImageNet notebooks).
+  bool variance_ratios = true;  ///< Per-layer std ratio at alpha = 0.5, before and after each correction.
   /// Reproduces a quirk of Permute-Datasets-MLP.ipynb, which produced the
   /// paper's MLP figure: its REPAIR statistics of model 1 are taken from the
   /// model as loaded, before alignment, so channel i's target mixes model 0's
@@ -64,8 +64,8 @@ struct Curve {
 /// eval mode on the statistics data.
 struct VarianceRatio {
   std::string point;
-  double before = 0;                 ///< Uncorrected interpolation.
-  std::vector<double> after;         ///< One per entry of MergeOptions::repairs.
+  double before = 0;          ///< Uncorrected interpolation.
+  std::vector<double> after;  ///< One per entry of MergeOptions::repairs.
 };
 
 struct MergeResult {

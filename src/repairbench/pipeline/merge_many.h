@@ -34,10 +34,10 @@ struct ManyOptions {
 
 struct ManyResult {
   std::vector<metrics::EvalResult> endpoints;  ///< Every model alone, on the test set.
-  metrics::EvalResult averaged;    ///< The uniform average of the aligned weights, uncorrected.
-  metrics::EvalResult corrected;   ///< The average after the correction.
-  metrics::EvalResult ensemble;    ///< The output ensemble: the N models' logits averaged.
-  std::vector<align::Alignment> alignments;  ///< Model k (k >= 1) to model 0.
+  metrics::EvalResult averaged;                ///< The uniform average of the aligned weights, uncorrected.
+  metrics::EvalResult corrected;               ///< The average after the correction.
+  metrics::EvalResult ensemble;                ///< The output ensemble: the N models' logits averaged.
+  std::vector<align::Alignment> alignments;    ///< Model k (k >= 1) to model 0.
   double seconds = 0;
 };
 

@@ -44,8 +44,10 @@ Gaussian through_relu(const Gaussian& z) {
 void require_plain_mlp(const models::NetworkImpl& net) {
   const auto& c = net.config();
   RB_CHECK(models::family_info(c.family).architecture == models::Architecture::kMlp && c.norm == models::Norm::kNone,
-           kUsage, "data-free REPAIR propagates moments through Linear and ReLU layers only, so it needs a "
-           "norm-free MLP; ", c.describe(), " is not one (use --repair repair, or fuse BatchNorm first)");
+           kUsage,
+           "data-free REPAIR propagates moments through Linear and ReLU layers only, so it needs a "
+           "norm-free MLP; ",
+           c.describe(), " is not one (use --repair repair, or fuse BatchNorm first)");
 }
 
 torch::Tensor f64(const torch::Tensor& t) { return t.detach().to(torch::kCPU, torch::kFloat64); }
@@ -62,7 +64,8 @@ void propagate(models::NetworkImpl& net, const InputMoments& input,
   const auto& points = net.points();
   for (size_t p = 0; p < points.size(); ++p) {
     if (points[p].kind != models::PointKind::kLayerOutput) continue;
-    Gaussian z = through_linear(h, f64(models::find(state, points[p].weight)), f64(models::find(state, points[p].bias)));
+    Gaussian z =
+        through_linear(h, f64(models::find(state, points[p].weight)), f64(models::find(state, points[p].bias)));
     at_layer(static_cast<int64_t>(p), z);
     h = through_relu(z);
   }
@@ -100,8 +103,8 @@ std::vector<stats::ChannelStats> predicted_layer_stats(models::NetworkImpl& net,
   return out;
 }
 
-EndpointStats predicted_endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1,
-                                       const InputMoments& input, const std::vector<std::string>& points) {
+EndpointStats predicted_endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, const InputMoments& input,
+                                       const std::vector<std::string>& points) {
   RB_CHECK(!points.empty(), kUsage, net0.config().describe(), " has no points to REPAIR");
   std::map<int64_t, stats::ChannelStats> s0, s1;
   propagate(net0, input, [&](int64_t p, Gaussian& z) { s0[p] = channel_stats(z); });
@@ -128,9 +131,8 @@ EndpointStats predicted_endpoint_stats(models::NetworkImpl& net0, models::Networ
   return out;
 }
 
-std::vector<Correction> data_free_corrections(models::NetworkImpl& merged, const EndpointStats& endpoints,
-                                              double alpha, const std::vector<int64_t>& points,
-                                              const RepairOptions& options) {
+std::vector<Correction> data_free_corrections(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
+                                              const std::vector<int64_t>& points, const RepairOptions& options) {
   RB_CHECK(endpoints.input.mean.defined(), kInternal,
            "data-free REPAIR needs predicted endpoint statistics (predicted_endpoint_stats)");
   std::vector<Correction> out;

@@ -31,16 +31,15 @@ std::vector<stats::ChannelStats> predicted_layer_stats(models::NetworkImpl& net,
 /// EndpointStats with predicted statistics instead of measured ones (mean,
 /// var, std, sq of both nets) at `points`, and the input moments they came
 /// from, for RepairMethod::kDataFree. `net1` must already be aligned to `net0`.
-EndpointStats predicted_endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1,
-                                       const InputMoments& input, const std::vector<std::string>& points);
+EndpointStats predicted_endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, const InputMoments& input,
+                                       const std::vector<std::string>& points);
 
 /// Data-free REPAIR's corrections of `merged` (the interpolation at `alpha`)
 /// at `points`, layer by layer: the merged net's statistics at a point are
 /// predicted with every upstream correction in place, and its correction
 /// maps them to the targets of `endpoints` (predicted_endpoint_stats), with
 /// scale sqrt(sigma*^2 + target_std_eps). Not fused (repair() fuses them).
-std::vector<Correction> data_free_corrections(models::NetworkImpl& merged, const EndpointStats& endpoints,
-                                              double alpha, const std::vector<int64_t>& points,
-                                              const RepairOptions& options);
+std::vector<Correction> data_free_corrections(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
+                                              const std::vector<int64_t>& points, const RepairOptions& options);
 
 }  // namespace repairbench::repair

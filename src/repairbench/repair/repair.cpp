@@ -25,8 +25,8 @@ namespace {
 class ResetProbe : public models::ActivationProbe {
  public:
   struct Slot {
-    torch::Tensor weight, bias;              // (C) float32: target scale and mean
-    torch::Tensor running_mean, running_var; // (C) float32, BN initial values 0 / 1
+    torch::Tensor weight, bias;               // (C) float32: target scale and mean
+    torch::Tensor running_mean, running_var;  // (C) float32, BN initial values 0 / 1
     int64_t batches = 0;
   };
   ResetProbe(std::map<int64_t, Slot> slots, double eps, RepairMethod method)
@@ -78,16 +78,14 @@ void fuse(models::NetworkImpl& net, const models::ActivationPoint& point, const 
   bias.copy_(new_bias.to(bias.device(), bias.scalar_type()));
 }
 
-torch::Tensor scale_from(const Targets& t, double target_std_eps) {
-  return (t.std * t.std + target_std_eps).sqrt();
-}
+torch::Tensor scale_from(const Targets& t, double target_std_eps) { return (t.std * t.std + target_std_eps).sqrt(); }
 
 // One running average as BatchNorm with momentum=None keeps it: the mean of
 // the per-batch values over `batches` batches.
 struct RunningAverage {
   torch::Tensor mean, var;  // (C), updated in place
   int64_t batches = 0;
-  torch::Tensor tracked;    // BatchNorm's num_batches_tracked, if this is one
+  torch::Tensor tracked;            // BatchNorm's num_batches_tracked, if this is one
   int64_t* slot_batches = nullptr;  // a ResetProbe slot's count, if this is one
 };
 
@@ -108,8 +106,10 @@ void reduce_running_averages(std::vector<RunningAverage>& averages, dist::Group&
     const double k = static_cast<double>(a.batches);
     a.mean.copy_(weighted[2 * i] / k);
     a.var.copy_(weighted[2 * i + 1] / k);
-    if (a.slot_batches != nullptr) *a.slot_batches = a.batches;
-    else a.tracked.fill_(a.batches);
+    if (a.slot_batches != nullptr)
+      *a.slot_batches = a.batches;
+    else
+      a.tracked.fill_(a.batches);
   }
 }
 
@@ -121,8 +121,8 @@ int64_t reset_bn_pass(models::NetworkImpl& merged, data::Loader& loader, int64_t
   bool split = false;
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
     split = stats::for_each_batch_share(loader, group, [&](const data::Batch& batch) {
-      merged.forward(batch.images);
-    }).split();
+              merged.forward(batch.images);
+            }).split();
     passes.forward_batches += loader.num_batches();
     ++passes.data_passes;
   }
@@ -184,14 +184,22 @@ torch::Tensor CorrectionProbe::visit(int64_t point, const torch::Tensor& x) {
 
 std::string to_string(RepairMethod method) {
   switch (method) {
-    case RepairMethod::kNone: return "none";
-    case RepairMethod::kResetBn: return "reset-bn";
-    case RepairMethod::kForward: return "repair";
-    case RepairMethod::kClosedForm: return "closed-form";
-    case RepairMethod::kBlocks: return "repair-blocks";
-    case RepairMethod::kRescale: return "rescale";
-    case RepairMethod::kReshift: return "reshift";
-    case RepairMethod::kDataFree: return "data-free";
+    case RepairMethod::kNone:
+      return "none";
+    case RepairMethod::kResetBn:
+      return "reset-bn";
+    case RepairMethod::kForward:
+      return "repair";
+    case RepairMethod::kClosedForm:
+      return "closed-form";
+    case RepairMethod::kBlocks:
+      return "repair-blocks";
+    case RepairMethod::kRescale:
+      return "rescale";
+    case RepairMethod::kReshift:
+      return "reshift";
+    case RepairMethod::kDataFree:
+      return "data-free";
   }
   return "none";
 }
@@ -264,8 +272,8 @@ Targets targets(const stats::PairStats& s, double alpha) {
   return {s.mean0 * (1.0 - alpha) + s.mean1 * alpha, s.var0.sqrt() * (1.0 - alpha) + s.var1.sqrt() * alpha};
 }
 
-RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
-                    data::Loader& loader, const RepairOptions& options, const stats::Context& context) {
+RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha, data::Loader& loader,
+                    const RepairOptions& options, const stats::Context& context) {
   const auto start = std::chrono::steady_clock::now();
   RepairResult result;
   std::vector<int64_t> points;

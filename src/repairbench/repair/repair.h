@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "repairbench/stats/pair_stats.h"
 #include "repairbench/data/loader.h"
 #include "repairbench/models/network.h"
+#include "repairbench/stats/pair_stats.h"
 
 namespace repairbench::repair {
 
@@ -82,8 +82,8 @@ struct InputMoments {
 /// Statistics of the two endpoints at the REPAIR points, gathered once (one
 /// pass per epoch over the data for BOTH endpoints) and reused for every alpha.
 struct EndpointStats {
-  std::vector<int64_t> points;             ///< Point indices.
-  std::vector<stats::PairStats> stats;     ///< One per point.
+  std::vector<int64_t> points;          ///< Point indices.
+  std::vector<stats::PairStats> stats;  ///< One per point.
   stats::PassCounter passes;
   /// Predicted statistics (predicted_endpoint_stats): the input moments they
   /// were propagated from, which kDataFree propagates through the merged net.
@@ -137,13 +137,13 @@ class CorrectionProbe : public models::ActivationProbe {
 
 /// What a repair did.
 struct RepairResult {
-  std::vector<std::string> points;  ///< Corrected points (empty for reset-bn/none).
+  std::vector<std::string> points;      ///< Corrected points (empty for reset-bn/none).
   std::vector<Correction> corrections;  ///< One per point, fused or not.
   /// Corrections at points without a producing layer (block outputs), which
   /// the merged net needs applied by a CorrectionProbe during evaluation.
   std::vector<Correction> unfused;
   int64_t batch_norms_reset = 0;
-  stats::PassCounter passes;        ///< Passes over the data through the merged net.
+  stats::PassCounter passes;  ///< Passes over the data through the merged net.
   double seconds = 0;
 };
 
@@ -162,7 +162,7 @@ struct RepairResult {
 /// counts, so every rank ends with one process's correction (up to float32
 /// rounding of the running averages). Its passes are counted in
 /// RepairResult::passes.
-RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha,
-                    data::Loader& loader, const RepairOptions& options, const stats::Context& context = {});
+RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints, double alpha, data::Loader& loader,
+                    const RepairOptions& options, const stats::Context& context = {});
 
 }  // namespace repairbench::repair

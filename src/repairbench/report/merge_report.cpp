@@ -148,9 +148,8 @@ nlohmann::json merge_results_json(const pipeline::MergeResult& r) {
   for (size_t g = 0; g < r.alignment.groups.size(); ++g) {
     // The index list lets two tools (or two runs) be compared group by group
     // (issue #14 item 3; `repairbench compare` reports the share that agrees).
-    nlohmann::json group = {{"name", r.alignment.groups[g]},
-                            {"size", r.alignment.perms[g].size(0)},
-                            {"permutation", permutations[g]}};
+    nlohmann::json group = {
+        {"name", r.alignment.groups[g]}, {"size", r.alignment.perms[g].size(0)}, {"permutation", permutations[g]}};
     if (g < r.alignment.correlation_after.size()) {
       group["mean_correlation_identity"] = r.alignment.correlation_before[g];
       group["mean_correlation_aligned"] = r.alignment.correlation_after[g];
@@ -159,10 +158,12 @@ nlohmann::json merge_results_json(const pipeline::MergeResult& r) {
   }
   nlohmann::json j = {
       {"alignment", alignment},
-      {"endpoints", {{"model_a", {{"test", eval_json(r.endpoint0_test)}}}, {"model_b", {{"test", eval_json(r.endpoint1_test)}}}}},
-      {"endpoint_statistics", {{"data_passes", r.endpoint_stats_passes.data_passes},
-                               {"forward_batches", r.endpoint_stats_passes.forward_batches},
-                               {"seconds", r.seconds_endpoint_stats}}},
+      {"endpoints",
+       {{"model_a", {{"test", eval_json(r.endpoint0_test)}}}, {"model_b", {{"test", eval_json(r.endpoint1_test)}}}}},
+      {"endpoint_statistics",
+       {{"data_passes", r.endpoint_stats_passes.data_passes},
+        {"forward_batches", r.endpoint_stats_passes.forward_batches},
+        {"seconds", r.seconds_endpoint_stats}}},
       {"curves", nlohmann::json::array()},
       {"variance_ratios", nlohmann::json::array()},
       {"seconds_total", r.seconds_total}};
@@ -203,14 +204,14 @@ std::string merge_table(const pipeline::MergeResult& r, const std::optional<nloh
   out << std::fixed;
   out << "alignment: " << r.alignment.method;
   if (!r.alignment.correlation_after.empty()) {  // an activation matcher
-    out << " (" << r.alignment.passes.data_passes << " pass(es) over the data for all "
-        << r.alignment.groups.size() << " groups)";
+    out << " (" << r.alignment.passes.data_passes << " pass(es) over the data for all " << r.alignment.groups.size()
+        << " groups)";
   } else if (r.alignment.method == "weight") {
     out << " (" << r.alignment.iterations << " sweeps)";
   }
-  out << "\nendpoints (test): A " << std::setprecision(2) << r.endpoint0_test.accuracy << "% / "
-      << std::setprecision(4) << r.endpoint0_test.loss << ", B " << std::setprecision(2)
-      << r.endpoint1_test.accuracy << "% / " << std::setprecision(4) << r.endpoint1_test.loss << "\n\n";
+  out << "\nendpoints (test): A " << std::setprecision(2) << r.endpoint0_test.accuracy << "% / " << std::setprecision(4)
+      << r.endpoint0_test.loss << ", B " << std::setprecision(2) << r.endpoint1_test.accuracy << "% / "
+      << std::setprecision(4) << r.endpoint1_test.loss << "\n\n";
   out << " alpha";
   for (const auto& c : r.curves) out << " | " << std::setw(21) << std::left << c.name + " acc/loss" << std::right;
   out << "\n";
@@ -227,9 +228,8 @@ std::string merge_table(const pipeline::MergeResult& r, const std::optional<nloh
   const auto& base = r.curves.front();
   for (const auto& c : r.curves) {
     out << "  " << std::setw(13) << std::left << c.name << std::right << " midpoint "
-        << format(c.test_accuracy.midpoint, 2) << "  max " << std::setprecision(2) << c.test_accuracy.max
-        << " (alpha " << c.test_accuracy.alpha_at_max << ")  midpoint loss barrier "
-        << format(c.test_loss.midpoint, 3);
+        << format(c.test_accuracy.midpoint, 2) << "  max " << std::setprecision(2) << c.test_accuracy.max << " (alpha "
+        << c.test_accuracy.alpha_at_max << ")  midpoint loss barrier " << format(c.test_loss.midpoint, 3);
     if (&c != &base) {
       const auto red = reduction(base.test_accuracy, c.test_accuracy);
       if (red) out << "  reduction " << std::setprecision(1) << 100.0 * *red << "%";
@@ -239,8 +239,7 @@ std::string merge_table(const pipeline::MergeResult& r, const std::optional<nloh
   if (!r.variance_ratios.empty()) {
     out << "\nvariance ratio at alpha 0.5 (std of merged / interpolated endpoint std, mean over channels):\n";
     for (const auto& v : r.variance_ratios) {
-      out << "  " << std::setw(22) << std::left << v.point << std::right << std::setprecision(3) << " "
-          << v.before;
+      out << "  " << std::setw(22) << std::left << v.point << std::right << std::setprecision(3) << " " << v.before;
       for (size_t i = 0; i < v.after.size(); ++i) out << "  -> " << r.curves[i + 1].name << " " << v.after[i];
       out << "\n";
     }
@@ -251,8 +250,8 @@ std::string merge_table(const pipeline::MergeResult& r, const std::optional<nloh
     const double perm = p.at("interpolated").at("test_accuracy"), rep = p.at("repair").at("test_accuracy");
     const double b_perm = 0.5 * (e0 + e1) - perm, b_rep = 0.5 * (e0 + e1) - rep;
     out << "\npaper (" << p.at("key").get<std::string>() << ", figure_data.csv): endpoints " << std::setprecision(2)
-        << e0 << " / " << e1 << ", permuted " << perm << ", REPAIR " << rep << "; barrier " << b_perm << " -> "
-        << b_rep << ", reduction " << std::setprecision(1) << 100.0 * (b_perm - b_rep) / b_perm << "%\n";
+        << e0 << " / " << e1 << ", permuted " << perm << ", REPAIR " << rep << "; barrier " << b_perm << " -> " << b_rep
+        << ", reduction " << std::setprecision(1) << 100.0 * (b_perm - b_rep) / b_perm << "%\n";
     const auto* ours_repair = r.curves.size() > 1 ? &r.curves[1] : nullptr;
     const auto mid = [&](const pipeline::Curve& c) -> std::optional<double> {
       for (const auto& pt : c.points) {
@@ -263,8 +262,8 @@ std::string merge_table(const pipeline::MergeResult& r, const std::optional<nloh
     if (ours_repair != nullptr && mid(base) && mid(*ours_repair)) {
       out << "ours:                endpoints " << std::setprecision(2) << r.endpoint0_test.accuracy << " / "
           << r.endpoint1_test.accuracy << ", permuted " << *mid(base) << ", " << ours_repair->name << " "
-          << *mid(*ours_repair) << "; difference to the paper: permuted " << std::showpos << *mid(base) - perm
-          << ", " << ours_repair->name << " " << *mid(*ours_repair) - rep << std::noshowpos << " points\n";
+          << *mid(*ours_repair) << "; difference to the paper: permuted " << std::showpos << *mid(base) - perm << ", "
+          << ours_repair->name << " " << *mid(*ours_repair) - rep << std::noshowpos << " points\n";
     }
   }
   return out.str();

@@ -38,12 +38,12 @@ void ProgressBar::update(int64_t done, const std::string& status) {
     if (!last && drawn_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(kWidth * done / total_);
-    out_ << "\r[" << std::string(filled, '=') << std::string(kWidth - filled, ' ') << "] " << status
-         << " | " << format_duration(elapsed) << " < " << format_duration(eta) << "\x1b[K" << std::flush;
+    out_ << "\r[" << std::string(filled, '=') << std::string(kWidth - filled, ' ') << "] " << status << " | "
+         << format_duration(elapsed) << " < " << format_duration(eta) << "\x1b[K" << std::flush;
   } else {
     if (!last && done % log_every_ != 0) return;
-    out_ << status << " | elapsed " << format_duration(elapsed) << ", eta " << format_duration(eta)
-         << "\n" << std::flush;
+    out_ << status << " | elapsed " << format_duration(elapsed) << ", eta " << format_duration(eta) << "\n"
+         << std::flush;
   }
   drawn_ = true;
   last_draw_ = now;

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <chrono>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "repairbench/train/trainer.h"

@@ -36,8 +36,10 @@ void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string
     for (const auto& [key, value] : a.items()) {
       if (skipped_key(key)) continue;
       const std::string child = path + "/" + key;
-      if (b.contains(key)) compare(value, b.at(key), child, tolerance, out);
-      else out.push_back({child, value.dump(), "(absent)", 0, true, kNotANumber});
+      if (b.contains(key))
+        compare(value, b.at(key), child, tolerance, out);
+      else
+        out.push_back({child, value.dump(), "(absent)", 0, true, kNotANumber});
     }
     for (const auto& [key, value] : b.items()) {
       if (!skipped_key(key) && !a.contains(key)) {
@@ -50,8 +52,8 @@ void compare(const nlohmann::json& a, const nlohmann::json& b, const std::string
     const size_t n = std::min(a.size(), b.size());
     for (size_t i = 0; i < n; ++i) compare(a[i], b[i], path + "/" + std::to_string(i), tolerance, out);
     if (a.size() != b.size()) {
-      out.push_back({path, std::to_string(a.size()) + " items", std::to_string(b.size()) + " items", 0, true,
-                     kNotANumber});
+      out.push_back(
+          {path, std::to_string(a.size()) + " items", std::to_string(b.size()) + " items", 0, true, kNotANumber});
     }
     return;
   }
@@ -82,7 +84,8 @@ void agreement(const nlohmann::json& a, const nlohmann::json& b, const std::stri
       }
     }
   } else if (a.is_array() && b.is_array()) {
-    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) agreement(a[i], b[i], path + "/" + std::to_string(i), out);
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+      agreement(a[i], b[i], path + "/" + std::to_string(i), out);
   }
 }
 
@@ -91,8 +94,8 @@ void agreement(const nlohmann::json& a, const nlohmann::json& b, const std::stri
 std::vector<PermutationAgreement> permutation_agreement(const nlohmann::json& old_report,
                                                         const nlohmann::json& new_report) {
   std::vector<PermutationAgreement> out;
-  agreement(old_report.value("results", nlohmann::json()), new_report.value("results", nlohmann::json()),
-            "/results", out);
+  agreement(old_report.value("results", nlohmann::json()), new_report.value("results", nlohmann::json()), "/results",
+            out);
   return out;
 }
 
@@ -136,7 +139,8 @@ std::vector<std::string> check_report(const nlohmann::json& r, const std::string
   if (require(r.contains("verdict") && r["verdict"].is_object(), "no verdict")) {
     const auto& v = r["verdict"];
     const std::string result = text_at(v, "result");
-    require(result == "pass" || result == "fail" || result == "no-reference", "verdict result is not pass/fail/no-reference");
+    require(result == "pass" || result == "fail" || result == "no-reference",
+            "verdict result is not pass/fail/no-reference");
     require(v.contains("mode"), "verdict lacks its mode");
     if (require(v.contains("checks") && v["checks"].is_array(), "verdict lacks its checks")) {
       for (const auto& c : v["checks"]) {
@@ -178,9 +182,9 @@ Tolerances load_tolerances(const std::string& path) {
   for (size_t i = 0; i < j["rules"].size(); ++i) {
     const nlohmann::json& r = j["rules"][i];
     const std::string where = "tolerances " + path + ", rule " + std::to_string(i);
-    RB_CHECK(r.is_object() && r.contains("pattern") && r["pattern"].is_string() &&
-                 !r["pattern"].get<std::string>().empty(),
-             kUsage, where, " has no pattern");
+    RB_CHECK(
+        r.is_object() && r.contains("pattern") && r["pattern"].is_string() && !r["pattern"].get<std::string>().empty(),
+        kUsage, where, " has no pattern");
     ToleranceRule rule;
     rule.pattern = r["pattern"].get<std::string>();
     for (const char* bound : {"abs", "rel"}) {
@@ -189,8 +193,8 @@ Tolerances load_tolerances(const std::string& path) {
                " must be a number >= 0, got ", value.dump());
       (std::string(bound) == "abs" ? rule.abs : rule.rel) = value.get<double>();
     }
-    RB_CHECK(r.contains("why") && r["why"].is_string() && !r["why"].get<std::string>().empty(), kUsage, where,
-             " (", rule.pattern, ") does not say why its tolerance is what it is (\"why\")");
+    RB_CHECK(r.contains("why") && r["why"].is_string() && !r["why"].get<std::string>().empty(), kUsage, where, " (",
+             rule.pattern, ") does not say why its tolerance is what it is (\"why\")");
     rule.why = r["why"].get<std::string>();
     t.rules.push_back(rule);
   }

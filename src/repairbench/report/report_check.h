@@ -1,7 +1,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -55,7 +54,7 @@ struct Change {
   std::string old_value, new_value;
   double difference = 0;  ///< new - old for numbers, 0 otherwise.
   bool significant = false;
-  ToleranceRule rule;     ///< The rule that judged a number; pattern "" for other values.
+  ToleranceRule rule;  ///< The rule that judged a number; pattern "" for other values.
 };
 
 /// The differences between the results and verdicts of two reports of the

@@ -53,9 +53,7 @@ struct Accumulator {
     const torch::Tensor x1 = activation1.to(torch::kFloat64);
     const auto [m0, v0] = mean_var(x0);
     const auto [m1, v1] = mean_var(x1);
-    auto add_to = [](torch::Tensor& sum, const torch::Tensor& value) {
-      sum = sum.defined() ? sum + value : value;
-    };
+    auto add_to = [](torch::Tensor& sum, const torch::Tensor& value) { sum = sum.defined() ? sum + value : value; };
     add_to(sums.mean0, m0);
     add_to(sums.mean1, m1);
     add_to(sums.var0, v0);
@@ -234,9 +232,7 @@ std::vector<ChannelStats> collect_channel_stats(models::NetworkImpl& net, data::
   return out;
 }
 
-std::string to_string(StdEstimate estimate) {
-  return estimate == StdEstimate::kMoment ? "moment" : "average";
-}
+std::string to_string(StdEstimate estimate) { return estimate == StdEstimate::kMoment ? "moment" : "average"; }
 
 StdEstimate parse_std_estimate(const std::string& text) {
   if (text == "moment") return StdEstimate::kMoment;
@@ -255,9 +251,8 @@ torch::Tensor correlation(const PairStats& s, StdEstimate estimate) {
   return torch::nan_to_num(cov / (torch::outer(std0, std1) + 1e-4), 0.0, 0.0, 0.0);
 }
 
-std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::NetworkImpl& net1,
-                                          data::Loader& loader, const PairStatsRequest& request,
-                                          const Context& context) {
+std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
+                                          const PairStatsRequest& request, const Context& context) {
   PassCounter* counter = context.counter;
   RB_CHECK(net0.config() == net1.config(), kUsage, "cannot compare ", net0.config().describe(), " with ",
            net1.config().describe(), ": ", models::config_difference(net0.config(), net1.config()),
@@ -291,10 +286,10 @@ std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::Net
     bool split = false;
     for (int64_t epoch = 0; epoch < request.epochs; ++epoch) {
       split = for_each_batch_share(loader, context.group, [&](const data::Batch& batch) {
-        a->forward(batch.images);
-        b->forward(batch.images);
-        capture.captured.clear();
-      }).split();
+                a->forward(batch.images);
+                b->forward(batch.images);
+                capture.captured.clear();
+              }).split();
       if (counter != nullptr) {
         counter->forward_batches += 2 * loader.num_batches();
         ++counter->data_passes;

@@ -9,8 +9,8 @@
 
 #include "repairbench/data/loader.h"
 #include "repairbench/dist/dist.h"
-#include "repairbench/stats/context.h"
 #include "repairbench/models/network.h"
+#include "repairbench/stats/context.h"
 
 namespace repairbench::stats {
 
@@ -49,10 +49,10 @@ torch::Tensor correlation(const PairStats& stats, StdEstimate estimate);
 
 /// What one statistics pass collects.
 struct PairStatsRequest {
-  std::vector<int64_t> points;   ///< Point indices (same in both nets).
-  std::set<int64_t> outer;       ///< Points whose (C, C) outer product is needed.
-  bool cross = false;            ///< Also the per-channel cross covariance (closed-form REPAIR).
-  int64_t epochs = 1;            ///< Passes over the loader.
+  std::vector<int64_t> points;  ///< Point indices (same in both nets).
+  std::set<int64_t> outer;      ///< Points whose (C, C) outer product is needed.
+  bool cross = false;           ///< Also the per-channel cross covariance (closed-form REPAIR).
+  int64_t epochs = 1;           ///< Passes over the loader.
   /// Run both nets in train mode (their BatchNorms normalize with batch
   /// statistics and update their running statistics, so the caller passes
   /// networks it prepared: repair::endpoint_stats passes copies with their
@@ -66,9 +66,8 @@ struct PairStatsRequest {
 /// reference needs one of per layer). Returns one entry per requested point,
 /// in request order. Data-parallel with the context's group (every rank ends
 /// with one process's statistics); its passes go to the context's counter.
-std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::NetworkImpl& net1,
-                                          data::Loader& loader, const PairStatsRequest& request,
-                                          const Context& context = {});
+std::vector<PairStats> collect_pair_stats(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
+                                          const PairStatsRequest& request, const Context& context = {});
 
 /// Mean and unbiased variance ((C) float64 each), averaged over batches, of one
 /// network's activations at `points`, with the network in eval mode. A probe

@@ -19,8 +19,8 @@ bool is_digit_like(const std::string& dataset) {
 }  // namespace
 
 std::vector<std::string> recipe_names() {
-  return {"mlp", "mlp_he", "mlp_he_lr0.1", "mlp_bn", "vgg", "resnet20", "resnet20_ln", "resnet18_cifar", "resnet18_imagenet",
-          "resnet50_imagenet"};
+  return {"mlp",         "mlp_he",         "mlp_he_lr0.1",      "mlp_bn",           "vgg", "resnet20",
+          "resnet20_ln", "resnet18_cifar", "resnet18_imagenet", "resnet50_imagenet"};
 }
 
 Recipe recipe_preset(const std::string& name, const std::string& dataset) {
@@ -56,8 +56,9 @@ Recipe recipe_preset(const std::string& name, const std::string& dataset) {
     r.batch_size = 2000;
     r.epochs = 50;
     r.schedule = {ScheduleKind::kTriangular, 0.05, 5, 0.0};
-    r.source = "repair_reference.md section 3, MLP + BN (depth study): batch 2000, 50 epochs, lr 0.05, no wd, "
-               "no augmentation";
+    r.source =
+        "repair_reference.md section 3, MLP + BN (depth study): batch 2000, 50 epochs, lr 0.05, no wd, "
+        "no augmentation";
   } else if (name == "vgg") {
     r.batch_size = 500;
     r.epochs = 100;
@@ -98,8 +99,9 @@ Recipe recipe_preset(const std::string& name, const std::string& dataset) {
     r.no_decay_on_norm = true;
     r.augment.flip = true;
     r.augment.resized_crop = 192;
-    r.source = "train/resnet18-imagenet/rn18.yaml: batch 1024, 100 epochs, lr 0.5 peak at epoch 2, "
-               "wd 5e-5 (not on bn), res 192";
+    r.source =
+        "train/resnet18-imagenet/rn18.yaml: batch 1024, 100 epochs, lr 0.5 peak at epoch 2, "
+        "wd 5e-5 (not on bn), res 192";
   } else if (name == "resnet50_imagenet") {
     r.batch_size = 512;
     r.epochs = 300;
@@ -121,15 +123,20 @@ Recipe default_recipe(const models::ModelConfig& model, const std::string& datas
   switch (f.architecture) {
     case models::Architecture::kMlp:
       return recipe_preset(model.norm == models::Norm::kBatch ? "mlp_bn" : "mlp_he_lr0.1", dataset);
-    case models::Architecture::kVgg: return recipe_preset("vgg", dataset);
-    case models::Architecture::kResNet: break;
+    case models::Architecture::kVgg:
+      return recipe_preset("vgg", dataset);
+    case models::Architecture::kResNet:
+      break;
   }
   switch (f.family) {
     case models::Family::kResNet20:
       return recipe_preset(model.norm == models::Norm::kLayer ? "resnet20_ln" : "resnet20", dataset);
-    case models::Family::kResNet18: return recipe_preset("resnet18_cifar", dataset);
-    case models::Family::kResNet18ImageNet: return recipe_preset("resnet18_imagenet", dataset);
-    default: return recipe_preset("resnet50_imagenet", dataset);
+    case models::Family::kResNet18:
+      return recipe_preset("resnet18_cifar", dataset);
+    case models::Family::kResNet18ImageNet:
+      return recipe_preset("resnet18_imagenet", dataset);
+    default:
+      return recipe_preset("resnet50_imagenet", dataset);
   }
 }
 

@@ -9,9 +9,12 @@ namespace repairbench::train {
 
 std::string to_string(ScheduleKind kind) {
   switch (kind) {
-    case ScheduleKind::kTriangular: return "triangular";
-    case ScheduleKind::kWarmupCosine: return "cosine";
-    case ScheduleKind::kConstant: return "constant";
+    case ScheduleKind::kTriangular:
+      return "triangular";
+    case ScheduleKind::kWarmupCosine:
+      return "cosine";
+    case ScheduleKind::kConstant:
+      return "constant";
   }
   return "constant";
 }

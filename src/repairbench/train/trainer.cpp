@@ -1,17 +1,16 @@
 #include "repairbench/train/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-#include <torch/torch.h>
-
-#include "repairbench/core/clock.h"
 #include "repairbench/core/atomic_file.h"
+#include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
 #include "repairbench/data/loader.h"
 
@@ -76,12 +75,9 @@ struct LoopState {
 // would silently produce a model nobody asked for.
 std::string run_fingerprint(const models::NetworkImpl& net, const data::Dataset& train_set,
                             const TrainOptions& options) {
-  return nlohmann::json{{"model", net.config()},
-                        {"dataset", train_set.name},
-                        {"images", train_set.size()},
-                        {"recipe", options.recipe},
-                        {"seed", options.seed},
-                        {"max_batches_per_epoch", options.max_batches_per_epoch}}
+  return nlohmann::json{{"model", net.config()},      {"dataset", train_set.name},
+                        {"images", train_set.size()}, {"recipe", options.recipe},
+                        {"seed", options.seed},       {"max_batches_per_epoch", options.max_batches_per_epoch}}
       .dump();
 }
 
@@ -98,7 +94,8 @@ void save_state(const std::string& path, const std::string& fingerprint, models:
   archive.write("scale_seconds", torch::tensor({s.scale, s.seconds}, torch::kFloat64));
   // (epochs_done, 4) float64: epoch, train loss, train accuracy, seconds.
   std::vector<double> logs;
-  for (const auto& l : s.logs) logs.insert(logs.end(), {static_cast<double>(l.epoch), l.train_loss, l.train_accuracy, l.seconds});
+  for (const auto& l : s.logs)
+    logs.insert(logs.end(), {static_cast<double>(l.epoch), l.train_loss, l.train_accuracy, l.seconds});
   archive.write("epoch_logs", torch::tensor(logs, torch::kFloat64).view({-1, 4}));
   std::ostringstream bytes;
   archive.save_to(bytes);
@@ -116,7 +113,8 @@ LoopState load_state(const std::string& path, const std::string& fingerprint, mo
     archive.load_from(bytes.data(), bytes.size(), device);
     archive.read("fingerprint", saved_fingerprint);
     RB_CHECK(saved_fingerprint.isString() && saved_fingerprint.toStringRef() == fingerprint, kCheckpoint,
-             "the training state ", path, " belongs to another run (model, data set, recipe or seed differ); "
+             "the training state ", path,
+             " belongs to another run (model, data set, recipe or seed differ); "
              "delete it to train from scratch");
     archive.read("model", model_archive);
     net.load(model_archive);
@@ -272,10 +270,11 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       if (!r.grad_scaler && !std::isfinite(loss_value)) {
         throw Error(ErrorKind::kNumeric,
                     "training diverged at epoch " + std::to_string(epoch + 1) + ", iteration " +
-                        std::to_string(it + 1) + ": the loss is " + std::to_string(loss_value) +
-                        " (learning rate " + std::to_string(lr) +
+                        std::to_string(it + 1) + ": the loss is " + std::to_string(loss_value) + " (learning rate " +
+                        std::to_string(lr) +
                         "). Lower the learning rate or change the seed; deep plain ReLU MLPs with the "
-                        "default initialization are known to be fragile" + kept_state_note(options, state));
+                        "default initialization are known to be fragile" +
+                        kept_state_note(options, state));
       }
       // A non-finite loss gets this far only under the GradScaler emulation.
       bool overflow = !std::isfinite(loss_value);
@@ -304,11 +303,12 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
           state.steps_since_overflow = 0;
           ++state.skipped_steps;
           if (state.scale < kMinScale) {
-            throw Error(ErrorKind::kNumeric,
-                        "training diverged at epoch " + std::to_string(epoch + 1) + ", iteration " +
-                            std::to_string(it + 1) + ": the emulated GradScaler's loss scale fell below 2^-24 "
-                            "(gradients above 1e12 or not finite; learning rate " + std::to_string(lr) +
-                            "). Lower the learning rate or change the seed" + kept_state_note(options, state));
+            throw Error(ErrorKind::kNumeric, "training diverged at epoch " + std::to_string(epoch + 1) +
+                                                 ", iteration " + std::to_string(it + 1) +
+                                                 ": the emulated GradScaler's loss scale fell below 2^-24 "
+                                                 "(gradients above 1e12 or not finite; learning rate " +
+                                                 std::to_string(lr) + "). Lower the learning rate or change the seed" +
+                                                 kept_state_note(options, state));
           }
           continue;
         }
@@ -337,8 +337,7 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
       seen = counts[1].item<int64_t>();
     }
     EpochLog log{epoch, loss_sum / static_cast<double>(measured),
-                 100.0 * static_cast<double>(correct) / static_cast<double>(seen),
-                 seconds_since(epoch_start)};
+                 100.0 * static_cast<double>(correct) / static_cast<double>(seen), seconds_since(epoch_start)};
     result.epochs.push_back(log);
     if (writes_state && (epoch + 1) % options.checkpoint_every == 0) {
       state.epochs_done = epoch + 1;  // also what a divergence error names as kept

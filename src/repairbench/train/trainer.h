@@ -15,11 +15,11 @@ namespace repairbench::train {
 
 /// Where training is, for progress displays; passed after every iteration.
 struct TrainProgress {
-  int64_t epoch = 0, epochs = 0;    ///< 0-based epoch, total epochs.
-  int64_t batch = 0, batches = 0;   ///< 0-based batch within the epoch, batches per epoch.
-  double loss = 0;                  ///< Mean training loss of the epoch so far.
-  double lr = 0;                    ///< Learning rate of the last iteration.
-  double images_per_second = 0;     ///< Since the start of training.
+  int64_t epoch = 0, epochs = 0;   ///< 0-based epoch, total epochs.
+  int64_t batch = 0, batches = 0;  ///< 0-based batch within the epoch, batches per epoch.
+  double loss = 0;                 ///< Mean training loss of the epoch so far.
+  double lr = 0;                   ///< Learning rate of the last iteration.
+  double images_per_second = 0;    ///< Since the start of training.
   double elapsed_seconds = 0;
 };
 
@@ -74,10 +74,10 @@ struct TrainOptions {
 struct TrainResult {
   std::vector<EpochLog> epochs;
   int64_t iterations = 0;
-  int64_t skipped_steps = 0;  ///< Steps skipped by the GradScaler emulation (Recipe::grad_scaler).
-  int64_t resumed_epochs = 0; ///< Epochs restored from TrainOptions::state_path (0 = a fresh start).
-  double seconds = 0;         ///< Training wall time, earlier sessions of a resumed run included.
-  double session_seconds = 0; ///< This process's part of `seconds` (all of it for a fresh start).
+  int64_t skipped_steps = 0;   ///< Steps skipped by the GradScaler emulation (Recipe::grad_scaler).
+  int64_t resumed_epochs = 0;  ///< Epochs restored from TrainOptions::state_path (0 = a fresh start).
+  double seconds = 0;          ///< Training wall time, earlier sessions of a resumed run included.
+  double session_seconds = 0;  ///< This process's part of `seconds` (all of it for a fresh start).
   double images_per_second = 0;
 };
 
