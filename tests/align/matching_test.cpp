@@ -151,7 +151,11 @@ TEST(ActivationMatching, RecoversEveryLiveChannelAtTheReferencePoints) {
 // the same permutation as the correlation; Alignment::method names them.
 TEST(ActivationMatching, CovarianceAndInnerProductRecoverARandomCopyToo) {
   torch::manual_seed(5);
+  // The objective is computed from the same statistics for every family (the
+  // correlation test above covers them all); an MLP, a BN VGG and a LayerNorm
+  // ResNet keep this test to a few seconds of make test.
   for (const auto& model_case : small_cases()) {
+    if (model_case.name != "mlp" && model_case.name != "vgg11_bn" && model_case.name != "resnet20_ln") continue;
     SCOPED_TRACE(model_case.name);
     auto c = permuted_case(model_case.config);
     auto loader = loader_for(model_case.config, 128, 64);
