@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "harness/endpoint_cache.h"
 #include "repairbench/core/error.h"
@@ -38,10 +39,13 @@ std::string smoke_checkpoint(const TargetSettings& s, const ImportedCheckpoints&
 }  // namespace
 
 models::ModelConfig torchvision_config(const std::string& name, bool smoke) {
-  RB_CHECK(name == "resnet18" || name == "resnet50" || name == "wide_resnet50_2", kUsage,
-           "--models takes resnet18, resnet50 and wide_resnet50_2, got '", name, "'");
+  // torchvision's model names -> our family names (models/family.cpp), one row each.
+  static const std::map<std::string, std::string> kTorchvision = {
+      {"resnet18", "resnet18_imagenet"}, {"resnet50", "resnet50"}, {"wide_resnet50_2", "wide_resnet50_2"}};
+  const auto it = kTorchvision.find(name);
+  RB_CHECK(it != kTorchvision.end(), kUsage, "--models takes resnet18, resnet50 and wide_resnet50_2, got '", name, "'");
   models::ModelConfig c;
-  c.family = name == "resnet18" ? "resnet18_imagenet" : name;
+  c.family = it->second;
   c.norm = models::Norm::kBatch;
   c.width = 1;
   c.junctures = true;

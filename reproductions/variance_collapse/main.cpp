@@ -9,8 +9,21 @@
 // claims. Default: the Fashion-MNIST MLP of the mlp_datasets target (width 128,
 // 10 extra layers; its cached endpoints are reused) and, with CIFAR-10 present,
 // the norm-free VGG11 of the README demo. Quick preset: the MLP only.
+#include <algorithm>
+#include <iterator>
+
 #include "harness/comparisons.h"
 #include "harness/target_cli.h"
+
+// The networks this figure offers, one row each: --models value, data set,
+// width (smoke width) and the MLP's extra hidden layers (0: the config's
+// default, which a VGG ignores: its cfg sets its layers).
+struct Offered {
+  const char* name;
+  const char* dataset;
+  int64_t width, smoke_width, depth;
+};
+constexpr Offered kOffered[] = {{"mlp", "fashion-mnist", 128, 16, 10}, {"vgg11", "cifar10", 1, 1, 0}};
 
 int main(int argc, char** argv) {
   using namespace repairbench;
@@ -33,9 +46,13 @@ int main(int argc, char** argv) {
   spec.plan = [&](const TargetSettings& s, const nlohmann::json&) {
     names = split(flag_or_preset(s, models_flag, "mlp,vgg11", "mlp"));
     std::vector<std::string> datasets;
+    std::vector<const Offered*> rows;
     for (const auto& n : names) {
-      RB_CHECK(n == "mlp" || n == "vgg11", kUsage, "--models takes mlp and vgg11, got '", n, "'");
-      datasets.push_back(n == "mlp" ? "fashion-mnist" : "cifar10");
+      const auto* row =
+          std::find_if(std::begin(kOffered), std::end(kOffered), [&](const Offered& o) { return n == o.name; });
+      RB_CHECK(row != std::end(kOffered), kUsage, "--models takes mlp and vgg11, got '", n, "'");
+      rows.push_back(row);
+      datasets.push_back(row->dataset);
     }
     require_datasets(s, datasets);
     Plan plan{{},
@@ -44,8 +61,8 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < names.size(); ++i) {
       models::ModelConfig model;
       model.family = names[i];
-      model.width = names[i] == "mlp" ? (s.smoke ? 16 : 128) : 1;
-      if (names[i] == "mlp") model.depth = 10;
+      model.width = s.smoke ? rows[i]->smoke_width : rows[i]->width;
+      if (rows[i]->depth > 0) model.depth = rows[i]->depth;
       auto p = trained_point(s, model, datasets[i], {repair::RepairMethod::kForward});
       p.label = p.group = names[i] + " " + datasets[i];
       p.coords = {{"model", names[i]}, {"dataset", datasets[i]}};
