@@ -55,6 +55,12 @@ double std_ratio(const stats::ChannelStats& merged, const repair::Targets& t) {
 
 }  // namespace
 
+const std::vector<std::string>& matcher_names() {
+  static const std::vector<std::string> names = {"activation", "covariance", "inner-product",
+                                                 "weight",     "none",       "random"};
+  return names;
+}
+
 align::Alignment align_with(const std::string& match, models::NetworkImpl& net0, models::NetworkImpl& net1,
                             data::Loader& loader, const align::ActivationMatchingOptions& activation,
                             const align::WeightMatchingOptions& weight, uint64_t random_seed,

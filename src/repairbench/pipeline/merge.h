@@ -78,6 +78,9 @@ struct MergeResult {
   double seconds_alignment = 0, seconds_endpoint_stats = 0, seconds_total = 0;
 };
 
+/// The MergeOptions::match names align_with accepts, in the order help texts list them.
+const std::vector<std::string>& matcher_names();
+
 /// Aligns net1 to net0 with the matcher `match` names (MergeOptions::match):
 /// the activation matchers read `loader`; weight matching, the identity and
 /// the random permutation read no data.

@@ -140,7 +140,7 @@ std::vector<Correction> data_free_corrections(models::NetworkImpl& merged, const
     if (std::find(points.begin(), points.end(), p) == points.end()) return;
     const Targets t = targets(endpoints.at(p), alpha);
     const auto var = z.cov.diagonal().clamp_min(0).clone();
-    const auto scale = (t.std * t.std + options.target_std_eps).sqrt();
+    const auto scale = target_scale(t, options.target_std_eps);
     const auto g = scale / (var + options.bn_eps).sqrt();  // (C)
     out.push_back({p, scale, t.mean, z.mean.clone(), var});
     // The corrected layer's moments, as the fused layer will produce them.

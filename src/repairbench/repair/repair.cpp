@@ -78,8 +78,6 @@ void fuse(models::NetworkImpl& net, const models::ActivationPoint& point, const 
   bias.copy_(new_bias.to(bias.device(), bias.scalar_type()));
 }
 
-torch::Tensor scale_from(const Targets& t, double target_std_eps) { return (t.std * t.std + target_std_eps).sqrt(); }
-
 // One running average as BatchNorm with momentum=None keeps it: the mean of
 // the per-batch values over `batches` batches.
 struct RunningAverage {
@@ -268,6 +266,8 @@ EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net
   return out;
 }
 
+torch::Tensor target_scale(const Targets& t, double target_std_eps) { return (t.std * t.std + target_std_eps).sqrt(); }
+
 Targets targets(const stats::PairStats& s, double alpha) {
   return {s.mean0 * (1.0 - alpha) + s.mean1 * alpha, s.var0.sqrt() * (1.0 - alpha) + s.var1.sqrt() * alpha};
 }
@@ -298,7 +298,7 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
       for (int64_t point : points) {
         const Targets t = targets(endpoints.at(point), alpha);
         const int64_t c = t.mean.size(0);
-        slots[point] = {scale_from(t, options.target_std_eps).to(f32), t.mean.to(f32), torch::zeros({c}, f32),
+        slots[point] = {target_scale(t, options.target_std_eps).to(f32), t.mean.to(f32), torch::zeros({c}, f32),
                         torch::ones({c}, f32), 0};
       }
       ResetProbe probe(std::move(slots), options.bn_eps, options.method);
@@ -328,7 +328,7 @@ RepairResult repair(models::NetworkImpl& merged, const EndpointStats& endpoints,
         const auto mean = s.mean0 * (1.0 - alpha) + s.mean1 * alpha;
         const auto var = s.var0 * ((1.0 - alpha) * (1.0 - alpha)) + s.cross_cov * (2.0 * alpha * (1.0 - alpha)) +
                          s.var1 * (alpha * alpha);
-        result.corrections.push_back({point, scale_from(t, options.target_std_eps), t.mean, mean, var.clamp_min(0)});
+        result.corrections.push_back({point, target_scale(t, options.target_std_eps), t.mean, mean, var.clamp_min(0)});
       }
       merged.eval();
       break;

@@ -116,6 +116,10 @@ struct Targets {
 };
 Targets targets(const stats::PairStats& stats, double alpha);
 
+/// The scale a correction gives a channel: sqrt(sigma*^2 + target_std_eps)
+/// (RepairOptions::target_std_eps, pitfall 14), (C) float64.
+torch::Tensor target_scale(const Targets& t, double target_std_eps);
+
 /// The eval-mode correction REPAIR applies at one point, before it is fused:
 /// y = scale (x - mean) / sqrt(var + bn_eps) + shift, all (C).
 struct Correction {
