@@ -9,7 +9,8 @@
 // metrics, permutations, correlations, curves, barriers, reductions, variance
 // ratios) goes into <out-dir>/<case>.json.
 //
-//   golden_runs OUT_DIR [CASE...]    (no CASE: all of them; --list names them)
+//   golden_runs OUT_DIR [CASE...]    (no CASE: all of them; --list names them,
+//                                    --blas-core prints the OpenBLAS kernel it runs)
 //
 // `make golden` writes the committed files with it; the `regression` tests
 // rerun each case and compare it with `repairbench compare --tolerances
@@ -209,7 +210,14 @@ int run(int argc, char** argv) {
     for (const GoldenCase& c : cases()) std::cout << c.name << "\n";
     return 0;
   }
-  RB_CHECK(!args.empty() && args[0][0] != '-', kUsage, "usage: golden_runs OUT_DIR [CASE...] | --list");
+  if (args.size() == 1 && args[0] == "--blas-core") {
+    // The kernel a run would use (after init_runtime's re-execution), so that
+    // check_golden.sh skips a golden of another kernel before running it.
+    std::cout << runtime_info().blas_core << "\n";
+    return 0;
+  }
+  RB_CHECK(!args.empty() && args[0][0] != '-', kUsage,
+           "usage: golden_runs OUT_DIR [CASE...] | --list | --blas-core");
   const std::string out_dir = args[0];
   const std::vector<std::string> wanted(args.begin() + 1, args.end());
   for (const std::string& name : wanted) {
