@@ -18,6 +18,7 @@
 #include "repairbench/models/checkpoint.h"
 #include "repairbench/models/family.h"
 #include "repairbench/models/zoo.h"
+#include "repairbench/pipeline/defaults.h"
 #include "repairbench/report/progress.h"
 #include "repairbench/train/trainer.h"
 
@@ -116,7 +117,7 @@ int run_train(int argc, char** argv) {
   models::ModelConfig planned;
   planned.family = f.model.family;
   planned.norm = models::parse_norm(f.model.norm);
-  train::Recipe recipe = f.recipe.empty() ? train::default_recipe(planned, f.data.dataset)
+  train::Recipe recipe = f.recipe.empty() ? pipeline::default_recipe(planned, f.data.dataset)
                                           : train::recipe_preset(f.recipe, f.data.dataset);
   apply_recipe_flags(vm, recipe);
   train::validate(recipe);

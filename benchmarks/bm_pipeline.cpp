@@ -95,7 +95,7 @@ void BM_TrainStep(benchmark::State& state, const std::string& name, bool channel
   const Family f = family(name);
   train::TrainOptions options;
   options.channels_last = channels_last;
-  options.recipe = train::default_recipe(f.config, f.dataset);
+  options.recipe = pipeline::default_recipe(f.config, f.dataset);
   options.recipe.epochs = 1;
   const int64_t steps = steps_for(name);
   options.max_batches_per_epoch = steps;
@@ -108,7 +108,7 @@ void BM_TrainStep(benchmark::State& state, const std::string& name, bool channel
     // From the full recipe, so that its warm-up is scaled to 3 epochs (from
     // the 1-epoch timing recipe it would be 15 epochs long and the lr would
     // never leave the start of its ramp).
-    check.recipe = train::with_epochs(train::default_recipe(f.config, f.dataset), 3);
+    check.recipe = train::with_epochs(pipeline::default_recipe(f.config, f.dataset), 3);
     const auto r = train::train(*net, data, check);
     if (!(r.epochs.back().train_loss < r.epochs.front().train_loss)) {
       state.SkipWithError("training does not lower the loss on learnable data");

@@ -8,6 +8,7 @@
 #include "repairbench/core/error.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/models/checkpoint.h"
+#include "repairbench/pipeline/defaults.h"
 #include "repairbench/train/recipe.h"
 
 namespace repairbench::harness {
@@ -24,7 +25,7 @@ std::string smoke_checkpoint(const TargetSettings& s, const ImportedCheckpoints&
   EndpointSpec spec;
   spec.model = config;
   spec.dataset = "synthetic-" + from.dataset;
-  spec.recipe = train::with_epochs(train::default_recipe(config, from.dataset), 1);
+  spec.recipe = train::with_epochs(pipeline::default_recipe(config, from.dataset), 1);
   spec.recipe.batch_size = 32;
   spec.max_batches_per_epoch = 2;
   spec.seed = seed;

@@ -85,10 +85,11 @@ SweepPoint trained_point_for(const TargetSettings& settings, const models::Model
   p.dataset = dataset;
   p.base.model = model;
   p.base.dataset = settings.smoke ? "synthetic-" + dataset : dataset;
-  p.base.recipe = train::default_recipe(model, dataset);
+  const auto defaults = pipeline::experiment_defaults(model, dataset);
+  p.base.recipe = defaults.recipe;
   if (settings.epochs > 0) p.base.recipe = train::with_epochs(p.base.recipe, settings.epochs);
   if (settings.grad_scaler) p.base.recipe.grad_scaler = true;  // the flag adds it; a recipe may have it already
-  const auto stats = pipeline::stats_defaults(model, dataset);
+  const auto& stats = defaults.stats;
   p.stats = stats.loader;
   p.stats_source = stats.source;
   p.merge.repairs = repairs;

@@ -59,8 +59,8 @@ struct SweepPoint {
 };
 
 /// A point whose endpoints are trained on `dataset` with the paper's recipe
-/// for `model`'s family (train::default_recipe) and merged with the
-/// statistics the reference uses for it (pipeline::stats_defaults). The
+/// for `model`'s family and merged with the statistics the reference uses for
+/// it (both from pipeline::experiment_defaults). The
 /// model's input shape and class count are filled in from the data set (grey
 /// images: one channel for MLPs, repeated to three for conv nets). The quick
 /// preset evaluates alphas {0, 0.5, 1} only. In smoke mode: one epoch of two

@@ -130,7 +130,7 @@ models::Network train_endpoint(const GoldenCase& c, const data::Dataset& train_s
   torch::manual_seed(seed);
   models::Network net = models::make_network(c.model);
   train::TrainOptions options;
-  options.recipe = train::with_epochs(train::default_recipe(c.model, reference_dataset(c)), c.real ? 3 : 4);
+  options.recipe = train::with_epochs(pipeline::default_recipe(c.model, reference_dataset(c)), c.real ? 3 : 4);
   options.recipe.batch_size = batch_size(c);
   keep_input_size(c, options.recipe.augment);
   if (!c.real) options.recipe.schedule.peak_lr = std::min(options.recipe.schedule.peak_lr, 0.01);

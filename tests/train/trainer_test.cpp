@@ -1,3 +1,4 @@
+#include "repairbench/pipeline/defaults.h"
 #include "repairbench/train/trainer.h"
 
 #include <gtest/gtest.h>
@@ -39,7 +40,7 @@ TEST(Schedule, WarmupThenCosine) {
 }
 
 TEST(Recipe, PresetsFollowTable1) {
-  const auto mlp = train::default_recipe(make_config("mlp", 128, "none", 1, 28, 10, 10), "fashion-mnist");
+  const auto mlp = pipeline::default_recipe(make_config("mlp", 128, "none", 1, 28, 10, 10), "fashion-mnist");
   EXPECT_EQ(mlp.batch_size, 2000);
   EXPECT_EQ(mlp.epochs, 100);
   EXPECT_DOUBLE_EQ(mlp.schedule.peak_lr, 0.1);
@@ -57,10 +58,10 @@ TEST(Recipe, PresetsFollowTable1) {
   EXPECT_FALSE(stated.grad_scaler);
   EXPECT_EQ(stated.batch_size, mlp.batch_size);
   EXPECT_EQ(stated.augment.describe(), mlp.augment.describe());
-  EXPECT_FALSE(train::default_recipe(make_config("mlp", 128, "bn", 1, 28, 10, 3), "mnist").kaiming_init);
-  const auto r20 = train::default_recipe(make_config("resnet20", 4, "bn", 3, 32), "cifar10");
+  EXPECT_FALSE(pipeline::default_recipe(make_config("mlp", 128, "bn", 1, 28, 10, 3), "mnist").kaiming_init);
+  const auto r20 = pipeline::default_recipe(make_config("resnet20", 4, "bn", 3, 32), "cifar10");
   EXPECT_EQ(r20.augment.describe(), "flip+translate4+cutout12");
-  EXPECT_EQ(train::default_recipe(make_config("resnet20", 4, "bn", 3, 28), "mnist").augment.describe(), "translate4");
+  EXPECT_EQ(pipeline::default_recipe(make_config("resnet20", 4, "bn", 3, 28), "mnist").augment.describe(), "translate4");
   EXPECT_DOUBLE_EQ(train::recipe_preset("vgg", "cifar10").weight_decay, 5e-4);
   EXPECT_THROW(train::recipe_preset("adam", "cifar10"), Error);
 }

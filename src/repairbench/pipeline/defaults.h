@@ -5,6 +5,7 @@
 #include "repairbench/data/loader.h"
 #include "repairbench/models/model_config.h"
 #include "repairbench/stats/pair_stats.h"
+#include "repairbench/train/recipe.h"
 
 namespace repairbench::pipeline {
 
@@ -21,6 +22,23 @@ struct StatsDefaults {
   std::string source;  ///< Which notebook these follow.
 };
 
+/// What the reference does for one experiment: how it trains the endpoints
+/// and which statistics it aligns and REPAIRs them with.
+struct ExperimentDefaults {
+  train::Recipe recipe;
+  StatsDefaults stats;
+};
+
+/// The defaults of `model` (its family and norm) trained on `dataset`, from
+/// one table (repair_reference.md section 3): the data set decides only the
+/// augmentations that would change a label (flips of digits, cutout on
+/// MNIST and SVHN). Throws Error(kInternal) for a family the table lacks.
+ExperimentDefaults experiment_defaults(const models::ModelConfig& model, const std::string& dataset);
+
+/// experiment_defaults(model, dataset).recipe: the preset the paper uses.
+train::Recipe default_recipe(const models::ModelConfig& model, const std::string& dataset);
+
+/// experiment_defaults(model, dataset).stats.
 StatsDefaults stats_defaults(const models::ModelConfig& model, const std::string& dataset);
 
 }  // namespace repairbench::pipeline

@@ -4,7 +4,6 @@
 
 #include "repairbench/core/error.h"
 #include "repairbench/data/dataset_info.h"
-#include "repairbench/models/family.h"
 
 namespace repairbench::train {
 namespace {
@@ -116,28 +115,6 @@ Recipe recipe_preset(const std::string& name, const std::string& dataset) {
     RB_FAIL(kUsage, "unknown recipe '", name, "'; expected one of ", names);
   }
   return r;
-}
-
-Recipe default_recipe(const models::ModelConfig& model, const std::string& dataset) {
-  const models::FamilyInfo& f = models::family_info(model.family);
-  switch (f.architecture) {
-    case models::Architecture::kMlp:
-      return recipe_preset(model.norm == models::Norm::kBatch ? "mlp_bn" : "mlp_he_lr0.1", dataset);
-    case models::Architecture::kVgg:
-      return recipe_preset("vgg", dataset);
-    case models::Architecture::kResNet:
-      break;
-  }
-  switch (f.family) {
-    case models::Family::kResNet20:
-      return recipe_preset(model.norm == models::Norm::kLayer ? "resnet20_ln" : "resnet20", dataset);
-    case models::Family::kResNet18:
-      return recipe_preset("resnet18_cifar", dataset);
-    case models::Family::kResNet18ImageNet:
-      return recipe_preset("resnet18_imagenet", dataset);
-    default:
-      return recipe_preset("resnet50_imagenet", dataset);
-  }
 }
 
 Recipe with_epochs(Recipe recipe, int64_t epochs) {

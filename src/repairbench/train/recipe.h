@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "repairbench/data/augment.h"
-#include "repairbench/models/model_config.h"
 #include "repairbench/train/schedule.h"
 
 namespace repairbench::train {
@@ -58,8 +57,8 @@ std::vector<std::string> recipe_names();
 /// (e.g. ResNet20 drops flip and cutout on MNIST and SVHN). Throws Error(kUsage).
 Recipe recipe_preset(const std::string& name, const std::string& dataset);
 
-/// The preset the paper uses for this model on this data set.
-Recipe default_recipe(const models::ModelConfig& model, const std::string& dataset);
+/// pipeline::default_recipe picks the preset the paper uses for a model on a
+/// data set, in one table with the statistics it is merged with.
 
 /// `recipe` run for `epochs` instead (the quick presets): the warm-up keeps its
 /// share of the run (5 of 200 epochs stays 2.5%), so a short run still decays.
