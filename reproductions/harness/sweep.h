@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness/endpoint_cache.h"
+#include "harness/run_record.h"
 #include "harness/target.h"
 #include "harness/verdict.h"
 #include "repairbench/metrics/barrier.h"
@@ -95,7 +96,10 @@ struct PointOutcome {
     std::string error;
   };
   std::vector<DivergedPair> diverged;
+  StageSeconds stages;  ///< Summed over the point's runs.
 
+  /// Adds one run's merge and endpoints, or its divergence, and its times.
+  void add(RunRecord run);
   /// Per pair: mean test accuracy of the two endpoints.
   std::vector<double> endpoint_accuracy() const;
   /// Per pair, for curve `name`: test accuracy at alpha 0.5, its midpoint
@@ -132,7 +136,17 @@ struct ShardWritten {
 struct SweepRun {
   std::vector<PointOutcome> outcomes;
   std::optional<ShardWritten> shard;
+
+  /// Every run's stage times, summed.
+  StageSeconds stages() const;
 };
+
+/// Executes run `k` of `point` on `splits`: trains or loads its two
+/// endpoints (or takes them from point.endpoints) and merges them with
+/// statistics seeded by the pair. A diverged training (Error(kNumeric)) is
+/// the record's error; other errors propagate. Progress goes to stderr.
+RunRecord execute_run(const TargetSettings& settings, const SweepPoint& point, int64_t k,
+                      const data::DatasetSplits& splits);
 
 /// Loads each data set once (its synthetic stand-in in smoke mode), trains or
 /// loads every point's endpoints and merges each pair. Progress goes to stderr.

@@ -20,34 +20,6 @@ namespace {
 // Wall time of the whole run: the report is written at its end.
 const auto kProcessStart = std::chrono::steady_clock::now();
 
-// Sums the stage times the results record (this process's training of the
-// endpoints it trained, alignment passes, REPAIR endpoint statistics,
-// interpolation curves) into `stages`, and those endpoints' training seconds
-// across resumptions into stages["training_cumulative"], walking the
-// results' JSON.
-void add_stage_seconds(const nlohmann::json& j, nlohmann::json& stages) {
-  if (j.is_array()) {
-    for (const auto& item : j) add_stage_seconds(item, stages);
-    return;
-  }
-  if (!j.is_object()) return;
-  auto add = [&](const char* stage, const nlohmann::json& seconds) {
-    if (seconds.is_number()) stages[stage] = stages.value(stage, 0.0) + seconds.get<double>();
-  };
-  if (j.value("trained_now", false)) {
-    add("training", j.value("this_run_training_seconds", nlohmann::json()));
-    add("training_cumulative", j.value("cumulative_training_seconds", nlohmann::json()));
-  }
-  if (j.contains("points") && j.contains("seconds")) add("curves", j["seconds"]);
-  for (const auto& [key, value] : j.items()) {
-    if (key == "alignment" && value.is_object()) add("alignment", value.value("seconds", nlohmann::json()));
-    if (key == "endpoint_statistics" && value.is_object()) {
-      add("repair_statistics", value.value("seconds", nlohmann::json()));
-    }
-    add_stage_seconds(value, stages);
-  }
-}
-
 // The folder holding every target's report folder: the parent of out_dir
 // ("reports" for reports/<target>, "." for a bare relative folder name).
 std::string reports_root(const TargetSettings& settings) {
@@ -112,7 +84,8 @@ double midpoint_accuracy(const pipeline::Curve& curve) {
   RB_FAIL(kInternal, "curve ", curve.name, " has no point at alpha 0.5");
 }
 
-std::string write_target_report(const TargetSettings& settings, nlohmann::json& report, int argc, char** argv) {
+std::string write_target_report(const TargetSettings& settings, nlohmann::json& report, const StageSeconds& stages,
+                                int argc, char** argv) {
   nlohmann::json context = report::run_context(settings.device.str(), argc, argv);
   context["target"] = settings.target;
   context["preset"] = settings.preset;
@@ -122,17 +95,12 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json& 
   for (int64_t k = 0; k < settings.pairs; ++k) seeds.push_back({2 * k + 1, 2 * k + 2});
   context["seeds"] = seeds;
   context["endpoint_cache"] = settings.cache_dir;
-  nlohmann::json stages = nlohmann::json::object();
-  add_stage_seconds(report.value("results", nlohmann::json()), stages);
-  stages["total"] = seconds_since(kProcessStart);
   // stage_seconds: this process's wall time per stage, so they add up to at
   // most the total. A resumed endpoint training's earlier sessions are
   // reported apart, so the two cannot be mixed up (issue #17).
-  if (stages.contains("training_cumulative")) {
-    context["endpoint_cumulative_training_seconds"] = stages["training_cumulative"];
-    stages.erase("training_cumulative");
-  }
-  context["stage_seconds"] = stages;
+  context["stage_seconds"] = to_json(stages);
+  context["stage_seconds"]["total"] = seconds_since(kProcessStart);
+  if (stages.training_cumulative > 0) context["endpoint_cumulative_training_seconds"] = stages.training_cumulative;
   report["format_version"] = 1;
   report["kind"] = "reproduction";
   report["context"] = context;
@@ -142,14 +110,14 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json& 
   return path;
 }
 
-int finish_target(const TargetSettings& settings, nlohmann::json report, const std::vector<Check>& checks,
-                  const std::vector<std::string>& findings, const std::string& table, bool fail_on_mismatch, int argc,
-                  char** argv, const std::string& mode) {
+int finish_target(const TargetSettings& settings, nlohmann::json report, const StageSeconds& stages,
+                  const std::vector<Check>& checks, const std::vector<std::string>& findings, const std::string& table,
+                  bool fail_on_mismatch, int argc, char** argv, const std::string& mode) {
   const bool numbers = settings.judged_on_numbers();
   const auto verdict = make_verdict(!mode.empty() ? mode : (numbers ? "paper-numbers" : "qualitative"), checks);
   report["verdict"] = to_json(verdict);
   report["findings"] = findings;
-  const std::string path = write_target_report(settings, report, argc, argv);
+  const std::string path = write_target_report(settings, report, stages, argc, argv);
   std::cout << table << "\nverdict (" << verdict.mode << "): " << verdict.result << ", " << verdict.summary << "\n";
   std::cout << std::fixed << std::setprecision(2);
   for (const auto& c : verdict.checks) {
@@ -168,15 +136,11 @@ int finish_target(const TargetSettings& settings, nlohmann::json report, const s
   std::cout << "\nindex: " << reports_root(settings) << "/index.html\n";
   const auto& context = report["context"];
   std::cout << std::setprecision(1) << "time of this run:";
-  for (const char* stage : {"training", "alignment", "repair_statistics", "curves", "total"}) {
-    if (context["stage_seconds"].contains(stage)) {
-      std::cout << " " << stage << " " << context["stage_seconds"][stage].get<double>() << " s";
-    }
-  }
-  const double training_now = context["stage_seconds"].value("training", 0.0);
-  const double all_sessions = context.value("endpoint_cumulative_training_seconds", training_now);
-  if (all_sessions > training_now + 0.05) {
-    std::cout << "; the endpoints it trained took " << all_sessions
+  std::cout << " training " << stages.training << " s, alignment " << stages.alignment << " s, repair_statistics "
+            << stages.repair_statistics << " s, curves " << stages.curves << " s, total "
+            << context["stage_seconds"]["total"].get<double>() << " s";
+  if (stages.training_cumulative > stages.training + 0.05) {
+    std::cout << "; the endpoints it trained took " << stages.training_cumulative
               << " s of training in all, earlier interrupted sessions included";
   }
   std::cout << "; peak memory " << std::setprecision(0) << context["peak_rss_mib"].get<double>() << " MiB\n";

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "harness/endpoint_cache.h"
+#include "harness/run_record.h"
 #include "harness/verdict.h"
 #include "repairbench/data/dataset.h"
 #include "repairbench/pipeline/merge.h"
@@ -70,11 +71,12 @@ void require_datasets(const TargetSettings& settings, const std::vector<std::str
 double midpoint_accuracy(const pipeline::Curve& curve);
 
 /// The report every target writes: format_version, kind "reproduction",
-/// context (with preset, seeds, stage times summed from the results and peak
-/// memory), settings, results, paper, verdict and plots. Adds the context to
-/// `report`, writes <out_dir>/report.json atomically and refreshes
-/// <reports root>/index.html. Returns the report path.
-std::string write_target_report(const TargetSettings& settings, nlohmann::json& report, int argc, char** argv);
+/// context (with preset, seeds, the runs' `stages` and this process's total
+/// wall time, and peak memory), settings, results, paper, verdict and plots.
+/// Adds the context to `report`, writes <out_dir>/report.json atomically and
+/// refreshes <reports root>/index.html. Returns the report path.
+std::string write_target_report(const TargetSettings& settings, nlohmann::json& report, const StageSeconds& stages,
+                                int argc, char** argv);
 
 /// How a target's run ends: builds the verdict from `checks` ("paper-numbers"
 /// for the paper preset, "qualitative" otherwise), adds `findings` (gaps to
@@ -84,9 +86,9 @@ std::string write_target_report(const TargetSettings& settings, nlohmann::json& 
 /// A non-empty `mode` overrides the verdict's mode (a figure the paper stores
 /// no numbers for is judged on its claims under either preset).
 /// Returns the exit code: 1 for a failed verdict when `fail_on_mismatch`.
-int finish_target(const TargetSettings& settings, nlohmann::json report, const std::vector<Check>& checks,
-                  const std::vector<std::string>& findings, const std::string& table, bool fail_on_mismatch, int argc,
-                  char** argv, const std::string& mode = "");
+int finish_target(const TargetSettings& settings, nlohmann::json report, const StageSeconds& stages,
+                  const std::vector<Check>& checks, const std::vector<std::string>& findings, const std::string& table,
+                  bool fail_on_mismatch, int argc, char** argv, const std::string& mode = "");
 
 /// Rebuilds reports/index.html from every reports/*/report.json under `root`:
 /// each report's verdict, checks table and plots on one page.

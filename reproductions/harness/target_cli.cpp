@@ -188,7 +188,7 @@ int run_declared(int argc, char** argv, const TargetSpec& spec) {
   report.update(extension.report);
   std::vector<std::string> findings = spec.notes;
   for (auto& f : sweep_findings(checks, spec.gap_cause)) findings.push_back(std::move(f));
-  return finish_target(s, report, checks, findings, sweep_table(outcomes) + extension.table, flags.fail_on_mismatch,
+  return finish_target(s, report, run.stages(), checks, findings, sweep_table(outcomes) + extension.table, flags.fail_on_mismatch,
                        argc, argv, spec.mode);
 }
 
