@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 # after the build on the 2-core machine (README, "What make repro does").
 REPRO_PAIRS ?= 5
 
-.PHONY: all setup configure build test golden golden-kernel repro repro-all-quick bench clean test-asan fuzz
+.PHONY: all setup configure build test golden golden-kernel repro repro-all-quick bench clean test-asan fuzz check-includes
 
 all: build
 
@@ -114,6 +114,15 @@ test-asan: setup
 	@cmake --build $(ASAN_DIR) -j $(JOBS) --target repairbench_unit_tests
 	@cd $(ASAN_DIR) && $(SANITIZER_ENV) REPAIRBENCH_THREADS=1 \
 	  ctest -L unit -j $(JOBS) --output-on-failure --timeout 1800
+
+# Include hygiene: every file compiled on its own, without the precompiled
+# torch header and without unity batches, both of which hide a missing
+# #include in the regular build. Compiles only (-O0); runs nothing.
+INCLUDES_DIR ?= build-includes
+check-includes: setup
+	@cmake --preset includes -B $(INCLUDES_DIR) $(CMAKE_FLAGS) > $(INCLUDES_DIR).configure.log 2>&1 \
+	  || (cat $(INCLUDES_DIR).configure.log; exit 1)
+	@cmake --build $(INCLUDES_DIR) -j $(JOBS)
 
 # libFuzzer targets (tests/fuzz) for every binary reader, clang 14 with ASan +
 # UBSan, each run for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus).

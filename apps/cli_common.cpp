@@ -1,5 +1,7 @@
 #include "cli_common.h"
 
+#include <torch/cuda.h>
+
 #include <iostream>
 
 #include "repairbench/core/error.h"

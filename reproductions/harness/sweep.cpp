@@ -293,8 +293,7 @@ RunRecord execute_run(const TargetSettings& settings, const SweepPoint& point, i
       merge.match_loader = &*match_loader;
     }
     std::cerr << "  merging: match " << merge.match << ", " << merge.alphas.size()
-              << " alphas, statistics on batches of " << stats.batch_size << " (" << stats.augment.describe()
-              << ")\n";
+              << " alphas, statistics on batches of " << stats.batch_size << " (" << stats.augment.describe() << ")\n";
     record.merge = pipeline::merge(*a, *b, loader, splits.test, nullptr, merge, settings.device);
     record.stages = stage_seconds(*record.merge);
     record.stages += stage_seconds(ends.first);

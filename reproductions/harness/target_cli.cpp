@@ -1,6 +1,7 @@
 #include "harness/target_cli.h"
 
 #include <c10/util/Exception.h>
+#include <torch/cuda.h>
 
 #include <filesystem>
 #include <iostream>
@@ -188,8 +189,8 @@ int run_declared(int argc, char** argv, const TargetSpec& spec) {
   report.update(extension.report);
   std::vector<std::string> findings = spec.notes;
   for (auto& f : sweep_findings(checks, spec.gap_cause)) findings.push_back(std::move(f));
-  return finish_target(s, report, run.stages(), checks, findings, sweep_table(outcomes) + extension.table, flags.fail_on_mismatch,
-                       argc, argv, spec.mode);
+  return finish_target(s, report, run.stages(), checks, findings, sweep_table(outcomes) + extension.table,
+                       flags.fail_on_mismatch, argc, argv, spec.mode);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "repairbench/core/runtime.h"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <thread>
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <torch/nn/functional/loss.h>
 #include <unistd.h>
 
 #include <future>

@@ -1,5 +1,7 @@
 #include "repairbench/models/mlp.h"
 
+#include <torch/nn/modules/activation.h>
+
 #include "repairbench/core/error.h"
 #include "repairbench/models/family.h"
 #include "repairbench/models/spec_builder.h"

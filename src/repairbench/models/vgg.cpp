@@ -1,5 +1,6 @@
 #include "repairbench/models/vgg.h"
 
+#include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/pooling.h>
 
