@@ -49,6 +49,13 @@ StageSeconds stage_seconds(const pipeline::MergeResult& merge) {
   return s;
 }
 
+StageSeconds RunRecord::stages() const {
+  StageSeconds s;
+  if (merge) s += stage_seconds(*merge);
+  for (const auto& e : endpoints) s += stage_seconds(e);
+  return s;
+}
+
 nlohmann::json to_json(const StageSeconds& stages) {
   return {{"training", stages.training},
           {"alignment", stages.alignment},
@@ -67,8 +74,6 @@ nlohmann::json to_json(const RunRecord& record) {
   j["merge"] = report::merge_results_json(*record.merge);
   j["permutations"] = report::permutations_json(record.merge->alignment);
   j["endpoints"] = {endpoint_json(record.endpoints[0]), endpoint_json(record.endpoints[1])};
-  j["stage_seconds"] = to_json(record.stages);
-  j["cumulative_training_seconds"] = record.stages.training_cumulative;
   return j;
 }
 
@@ -84,12 +89,6 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
     for (const auto& e : j.at("endpoints")) r.endpoints.push_back(endpoint_from_json(e));
     RB_CHECK(r.endpoints.size() == 2, kUsage, "run '", r.key.point, "' pair ", r.key.pair + 1, " stores ",
              r.endpoints.size(), " endpoints, not 2");
-    const auto& stages = j.at("stage_seconds");
-    r.stages.training = stages.at("training").get<double>();
-    r.stages.alignment = stages.at("alignment").get<double>();
-    r.stages.repair_statistics = stages.at("repair_statistics").get<double>();
-    r.stages.curves = stages.at("curves").get<double>();
-    r.stages.training_cumulative = j.at("cumulative_training_seconds").get<double>();
     return r;
   } catch (const nlohmann::json::exception& e) {
     RB_FAIL(kUsage, "a stored run is incomplete or mistyped (", e.what(), "); rerun its shard");

@@ -41,13 +41,16 @@ StageSeconds stage_seconds(const Endpoint& endpoint);
 StageSeconds stage_seconds(const pipeline::MergeResult& merge);
 
 /// What one run measured: its merge and two endpoints, or why it has none
-/// (its training diverged: the Error(kNumeric) message), and its stage times.
+/// (its training diverged: the Error(kNumeric) message).
 struct RunRecord {
   RunKey key;
   std::optional<pipeline::MergeResult> merge;
   std::vector<Endpoint> endpoints;  ///< a, b; empty when the run diverged.
   std::string error;
-  StageSeconds stages;
+
+  /// Its stage times: the merge's and those of the endpoints it trained
+  /// (none for a diverged run, whose partial work is not timed).
+  StageSeconds stages() const;
 };
 
 /// A record as a shard report stores it: the merge with its permutations, and

@@ -295,9 +295,6 @@ RunRecord execute_run(const TargetSettings& settings, const SweepPoint& point, i
     std::cerr << "  merging: match " << merge.match << ", " << merge.alphas.size()
               << " alphas, statistics on batches of " << stats.batch_size << " (" << stats.augment.describe() << ")\n";
     record.merge = pipeline::merge(*a, *b, loader, splits.test, nullptr, merge, settings.device);
-    record.stages = stage_seconds(*record.merge);
-    record.stages += stage_seconds(ends.first);
-    record.stages += stage_seconds(ends.second);
     record.endpoints.push_back(std::move(ends.first));
     record.endpoints.push_back(std::move(ends.second));
   } catch (const Error& e) {
@@ -305,19 +302,19 @@ RunRecord execute_run(const TargetSettings& settings, const SweepPoint& point, i
     // unlucky seed does not erase the point.
     if (e.kind() != ErrorKind::kNumeric) throw;
     std::cerr << "  " << point.label << ", pair " << k + 1 << " diverged: " << e.what() << "\n";
-    return {record.key, std::nullopt, {}, e.what(), {}};
+    return {record.key, std::nullopt, {}, e.what()};
   }
   return record;
 }
 
 void PointOutcome::add(RunRecord run) {
+  stages += run.stages();
   if (!run.error.empty()) {
     diverged.push_back({run.key.pair, run.error});
     return;
   }
   merges.push_back(std::move(*run.merge));
   for (auto& e : run.endpoints) endpoints.push_back(std::move(e));
-  stages += run.stages;
 }
 
 StageSeconds SweepRun::stages() const {
