@@ -3,11 +3,13 @@
 #include <torch/types.h>
 
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "harness/endpoint_cache.h"
 #include "harness/run_record.h"
+#include "harness/target_report.h"
 #include "harness/verdict.h"
 #include "repairbench/data/dataset.h"
 #include "repairbench/pipeline/merge.h"
@@ -70,28 +72,24 @@ void require_datasets(const TargetSettings& settings, const std::vector<std::str
 /// Test accuracy at alpha 0.5 of a curve (throws if 0.5 is not on the grid).
 double midpoint_accuracy(const pipeline::Curve& curve);
 
-/// The report every target writes: format_version, kind "reproduction",
-/// context (with preset, seeds, the runs' `stages` and this process's total
-/// wall time, and peak memory), settings, results, paper, verdict and plots.
-/// Adds the context to `report`, writes <out_dir>/report.json atomically and
-/// refreshes <reports root>/index.html. Returns the report path.
-std::string write_target_report(const TargetSettings& settings, nlohmann::json& report, const StageSeconds& stages,
-                                int argc, char** argv);
+/// The target's half of a report's context: the settings' target, preset,
+/// smoke mode, pairs and endpoint cache, and the runs' `stages`.
+TargetContext target_context(const TargetSettings& settings, const StageSeconds& stages);
 
-/// How a target's run ends: builds the verdict from `checks` ("paper-numbers"
-/// for the paper preset, "qualitative" otherwise), adds `findings` (gaps to
-/// the paper that the run measured, each with its likely cause) to `report`,
-/// writes it with write_target_report, and prints `table`, the verdict with
-/// every check, the findings and the paths of the report, plots and index.
-/// A non-empty `mode` overrides the verdict's mode (a figure the paper stores
-/// no numbers for is judged on its claims under either preset).
-/// Returns the exit code: 1 for a failed verdict when `fail_on_mismatch`.
-int finish_target(const TargetSettings& settings, nlohmann::json report, const StageSeconds& stages,
-                  const std::vector<Check>& checks, const std::vector<std::string>& findings, const std::string& table,
-                  bool fail_on_mismatch, int argc, char** argv, const std::string& mode = "");
+/// Stores `report` with this process's run context (report::run_context)
+/// and wall time in <out_dir>/report.json, atomically, and refreshes <reports root>/index.html.
+/// Returns the report's path.
+std::string write_target_report(const TargetSettings& settings, TargetReport& report, int argc, char** argv);
+
+/// What a target prints at its end: `table`, the verdict with every check,
+/// the findings, the paths of the report (`path`), plots and index, and the
+/// stage times and peak memory of this run.
+void print_target_summary(std::ostream& out, const TargetSettings& settings, const TargetReport& report,
+                          const std::string& table, const std::string& path);
 
 /// Rebuilds reports/index.html from every reports/*/report.json under `root`:
-/// each report's verdict, checks table and plots on one page.
+/// each target report's verdict, checks table, findings and plots on one
+/// page; a report that is not a readable target report is listed with why.
 void write_reports_index(const std::string& root);
 
 }  // namespace repairbench::harness

@@ -172,25 +172,27 @@ int run_declared(int argc, char** argv, const TargetSpec& spec) {
   if (spec.judge_sweep) checks = sweep_checks(s, outcomes, plan.layout);
   const Extension extension = spec.extend ? spec.extend(s, plan, outcomes) : Extension{};
   checks.insert(checks.end(), extension.checks.begin(), extension.checks.end());
-  nlohmann::json settings = plan.settings;
-  settings["alphas"] = plan.points.front().merge.alphas;
-  settings["match"] = plan.points.front().merge.match;
-  std::vector<std::string> plots = extension.plots;
+  TargetReport report;
+  report.context = target_context(s, run.stages());
+  report.settings = plan.settings;
+  report.settings["alphas"] = plan.points.front().merge.alphas;
+  report.settings["match"] = plan.points.front().merge.match;
+  report.results = sweep_results_json(outcomes);
+  report.paper = {reference.at("source").get<std::string>(), reference.value("notes", ""), sweep_paper_json(outcomes)};
+  // A figure the paper stores no numbers for is judged on its claims under
+  // either preset (TargetSpec::mode).
+  const std::string mode = !spec.mode.empty() ? spec.mode : (s.judged_on_numbers() ? "paper-numbers" : "qualitative");
+  report.verdict = make_verdict(mode, checks);
+  report.findings = spec.notes;
+  for (auto& f : sweep_findings(report.verdict.checks, spec.gap_cause)) report.findings.push_back(std::move(f));
+  report.plots = extension.plots;
   if (plan.layout.curve_plots) {
-    for (auto& file : sweep_plots(s, outcomes, plan.layout)) plots.push_back(std::move(file));
+    for (auto& file : sweep_plots(s, outcomes, plan.layout)) report.plots.push_back(std::move(file));
   }
-  nlohmann::json report = {{"settings", settings},
-                           {"results", sweep_results_json(outcomes)},
-                           {"paper",
-                            {{"source", reference.at("source")},
-                             {"notes", reference.value("notes", "")},
-                             {"points", sweep_paper_json(outcomes)}}},
-                           {"plots", plots}};
-  report.update(extension.report);
-  std::vector<std::string> findings = spec.notes;
-  for (auto& f : sweep_findings(checks, spec.gap_cause)) findings.push_back(std::move(f));
-  return finish_target(s, report, run.stages(), checks, findings, sweep_table(outcomes) + extension.table,
-                       flags.fail_on_mismatch, argc, argv, spec.mode);
+  report.extensions = extension.report;
+  const std::string path = write_target_report(s, report, argc, argv);
+  print_target_summary(std::cout, s, report, sweep_table(outcomes) + extension.table, path);
+  return (flags.fail_on_mismatch && report.verdict.result == "fail") ? 1 : 0;
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ struct TargetSpec {
   /// (reported when a paper-number check fails), and findings always reported.
   std::string gap_cause;
   std::vector<std::string> notes;
-  std::string mode;  ///< Overrides the verdict's mode (see finish_target).
+  std::string mode;  ///< Overrides the verdict's mode ("paper-numbers" under the paper preset, else "qualitative").
   /// The sweep's own checks (sweep_checks); off for a target that judges only
   /// the claims its extension checks.
   bool judge_sweep = true;

@@ -63,6 +63,31 @@ nlohmann::json to_json(const Verdict& v) {
   return {{"mode", v.mode}, {"result", v.result}, {"summary", v.summary}, {"checks", checks}};
 }
 
+Check check_from_json(const nlohmann::json& j) {
+  Check c;
+  c.metric = j.at("metric").get<std::string>();
+  // JSON has no NaN: nlohmann writes a NaN (a relative reduction of a zero
+  // barrier, say) as null, which reads back as NaN, so it still fails.
+  c.ours = j.at("ours").is_null() ? std::nan("") : j["ours"].get<double>();
+  if (!j.at("ours_std").is_null()) c.ours_spread = j["ours_std"].get<double>();
+  if (!j.at("paper").is_null()) c.paper = j["paper"].get<double>();
+  c.rule = j.at("rule").get<std::string>();
+  c.threshold = j.at("threshold").get<double>();
+  c.reason = j.at("reason").get<std::string>();
+  c.source = j.at("source").get<std::string>();
+  c.pass = j.at("pass").get<bool>();
+  return c;
+}
+
+Verdict verdict_from_json(const nlohmann::json& j) {
+  Verdict v;
+  v.mode = j.at("mode").get<std::string>();
+  v.result = j.at("result").get<std::string>();
+  v.summary = j.at("summary").get<std::string>();
+  for (const auto& c : j.at("checks")) v.checks.push_back(check_from_json(c));
+  return v;
+}
+
 double tolerance(double floor, const Spread& s) { return std::max(floor, s.std ? 2.0 * *s.std : 0.0); }
 
 Spread spread(const std::vector<double>& values) {

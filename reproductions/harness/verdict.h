@@ -44,6 +44,10 @@ Verdict make_verdict(std::string mode, std::vector<Check> checks);
 
 nlohmann::json to_json(const Check& check);
 nlohmann::json to_json(const Verdict& verdict);
+/// The check and verdict to_json wrote; throw nlohmann::json's type and
+/// out-of-range errors for a malformed one.
+Check check_from_json(const nlohmann::json& j);
+Verdict verdict_from_json(const nlohmann::json& j);
 
 /// Mean and sample standard deviation (empty for fewer than two values).
 struct Spread {
