@@ -34,15 +34,19 @@ test: build
 	@cd $(BUILD_DIR) && OPENBLAS_CORETYPE=$$(tests/regression/golden_runs --blas-core) REPAIRBENCH_THREADS=1 \
 	  ctest -L "unit|smoke|regression|parity" -j $(JOBS) --output-on-failure --timeout 900
 
-# Rewrites the golden regression reports of this machine's OpenBLAS kernel
-# (tests/regression/golden/<kernel>/; every float moves with the kernel): run
-# it only when a change of numbers is intended, and say in the commit message
-# which numbers moved and why. It removes the other kernels' folders, which
-# such a change makes stale. `make golden-kernel` writes this kernel's folder
-# and keeps the others: it adds a kernel to code whose numbers did not change.
+# Rewrites the golden regression reports of the golden platform's OpenBLAS
+# kernel (tests/regression/golden/<kernel>/; every float moves with the
+# kernel): run it only when a change of numbers is intended, and say in the
+# commit message which numbers moved and why. The runs go through
+# golden_platform.sh, which gives every CPU with AVX2 and FMA the same
+# kernels (Haswell), so any such machine writes the one set. It removes the
+# other kernels' folders, which such a change makes stale. `make
+# golden-kernel` writes this kernel's folder and keeps the others: it adds a
+# kernel (a CPU without AVX2) to code whose numbers did not change.
 # One thread, fresh endpoints: the runs the regression tests repeat.
 GOLDEN_DIR = tests/regression/golden
-GOLDEN_RUNS = $(BUILD_DIR)/tests/regression/golden_runs
+GOLDEN_PLATFORM = tests/regression/golden_platform.sh
+GOLDEN_RUNS = $(GOLDEN_PLATFORM) $(BUILD_DIR)/tests/regression/golden_runs
 golden: golden-kernel
 	@core=$$($(GOLDEN_RUNS) --blas-core); for d in $(GOLDEN_DIR)/*/; do \
 	  k=$$(basename "$$d"); [ "$$k" = "$$core" ] && continue; rm -rf "$$d"; \
@@ -54,7 +58,7 @@ golden-kernel: configure
 	dir=$(GOLDEN_DIR)/$$core; rm -rf "$$dir" $(BUILD_DIR)/golden-smoke && mkdir -p "$$dir/targets" \
 	&& REPAIRBENCH_THREADS=1 $(GOLDEN_RUNS) "$$dir" && for t in $(BUILD_DIR)/reproductions/repro_*; do \
 	  name=$${t##*/repro_}; \
-	  REPAIRBENCH_DATA=$(BUILD_DIR)/smoke-no-data REPAIRBENCH_THREADS=1 $$t --smoke --retrain \
+	  REPAIRBENCH_DATA=$(BUILD_DIR)/smoke-no-data REPAIRBENCH_THREADS=1 $(GOLDEN_PLATFORM) $$t --smoke --retrain \
 	    --out-dir $(BUILD_DIR)/golden-smoke/$$name --cache-dir $(BUILD_DIR)/golden-smoke/cache > /dev/null || exit 1; \
 	  cp $(BUILD_DIR)/golden-smoke/$$name/report.json "$$dir/targets/$$name.json"; \
 	  echo "golden: $$dir/targets/$$name.json"; \

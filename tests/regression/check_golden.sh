@@ -3,7 +3,9 @@
 # golden reports per OpenBLAS kernel (GOLDEN_ROOT/<kernel>/CASE.json and
 # GOLDEN_ROOT/<kernel>/targets/TARGET.json): every float moves with the
 # kernel, so a run is compared with the reports of the kernel it ran, and is
-# skipped (exit 77) with a message when that kernel has none. Modes:
+# skipped (exit 77) with a message when that kernel has none. Golden runs run
+# through golden_platform.sh, which forces one kernel on every CPU with AVX2
+# and FMA, so one folder serves them all. Modes:
 #   case GOLDEN_RUNS CLI GOLDEN_ROOT TOLERANCES CASE
 #       reruns one golden case and compares it with <kernel>/CASE.json
 #   report CLI GOLDEN_ROOT TARGET NEW TOLERANCES
@@ -57,15 +59,16 @@ compare() {
 # same_list WHAT EXPECTED ACTUAL: fails naming WHAT unless the two sorted lists agree.
 same_list() { [ "$2" = "$3" ] || fail "$1"; }
 
+platform="$(dirname "$0")/golden_platform.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 case "$mode" in
   case)
     runs="$1" cli="$2" root="$3" tolerances="$4" name="$5"
     # Decided before the run: a kernel without goldens is skipped without computing anything.
-    dir=$(kernel_dir_or_skip "$root" "$("$runs" --blas-core)") || exit $?
+    dir=$(kernel_dir_or_skip "$root" "$("$platform" "$runs" --blas-core)") || exit $?
     [ -f "$dir/$name.json" ] || fail "no golden report $dir/$name.json; run 'make golden' to write it"
-    timeout 600 "$runs" "$work" "$name" > "$work/run.log" 2>&1 || { cat "$work/run.log"; fail "golden_runs $name failed"; }
+    timeout 600 "$platform" "$runs" "$work" "$name" > "$work/run.log" 2>&1 || { cat "$work/run.log"; fail "golden_runs $name failed"; }
     compare "$cli" "$dir/$name.json" "$work/$name.json" "$tolerances"
     echo "check_golden: ok: $name equals its golden report ($dir)"
     ;;

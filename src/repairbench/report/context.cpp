@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <memory>
@@ -57,7 +58,7 @@ nlohmann::json run_context(const std::string& device, int argc, char** argv) {
   const RuntimeInfo info = runtime_info();
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
-  return {{"repairbench_version", REPAIRBENCH_VERSION},
+  nlohmann::json context = {{"repairbench_version", REPAIRBENCH_VERSION},
           {"git_commit", git_commit()},
           {"torch_version", info.torch_version},
           {"blas", info.blas},
@@ -69,6 +70,11 @@ nlohmann::json run_context(const std::string& device, int argc, char** argv) {
           {"date", utc_now()},
           {"command", command},
           {"peak_rss_mib", peak_rss_mib()}};
+  // oneDNN picks its convolution kernels from the CPU unless capped; the
+  // golden runs cap it (tests/regression/golden_platform.sh), and a report
+  // says so, since its convolutions' floats depend on it.
+  if (const char* isa = std::getenv("ONEDNN_MAX_CPU_ISA")) context["onednn_max_cpu_isa"] = isa;
+  return context;
 }
 
 double peak_rss_mib() {
