@@ -104,8 +104,8 @@ SweepPoint trained_point_for(const TargetSettings& settings, const models::Model
   if (settings.smoke) {
     p.base.recipe = train::with_epochs(p.base.recipe, 1);
     p.base.max_batches_per_epoch = 2;
-    p.base.recipe.batch_size = 128;
-    p.stats.batch_size = 64;
+    p.base.recipe.batch_size = 32;
+    p.stats.batch_size = 32;
     p.merge.alphas = {0.0, 0.5, 1.0};
     p.merge.repair.endpoint_epochs = p.merge.repair.merged_epochs = 1;
   }

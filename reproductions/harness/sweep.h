@@ -65,8 +65,9 @@ struct SweepPoint {
 /// model's input shape and class count are filled in from the data set (grey
 /// images: one channel for MLPs, repeated to three for conv nets). The quick
 /// preset evaluates alphas {0, 0.5, 1} only. In smoke mode: one epoch of two
-/// batches of 128, statistics on batches of 64,
-/// one statistics pass, alphas {0, 0.5, 1}.
+/// batches of 32 (half of the 128 synthetic training images, see
+/// target_data; a split target's half of them holds one batch), statistics
+/// on batches of 32, one statistics pass, alphas {0, 0.5, 1}.
 SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig model, const std::string& dataset,
                          const std::vector<repair::RepairMethod>& repairs);
 
