@@ -37,7 +37,7 @@ struct TargetSettings {
   int64_t epochs = 0;
   /// Train with the GradScaler skip-rule emulation (train::Recipe::grad_scaler).
   bool grad_scaler = false;
-  /// Smoke mode: synthetic stand-ins for the data sets, tiny widths and one
+  /// Smoke mode: small synthetic stand-ins for the data sets (target_data) and one
   /// short epoch; checks that the pipeline runs, not the paper's numbers.
   bool smoke = false;
   torch::Device device = torch::kCPU;
