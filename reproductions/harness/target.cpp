@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -52,9 +53,10 @@ std::string html_escape(const std::string& text) {
   return out;
 }
 
-// A table cell: the number with two decimals, empty when there is none.
+// A table cell: the number with two decimals, empty when there is none or
+// it is not finite (a stored NaN reads back as NaN, see check_from_json).
 std::string number(std::optional<double> v) {
-  if (!v) return "";
+  if (!v || !std::isfinite(*v)) return "";
   std::ostringstream s;
   s.setf(std::ios::fixed);
   s.precision(2);

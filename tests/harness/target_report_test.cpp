@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "harness/target.h"
@@ -104,13 +106,19 @@ TEST(TargetReport, RefusesOtherKindsAndTruncatedReportsWithAUsageError) {
 TEST(TargetReport, TheIndexListsEveryReportAndNamesAnUnreadableOne) {
   testing::TempDir root;
   fs::create_directories(root.file("mlp_datasets"));
-  write_file_atomic(root.file("mlp_datasets/report.json"), harness::to_json(small_report()).dump());
+  auto report = small_report();
+  // A NaN (a relative reduction of a zero barrier) is stored as null and shown as an empty cell.
+  report.verdict.checks.push_back(
+      harness::check_at_least("a zero barrier's reduction", std::nan(""), std::nullopt, 0, "the paper's claim", ""));
+  write_file_atomic(root.file("mlp_datasets/report.json"), harness::to_json(report).dump());
   testing::write_bytes(root.file("broken/report.json"), "{\"kind\": \"reproduction\"");
   harness::write_reports_index(root.path());
   const std::string html = read_file(root.file("index.html"));
   EXPECT_NE(html.find("<h2>mlp_datasets</h2>"), std::string::npos);
   EXPECT_NE(html.find("REPAIR reduces the barrier &lt;&amp;&gt;"), std::string::npos);
   EXPECT_NE(html.find("<td>40.00</td><td>2.50</td><td></td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>a zero barrier's reduction</td><td></td><td></td><td></td>"), std::string::npos);
+  EXPECT_EQ(html.find("nan"), std::string::npos);
   EXPECT_NE(html.find("a finding"), std::string::npos);
   EXPECT_NE(html.find("<h2>broken</h2><p>unreadable report:"), std::string::npos);
 }
