@@ -44,6 +44,16 @@ TEST(BadInput, JsonReports) {
       {"number overflowing a double", R"({"results": {"barrier": 1e999}})", "number overflow parsing '1e999'"},
       {"negative overflow inside an array", R"({"results": {"curves": [0.5, -1e400]}})",
        "number overflow parsing '-1e400'"},
+      // 100,000 levels overflowed the stack in nlohmann's recursive copies.
+      {"arrays 100,000 deep", std::string(100000, '[') + std::string(100000, ']'), "nests objects and arrays deeper"},
+      {"objects 100,000 deep",
+       [] {
+         std::string t;
+         for (int i = 0; i < 100000; ++i) t += "{\"a\":";
+         return t + "1" + std::string(100000, '}');
+       }(),
+       "nests objects and arrays deeper"},
+      {"one level too deep", std::string(65, '[') + std::string(65, ']'), "deeper than 64 levels"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -58,6 +68,50 @@ TEST(BadInput, JsonReports) {
   EXPECT_TRUE(throws_error(ErrorKind::kIo, [&] { load_report(dir.path()); }, {dir.path(), "is a directory"}));
   write_bytes(dir.file("good.json"), good);
   EXPECT_TRUE(check_report(load_report(dir.file("good.json")), dir.path()).empty());
+  // The deepest nesting allowed still loads.
+  write_bytes(dir.file("deep.json"), std::string(64, '[') + std::string(64, ']'));
+  EXPECT_NO_THROW(load_report(dir.file("deep.json")));
+}
+
+// Tolerance files: every key is checked, so a misspelt one is refused rather
+// than read as absent (an "abs_tol" rule ran with abs 0), and a deep file is
+// refused before it is built.
+TEST(BadInput, ToleranceFiles) {
+  struct Case {
+    std::string name;
+    std::string text;
+    std::vector<std::string> says;
+  };
+  const std::vector<Case> cases = {
+      {"misspelt bound",
+       R"({"rules": [{"pattern": "results.*", "abs_tol": 0.5, "why": "noise"}]})",
+       {"rule 0", "unknown key \"abs_tol\"", "pattern, abs, rel, why"}},
+      {"unknown top-level key", R"({"rule": [], "rules": []})", {"unknown key \"rule\"", "about, rules"}},
+      {"bound as text",
+       R"({"rules": [{"pattern": "x", "abs": "0.5", "why": "noise"}]})",
+       {"abs must be a number >= 0"}},
+      {"no why", R"({"rules": [{"pattern": "x", "abs": 0.5}]})", {"does not say why"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir dir;
+    const std::string path = dir.file("tolerances.json");
+    write_bytes(path, c.text);
+    std::vector<std::string> says = c.says;
+    says.push_back(path);
+    EXPECT_TRUE(throws_error(
+        ErrorKind::kUsage, [&] { load_tolerances(path); }, says))
+        << c.name;
+  }
+  TempDir dir;
+  const std::string deep = dir.file("deep.json");
+  write_bytes(deep, R"({"rules": )" + std::string(100000, '[') + std::string(100000, ']') + "}");
+  EXPECT_TRUE(throws_error(ErrorKind::kIo, [&] { load_tolerances(deep); }, {deep, "deeper than 64 levels"}));
+  const std::string good = dir.file("good.json");
+  write_bytes(good, R"({"about": "x", "rules": [{"pattern": "results.*", "abs": 0.5, "rel": 0, "why": "noise"}]})");
+  const Tolerances t = load_tolerances(good);
+  ASSERT_EQ(t.rules.size(), 1u);
+  EXPECT_EQ(t.rules[0].abs, 0.5);
 }
 
 // Each report has one field of the wrong JSON type; the check must name the
@@ -79,7 +133,7 @@ TEST(BadInput, WronglyTypedReportFieldsAreProblemsNotExceptions) {
       {"kind as a number", [](nlohmann::json& r) { r["kind"] = 7; }, "kind is neither merge nor reproduction"},
       {"context as a list", [](nlohmann::json& r) { r["context"] = nlohmann::json::array(); }, "no context block"},
       {"settings as text", [](nlohmann::json& r) { r["settings"] = "none"; }, "no settings object"},
-      {"verdict result as a number", bad_verdict, "verdict result is not pass/fail/no-reference"},
+      {"verdict result as a number", bad_verdict, "verdict result is not pass/fail/inconclusive/no-reference"},
       {"a verdict check that is a number", bad_verdict, "a verdict check lacks metric"},
       {"a verdict reason that is a number", bad_verdict,
        "a verdict check does not say why its tolerance is what it is"},

@@ -1,4 +1,3 @@
-#include "repairbench/pipeline/defaults.h"
 #include "repairbench/train/trainer.h"
 
 #include <gtest/gtest.h>
@@ -9,10 +8,12 @@
 #include <thread>
 
 #include "model_cases.h"
+#include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
+#include "repairbench/pipeline/defaults.h"
 #include "synthetic.h"
 #include "temp_dir.h"
 
@@ -61,7 +62,8 @@ TEST(Recipe, PresetsFollowTable1) {
   EXPECT_FALSE(pipeline::default_recipe(make_config("mlp", 128, "bn", 1, 28, 10, 3), "mnist").kaiming_init);
   const auto r20 = pipeline::default_recipe(make_config("resnet20", 4, "bn", 3, 32), "cifar10");
   EXPECT_EQ(r20.augment.describe(), "flip+translate4+cutout12");
-  EXPECT_EQ(pipeline::default_recipe(make_config("resnet20", 4, "bn", 3, 28), "mnist").augment.describe(), "translate4");
+  EXPECT_EQ(pipeline::default_recipe(make_config("resnet20", 4, "bn", 3, 28), "mnist").augment.describe(),
+            "translate4");
   EXPECT_DOUBLE_EQ(train::recipe_preset("vgg", "cifar10").weight_decay, 5e-4);
   EXPECT_THROW(train::recipe_preset("adam", "cifar10"), Error);
 }
@@ -280,6 +282,56 @@ TEST(Trainer, RefusesTheStateFileOfAnotherRun) {
   testing::write_bytes(state, "truncated");
   options.seed = 5;
   EXPECT_THROW(train::train(*net, data, options), Error);
+}
+
+// A damaged training state is refused naming its file, never resumed: a
+// flipped bit anywhere (LibTorch's archive reader checks no CRC, so a flip in
+// a weight once trained on silently), a cut file, an extended one.
+TEST(Trainer, RefusesADamagedStateFile) {
+  const auto data = testing::template_dataset(256, 1, 8, 4, 2);
+  testing::TempDir dir;
+  const std::string state = dir.file("run.state");
+  struct Stop {};
+  auto options = quick_options(2);
+  options.state_path = state;
+  options.on_epoch = [](const train::EpochLog& log) {
+    if (log.epoch == 0) throw Stop{};  // as a kill after epoch 1: the state is left
+  };
+  torch::manual_seed(0);
+  auto net = models::make_network(make_config("mlp", 16, "none", 1, 8, 4, 2));
+  EXPECT_THROW(train::train(*net, data, options), Stop);
+  options.on_epoch = nullptr;
+  const std::string intact = read_file(state);
+  ASSERT_GT(intact.size(), 1000u);
+  struct Case {
+    std::string name;
+    std::string bytes;
+    std::string says;
+  };
+  std::string flipped = intact;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x10);
+  const std::vector<Case> cases = {
+      {"a flipped bit", flipped, "is damaged"},
+      {"cut short", intact.substr(0, intact.size() - 100), "has no integrity trailer"},
+      {"extended", intact + "x", "has no integrity trailer"},
+      {"trailer of another file", intact.substr(0, 200) + intact.substr(intact.size() - 16), "is damaged"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    testing::write_bytes(state, c.bytes);
+    try {
+      train::train(*net, data, options);
+      ADD_FAILURE() << "resumed a state file " << c.name;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kCheckpoint);
+      const std::string what = e.what();
+      EXPECT_NE(what.find(state), std::string::npos) << what;
+      EXPECT_NE(what.find(c.says), std::string::npos) << what;
+    }
+  }
+  // The intact state still resumes.
+  testing::write_bytes(state, intact);
+  EXPECT_EQ(train::train(*net, data, options).resumed_epochs, 1);
 }
 
 // Divergence stops training with the path of the last good state in the message.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -66,6 +67,20 @@ void check_output_is_not_an_input(const std::string& flag, const std::string& ou
     RB_CHECK(!same_file(out, input), kUsage, flag, " ", out, " is the input ", input,
              "; writing there would replace it; choose another path for ", flag);
   }
+}
+
+void check_writable_directory(const std::string& flag, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  RB_CHECK(!ec, kUsage, flag, " ", dir, " cannot be created: ", ec.message(), "; choose a folder you can write");
+  RB_CHECK(fs::is_directory(dir, ec), kUsage, flag, " ", dir, " is not a folder; choose a folder you can write");
+  std::string probe = (fs::path(dir) / ".repairbench-write-check.XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  RB_CHECK(fd >= 0, kUsage, flag, " ", dir, " is not writable: ", std::strerror(errno),
+           "; choose a folder you can write");
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 std::string read_file(const std::string& path) {

@@ -23,6 +23,11 @@ bool same_file(const std::string& a, const std::string& b);
 void check_output_is_not_an_input(const std::string& flag, const std::string& out,
                                   const std::vector<std::string>& inputs);
 
+/// Creates `dir` if missing and checks that a file can be written in it, so
+/// that a command refuses an unusable output folder before any work rather
+/// than after it. Throws Error(kUsage) naming `flag`, the folder and why.
+void check_writable_directory(const std::string& flag, const std::string& dir);
+
 /// Reads a whole file. Throws Error(kIo) naming the file if it cannot be read.
 std::string read_file(const std::string& path);
 

@@ -19,20 +19,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Entry {
+struct ImageFile {
   std::string path;
   int64_t label;
 };
 
 bool hidden(const fs::path& p) { return p.filename().string().rfind('.', 0) == 0; }
 
-std::vector<Entry> list_images(const std::string& root, const std::vector<std::string>& classes) {
+std::vector<ImageFile> list_images(const std::string& root, const std::vector<std::string>& classes) {
   const std::set<std::string> known(classes.begin(), classes.end());
   for (const std::string& dir : image_folder_classes(root)) {
     RB_CHECK(known.count(dir) == 1, kData, "directory ", root, "/", dir, " is not one of the ", classes.size(),
              " classes of this data set");
   }
-  std::vector<Entry> entries;
+  std::vector<ImageFile> entries;
   for (size_t label = 0; label < classes.size(); ++label) {
     const fs::path dir = fs::path(root) / classes[label];
     std::error_code ec;
@@ -111,13 +111,13 @@ Dataset read_image_folder(const std::string& root, const ImageFolderOptions& opt
            " is outside (0, 1]");
   Normalization norm = normalization_for(options.name);  // an unknown name fails before decoding
   const std::vector<std::string> classes = options.classes.empty() ? image_folder_classes(root) : options.classes;
-  std::vector<Entry> entries = list_images(root, classes);
+  std::vector<ImageFile> entries = list_images(root, classes);
 
   if (options.max_images > 0 && options.max_images < static_cast<int64_t>(entries.size())) {
     torch::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
     const torch::Tensor pick = std::get<0>(
         torch::sort(torch::randperm(static_cast<int64_t>(entries.size()), gen).slice(0, 0, options.max_images)));
-    std::vector<Entry> kept;
+    std::vector<ImageFile> kept;
     kept.reserve(static_cast<size_t>(options.max_images));
     const auto* idx = pick.data_ptr<int64_t>();
     for (int64_t i = 0; i < pick.numel(); ++i) kept.push_back(std::move(entries[idx[i]]));

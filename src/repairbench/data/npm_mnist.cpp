@@ -10,6 +10,7 @@
 
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
+#include "repairbench/core/json_file.h"
 #include "repairbench/data/idx.h"
 
 namespace repairbench::data {
@@ -113,12 +114,7 @@ DigitTexts read_directory(const std::string& dir) {
 
 // One digit's samples as (n, 784) uint8.
 torch::Tensor parse_digit(const std::string& text, const std::string& origin) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    RB_FAIL(kData, origin, " is not valid JSON: ", e.what());
-  }
+  const nlohmann::json doc = parse_json(text, origin, ErrorKind::kData);
   RB_CHECK(doc.is_object() && doc.contains("data") && doc["data"].is_array(), kData, origin,
            " should be {\"data\": [pixel values]}");
   const nlohmann::json& values = doc["data"];

@@ -19,6 +19,7 @@
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/deflate.h"
 #include "repairbench/core/error.h"
+#include "repairbench/core/integrity.h"
 #include "repairbench/io/legacy_format.h"
 #include "repairbench/io/pickle.h"
 #include "repairbench/io/utf8.h"
@@ -68,17 +69,6 @@ std::string hex32(uint32_t value) {
   char text[16];
   std::snprintf(text, sizeof text, "0x%08" PRIx32, value);
   return text;
-}
-
-uint32_t crc32_of(std::string_view data) {
-  // zlib takes 32-bit lengths; feed big records in chunks.
-  uLong crc = crc32(0L, Z_NULL, 0);
-  for (size_t done = 0; done < data.size();) {
-    const size_t chunk = std::min<size_t>(data.size() - done, size_t{1} << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(data.data() + done), static_cast<uInt>(chunk));
-    done += chunk;
-  }
-  return static_cast<uint32_t>(crc);
 }
 
 // What a record's own zip headers say about it: its name, compression method,

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "repairbench/core/error.h"
+#include "repairbench/core/json_file.h"
 #include "repairbench/io/torch_file.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
@@ -59,11 +60,7 @@ nlohmann::json parse_json_entry(const io::PyValue& root, const char* key, const 
   const io::PyValue* entry = root.find(key);
   RB_CHECK(entry != nullptr && entry->kind() == io::PyValue::Kind::kString, kCheckpoint, path, ": checkpoint entry '",
            key, "' is missing or not text");
-  try {
-    return nlohmann::json::parse(entry->as_string());
-  } catch (const nlohmann::json::exception& e) {
-    RB_FAIL(kCheckpoint, path, ": checkpoint entry '", key, "' is not valid JSON: ", e.what());
-  }
+  return parse_json(entry->as_string(), path + ": checkpoint entry '" + key + "'", ErrorKind::kCheckpoint);
 }
 
 // torchvision state dicts have no juncture convs; the merged models do. They

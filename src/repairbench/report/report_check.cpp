@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
+#include "repairbench/core/json_file.h"
 
 namespace repairbench::report {
 namespace {
@@ -99,19 +99,7 @@ std::vector<PermutationAgreement> permutation_agreement(const nlohmann::json& ol
   return out;
 }
 
-nlohmann::json load_report(const std::string& path) {
-  std::error_code ec;
-  const std::filesystem::file_status status = std::filesystem::status(path, ec);
-  RB_CHECK(std::filesystem::exists(status), kIo, "report ", path, " does not exist");
-  RB_CHECK(!std::filesystem::is_directory(status), kIo, "report ", path, " is a directory, not a file");
-  // nlohmann's parser also refuses NaN, Infinity and numbers that overflow a
-  // double (1e999), so every number of a report that loads is finite.
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    RB_FAIL(kIo, path, " is not valid JSON: ", e.what());
-  }
-}
+nlohmann::json load_report(const std::string& path) { return read_json_file(path); }
 
 std::vector<std::string> check_report(const nlohmann::json& r, const std::string& dir) {
   std::vector<std::string> problems;
@@ -139,8 +127,8 @@ std::vector<std::string> check_report(const nlohmann::json& r, const std::string
   if (require(r.contains("verdict") && r["verdict"].is_object(), "no verdict")) {
     const auto& v = r["verdict"];
     const std::string result = text_at(v, "result");
-    require(result == "pass" || result == "fail" || result == "no-reference",
-            "verdict result is not pass/fail/no-reference");
+    require(result == "pass" || result == "fail" || result == "inconclusive" || result == "no-reference",
+            "verdict result is not pass/fail/inconclusive/no-reference");
     require(v.contains("mode"), "verdict lacks its mode");
     if (require(v.contains("checks") && v["checks"].is_array(), "verdict lacks its checks")) {
       for (const auto& c : v["checks"]) {
@@ -178,10 +166,13 @@ Tolerances load_tolerances(const std::string& path) {
   const nlohmann::json j = load_report(path);
   RB_CHECK(j.is_object() && j.contains("rules") && j["rules"].is_array(), kUsage, "tolerances ", path,
            " has no \"rules\" array (see tests/regression/tolerances.json)");
+  json_only_keys(j, {"about", "rules"}, "tolerances " + path);
   Tolerances t;
   for (size_t i = 0; i < j["rules"].size(); ++i) {
     const nlohmann::json& r = j["rules"][i];
     const std::string where = "tolerances " + path + ", rule " + std::to_string(i);
+    // A misspelt bound ("abs_tol") read as absent would run the rule at 0.
+    json_only_keys(r, {"pattern", "abs", "rel", "why"}, where);
     RB_CHECK(
         r.is_object() && r.contains("pattern") && r["pattern"].is_string() && !r["pattern"].get<std::string>().empty(),
         kUsage, where, " has no pattern");

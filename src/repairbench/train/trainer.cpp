@@ -12,6 +12,7 @@
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
+#include "repairbench/core/integrity.h"
 #include "repairbench/data/loader.h"
 
 namespace repairbench::train {
@@ -99,12 +100,16 @@ void save_state(const std::string& path, const std::string& fingerprint, models:
   archive.write("epoch_logs", torch::tensor(logs, torch::kFloat64).view({-1, 4}));
   std::ostringstream bytes;
   archive.save_to(bytes);
-  write_file_atomic(path, bytes.str());
+  write_file_atomic(path, seal(bytes.str()));
 }
 
 LoopState load_state(const std::string& path, const std::string& fingerprint, models::NetworkImpl& net,
                      torch::optim::SGD& optimizer, data::Loader& loader, const torch::Device& device) {
-  const std::string bytes = read_file(path);
+  const std::string file = read_file(path);
+  // LibTorch's archive reader checks no CRC: a flipped bit in a weight would
+  // be resumed and trained on.
+  const std::string_view bytes = unseal(file, "the training state " + path, ErrorKind::kCheckpoint,
+                                        "delete it (or give --restart / --retrain) to train from scratch");
   LoopState s;
   c10::IValue saved_fingerprint;
   torch::Tensor counters, scale_seconds, logs, generator;
