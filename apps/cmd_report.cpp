@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -120,12 +121,29 @@ int run_compare(int argc, char** argv) {
   return significant == 0 ? 0 : 1;
 }
 
+namespace {
+
+// The reproduction targets of this build (reproductions/CMakeLists.txt,
+// REPAIRBENCH_TARGETS): the only programs `report merge` runs.
+std::vector<std::string> target_table() {
+  std::vector<std::string> names;
+  std::string all = REPAIRBENCH_TARGETS;
+  for (size_t start = 0; start <= all.size();) {
+    const size_t comma = std::min(all.find(',', start), all.size());
+    if (comma > start) names.push_back(all.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return names;
+}
+
+}  // namespace
+
 int run_report(int argc, char** argv) {
   std::string action, shards_dir, binary;
   po::options_description description("repairbench report merge");
   description.add_options()("help,h", "show this help")("action", po::value(&action)->required(), "merge")(
       "shards", po::value(&shards_dir)->required(), "the shards' folder, <out-dir>/shards of the target")(
-      "binary", po::value(&binary), "the target's executable (default: the one that ran the shards)");
+      "binary", po::value(&binary), "the target's executable (default: repro_<target> of this build)");
   po::positional_options_description positional;
   positional.add("action", 1);
   po::variables_map vm;
@@ -133,7 +151,9 @@ int run_report(int argc, char** argv) {
     po::store(po::command_line_parser(argc, argv).options(description).positional(positional).run(), vm);
     if (vm.count("help")) {
       std::cout << "Collates the shard reports of a sharded reproduction (--shard k/n) into the target's report "
-                   "and plots,\nby running the target with the shards' arguments and --collate.\n\n"
+                   "and plots,\nby running this build's target of the shards' name with --collate. A shard report "
+                   "is data:\nit names the target, never a program, and its flags are read by the target's own "
+                   "option table.\n\n"
                 << description << "\n";
       return 0;
     }
@@ -142,25 +162,29 @@ int run_report(int argc, char** argv) {
     RB_FAIL(kUsage, e.what(), " (see --help)");
   }
   RB_CHECK(action == "merge", kUsage, "unknown report action '", action, "'; expected merge");
-  const auto shards = harness::load_shard_reports(shards_dir);
-  const auto& first = shards.front();
-  const std::string out_dir = first.at("out_dir").get<std::string>();
   namespace fs = std::filesystem;
   std::error_code ec;
-  RB_CHECK(fs::equivalent(shards_dir, out_dir + "/shards", ec), kUsage, "the shards were written to ", out_dir,
-           "/shards, not ", shards_dir,
-           "; collate them where they were written (the target reads them from its "
-           "--out-dir)");
-  if (binary.empty()) binary = first.at("binary").get<std::string>();
+  const fs::path shards_path = fs::weakly_canonical(fs::absolute(shards_dir), ec);
+  RB_CHECK(!ec && shards_path.filename() == "shards", kUsage, "--shards ", shards_dir,
+           " is not a folder named shards; give <out-dir>/shards of the sharded target");
+  const auto shards = harness::load_shard_reports(shards_path.string());
+  const std::string& target = shards.front().target;
+  const auto table = target_table();
+  RB_CHECK(std::find(table.begin(), table.end(), target) != table.end(), kUsage, "the shards in ", shards_dir,
+           " name the target '", target, "', which this build does not have; the targets are ", REPAIRBENCH_TARGETS);
+  // The build lays out apps/repairbench beside reproductions/repro_<target>.
+  if (binary.empty()) {
+    binary = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "reproductions" / ("repro_" + target))
+                 .string();
+  }
   RB_CHECK(::access(binary.c_str(), X_OK) == 0, kUsage, "cannot run the target's executable ", binary,
-           "; give it with --binary");
-  std::vector<std::string> args = {binary};
-  for (const auto& a : first.at("arguments")) args.push_back(a.get<std::string>());
-  args.push_back("--collate");
+           "; build it (cmake --build build --target repro_", target, ") or give it with --binary");
+  // Everything the child gets is ours: the sweep's flags stay in the shard
+  // reports, where the target reads them (--collate with --out-dir alone).
+  std::vector<std::string> args = {binary, "--collate", "--out-dir", shards_path.parent_path().string()};
   size_t runs = 0;
-  for (const auto& shard : shards) runs += shard.at("runs").size();
-  std::cerr << "collating " << shards.size() << " shard(s) of " << first.at("target").get<std::string>() << " (" << runs
-            << " run(s)):";
+  for (const auto& shard : shards) runs += shard.runs.size();
+  std::cerr << "collating " << shards.size() << " shard(s) of " << target << " (" << runs << " run(s)):";
   for (const auto& a : args) std::cerr << " " << a;
   std::cerr << "\n";
   std::vector<char*> child_argv;

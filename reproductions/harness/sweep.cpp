@@ -16,6 +16,7 @@
 #include "harness/plot.h"
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
+#include "repairbench/core/json_file.h"
 #include "repairbench/data/dataset_info.h"
 #include "repairbench/models/family.h"
 #include "repairbench/pipeline/defaults.h"
@@ -26,14 +27,6 @@
 
 namespace repairbench::harness {
 namespace {
-
-// Run-to-run noise of the reference itself (repair_reference.md pitfall 17):
-// the VGG11 notebook expects the merged accuracy within +-5 points and the
-// repaired one within +-1 point. Endpoints get the +-1 point of the REPAIR
-// check. A measured spread over our pairs widens a tolerance when larger.
-constexpr double kInterpolatedTolerance = 5.0;
-constexpr double kCorrectedTolerance = 1.0;
-constexpr double kEndpointTolerance = 1.0;
 
 const pipeline::Curve& curve_named(const pipeline::MergeResult& m, const std::string& name) {
   for (const auto& c : m.curves) {
@@ -164,26 +157,54 @@ std::string shard_file(int64_t index, int64_t count) {
 // reports for a collating run.
 std::map<RunKey, RunRecord> collated_runs(const TargetSettings& settings) {
   const std::string dir = settings.out_dir + "/shards";
-  const auto shards = load_shard_reports(dir);
+  auto shards = load_shard_reports(dir);
   const auto& first = shards.front();
-  RB_CHECK(first.at("target") == settings.target, kUsage, "the shard reports in ", dir, " are of target ",
-           first.at("target").dump(), ", not ", settings.target);
-  RB_CHECK(first.at("arguments") == nlohmann::json(settings.arguments), kUsage, "the shards in ", dir,
-           " ran with the arguments ", first.at("arguments").dump(), ", this run has ",
-           nlohmann::json(settings.arguments).dump(), "; collate with the shards' own arguments");
+  RB_CHECK(first.target == settings.target, kUsage, "the shard reports in ", dir, " are of target ", first.target,
+           ", not ", settings.target);
+  RB_CHECK(first.arguments == settings.arguments, kUsage, "the shards in ", dir, " ran with the arguments ",
+           nlohmann::json(first.arguments).dump(), ", this run has ", nlohmann::json(settings.arguments).dump(),
+           "; collate with the shards' own arguments (or with --collate --out-dir alone)");
   const std::string commit = report::git_commit();
-  RB_CHECK(first.at("context").at("git_commit") == commit, kUsage, "the shards in ", dir, " ran at commit ",
-           first.at("context").at("git_commit").dump(), ", this build is at ", commit,
-           "; collate with the code that computed them");
+  RB_CHECK(first.commit == commit, kUsage, "the shards in ", dir, " ran at commit ", first.commit,
+           ", this build is at ", commit, "; collate with the code that computed them");
   std::map<RunKey, RunRecord> runs;
-  for (const auto& shard : shards) {
-    for (const auto& run : shard.at("runs")) {
-      RunRecord record = run_record_from_json(run);
+  for (auto& shard : shards) {
+    for (auto& record : shard.runs) {
       RunKey key = record.key;
       runs.emplace(std::move(key), std::move(record));
     }
   }
   return runs;
+}
+
+// One shard report's fields, each read with its type (json_field names the
+// file and key of a missing or mistyped one).
+ShardReport read_shard_report(const std::string& path) {
+  const nlohmann::json j = report::load_report(path);
+  RB_CHECK(j.is_object() && j.contains("kind") && j["kind"] == "shard", kUsage, path,
+           " is not a repairbench shard report (no \"kind\": \"shard\")");
+  ShardReport shard;
+  shard.path = path;
+  shard.target = json_string(j, "target", path);
+  const nlohmann::json& position = json_field(j, "shard", JsonType::kObject, path);
+  shard.index = json_int(position, "index", path + ", shard");
+  shard.count = json_int(position, "count", path + ", shard");
+  RB_CHECK(shard.count >= 1 && shard.index >= 1 && shard.index <= shard.count, kUsage, path, " says it is shard ",
+           shard.index, " of ", shard.count, "; a shard is k of n with 1 <= k <= n");
+  for (const auto& a : json_field(j, "arguments", JsonType::kArray, path)) {
+    RB_CHECK(a.is_string(), kUsage, path, ": \"arguments\" must hold strings, not ", a.type_name());
+    shard.arguments.push_back(a.get<std::string>());
+  }
+  shard.commit = json_string(json_field(j, "context", JsonType::kObject, path), "git_commit", path + ", context");
+  const nlohmann::json& runs = json_field(j, "runs", JsonType::kArray, path);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    try {
+      shard.runs.push_back(run_record_from_json(runs[i]));
+    } catch (const Error& e) {
+      RB_FAIL(kUsage, path, ", run ", i, ": ", e.what());
+    }
+  }
+  return shard;
 }
 
 // The endpoints of pair k (seeds 2k+1, 2k+2), trained or loaded. With
@@ -227,45 +248,36 @@ std::pair<Endpoint, Endpoint> pair_endpoints(const TargetSettings& settings, con
 
 }  // namespace
 
-std::vector<nlohmann::json> load_shard_reports(const std::string& dir) {
+std::vector<ShardReport> load_shard_reports(const std::string& dir) {
   namespace fs = std::filesystem;
   RB_CHECK(fs::is_directory(dir), kUsage, "no shard reports: ", dir,
            " is not a folder; run every shard (--shard k/n) first");
-  std::map<int64_t, std::vector<std::pair<int64_t, nlohmann::json>>> by_count;
+  std::map<int64_t, std::vector<ShardReport>> by_count;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("shard-", 0) != 0 || entry.path().extension() != ".json") continue;
-    nlohmann::json shard = report::load_report(entry.path().string());
-    RB_CHECK(shard.is_object() && shard.value("kind", "") == "shard" && shard.contains("shard") &&
-                 shard.contains("runs") && shard.contains("arguments") && shard.contains("context"),
-             kUsage, entry.path().string(), " is not a repairbench shard report");
-    const int64_t index = shard.at("shard").at("index").get<int64_t>();
-    const int64_t count = shard.at("shard").at("count").get<int64_t>();
-    RB_CHECK(name == shard_file(index - 1, count), kUsage, entry.path().string(), " holds shard ", index, "/", count,
-             "; shard reports keep the names they were written with");
-    by_count[count].emplace_back(index, std::move(shard));
+    ShardReport shard = read_shard_report(entry.path().string());
+    RB_CHECK(name == shard_file(shard.index - 1, shard.count), kUsage, shard.path, " holds shard ", shard.index, "/",
+             shard.count, "; shard reports keep the names they were written with");
+    by_count[shard.count].push_back(std::move(shard));
   }
   RB_CHECK(!by_count.empty(), kUsage, "no shard reports in ", dir, "; run every shard (--shard k/n) first");
   RB_CHECK(by_count.size() == 1, kUsage, dir, " holds shard reports of ", by_count.size(),
            " different shardings (e.g. of ", by_count.begin()->first, " and ", by_count.rbegin()->first,
            " shards); remove the stale ones");
   auto& [count, shards] = *by_count.begin();
-  std::sort(shards.begin(), shards.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<nlohmann::json> out;
+  // The file names are unique per (index, count), so each index appears once.
+  std::sort(shards.begin(), shards.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
   for (int64_t k = 1; k <= count; ++k) {
-    RB_CHECK(static_cast<int64_t>(out.size()) < static_cast<int64_t>(shards.size()) && shards[out.size()].first == k,
-             kUsage, "shard ", k, " of ", count, " has no report in ", dir, " (", shard_file(k - 1, count),
-             "); run it with --shard ", k, "/", count);
-    auto& shard = shards[out.size()].second;
-    const auto& first = out.empty() ? shard : out.front();
-    RB_CHECK(shard.at("target") == first.at("target") && shard.at("arguments") == first.at("arguments") &&
-                 shard.at("context").at("git_commit") == first.at("context").at("git_commit"),
+    RB_CHECK(k <= static_cast<int64_t>(shards.size()) && shards[k - 1].index == k, kUsage, "shard ", k, " of ", count,
+             " has no report in ", dir, " (", shard_file(k - 1, count), "); run it with --shard ", k, "/", count);
+    const ShardReport& shard = shards[k - 1];
+    RB_CHECK(shard.target == shards.front().target && shard.arguments == shards.front().arguments &&
+                 shard.commit == shards.front().commit,
              kUsage, "shard ", k, " of ", count, " in ", dir,
-             " ran a different target, arguments or commit than "
-             "shard 1; rerun it with the same command");
-    out.push_back(std::move(shard));
+             " ran a different target, arguments or commit than shard 1; rerun it with the same command");
   }
-  return out;
+  return std::move(shards);
 }
 
 RunRecord execute_run(const TargetSettings& settings, const SweepPoint& point, int64_t k,
@@ -363,9 +375,7 @@ SweepRun run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>
                                 {"kind", "shard"},
                                 {"target", settings.target},
                                 {"shard", {{"index", settings.shard_index + 1}, {"count", settings.shard_count}}},
-                                {"binary", fs::read_symlink("/proc/self/exe").string()},
                                 {"arguments", settings.arguments},
-                                {"out_dir", settings.out_dir},
                                 {"context", report::run_context(settings.device.str(), 0, nullptr)},
                                 {"runs", shard_runs}};
   const std::string path = dir + "/" + shard_file(settings.shard_index, settings.shard_count);
@@ -434,26 +444,17 @@ std::vector<Check> sweep_checks(const TargetSettings& settings, const std::vecto
     }
     if (!o.point.paper) continue;
     const auto& p = *o.point.paper;
-    const auto ends = spread(o.endpoint_accuracy());
-    checks.push_back(check_within(name + "mean endpoint test accuracy", ends.mean, ends.std,
-                                  0.5 * (p.endpoint0 + p.endpoint1), tolerance(kEndpointTolerance, ends),
-                                  "+-1 point (reference run-to-run noise), or 2 std over our pairs", p.source));
+    checks.push_back(judge_against_paper(name + "mean endpoint test accuracy", o.endpoint_accuracy(),
+                                         0.5 * (p.endpoint0 + p.endpoint1), kEndpointTolerance, p.source));
     if (p.interpolated) {
-      const auto mid = spread(o.midpoint("interpolated"));
-      checks.push_back(check_within(name + "aligned interpolation at alpha 0.5, test accuracy", mid.mean, mid.std,
-                                    *p.interpolated, tolerance(kInterpolatedTolerance, mid),
-                                    "+-5 points (the VGG11 notebook's expected spread of the merged net), or 2 std "
-                                    "over our pairs",
-                                    p.source));
+      checks.push_back(judge_against_paper(name + "aligned interpolation at alpha 0.5, test accuracy",
+                                           o.midpoint("interpolated"), *p.interpolated, kInterpolatedTolerance,
+                                           p.source));
     }
     for (const auto& [curve, value] : p.corrected) {
       if (std::find(curves.begin(), curves.end(), curve) == curves.end()) continue;
-      const auto mid = spread(o.midpoint(curve));
-      checks.push_back(check_within(name + curve + " at alpha 0.5, test accuracy", mid.mean, mid.std, value,
-                                    tolerance(kCorrectedTolerance, mid),
-                                    "+-1 point (the VGG11 notebook's expected spread after REPAIR), or 2 std over "
-                                    "our pairs",
-                                    p.source));
+      checks.push_back(judge_against_paper(name + curve + " at alpha 0.5, test accuracy", o.midpoint(curve), value,
+                                           kCorrectedTolerance, p.source));
     }
   }
   return checks;
@@ -652,10 +653,12 @@ std::string sweep_table(const std::vector<PointOutcome>& outcomes) {
 std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const std::string& cause) {
   std::vector<std::string> out;
   for (const auto& c : checks) {
-    if (c.pass || !c.paper) continue;
+    if (c.outcome != Outcome::kFails || !c.paper) continue;
     std::ostringstream f;
     f << std::fixed << std::setprecision(2) << c.metric << ": ours " << c.ours << ", paper " << *c.paper
-      << " (difference " << std::showpos << c.ours - *c.paper << std::noshowpos << ", tolerance " << c.threshold << ")";
+      << " (difference " << std::showpos << c.ours - *c.paper << std::noshowpos << "), outside one new run's interval "
+      << c.ours - c.threshold << " .. " << c.ours + c.threshold << " from " << c.pairs << " pairs by " << -c.margin
+      << " points";
     out.push_back(f.str());
   }
   if (!out.empty() && !cause.empty()) out.push_back(cause);

@@ -161,16 +161,30 @@ RunRecord execute_run(const TargetSettings& settings, const SweepPoint& point, i
 /// their path and metadata but no network.
 SweepRun run_sweep(const TargetSettings& settings, const std::vector<SweepPoint>& points);
 
+/// One shard report, read field by field. It is data: nothing in it names a
+/// program to run, and `arguments` (the sweep's flags as the shards were
+/// given them) is read only by the target's own option table.
+struct ShardReport {
+  std::string path;
+  std::string target;  ///< A name of the build's target table, checked by whoever runs it.
+  int64_t index = 0;   ///< 1..count.
+  int64_t count = 0;
+  std::vector<std::string> arguments;
+  std::string commit;  ///< context.git_commit of the shard's run.
+  std::vector<RunRecord> runs;
+};
+
 /// The shard reports of one sharded sweep in `dir` (<out_dir>/shards): checks
 /// that they are shards 1..n of one sharding of one target, with the same
 /// arguments and from the same commit, and returns them in shard order.
-/// Throws Error(kUsage) saying which is missing or inconsistent.
-std::vector<nlohmann::json> load_shard_reports(const std::string& dir);
+/// Throws Error(kUsage) saying which is missing or inconsistent, and naming
+/// the file, the key and the type wanted for a missing or mistyped field.
+std::vector<ShardReport> load_shard_reports(const std::string& dir);
 
-/// The verdict's checks. Paper preset with a paper point: mean endpoint
-/// accuracy within +-1 point, uncorrected midpoint within +-5, every corrected
-/// midpoint within +-1 (the reference's own run-to-run noise, pitfall 17),
-/// widened to 2 std over our pairs when that is larger. Otherwise the paper's
+/// The verdict's checks. Paper preset with a paper point: the mean endpoint
+/// accuracy, the aligned midpoint and every corrected midpoint, each judged
+/// against the paper's single run by judge_against_paper (kEndpointTolerance,
+/// kInterpolatedTolerance, kCorrectedTolerance). Otherwise the paper's
 /// qualitative claims: every correction reduces the barrier (and, with
 /// `check_variance`, the collapse and its repair).
 std::vector<Check> sweep_checks(const TargetSettings& settings, const std::vector<PointOutcome>& outcomes,
@@ -191,8 +205,8 @@ std::vector<std::string> sweep_plots(const TargetSettings& settings, const std::
 /// and reduction, and the paper's numbers beside them.
 std::string sweep_table(const std::vector<PointOutcome>& outcomes);
 
-/// One finding per failed paper-number check (ours, the paper's, the
-/// difference and the tolerance) and then, if any failed, `cause`: what the
+/// One finding per paper number that differs (ours, the paper's, the
+/// difference and how far outside the interval it lies) and then, if any failed, `cause`: what the
 /// target knows about why the numbers can differ, with its source.
 std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const std::string& cause);
 

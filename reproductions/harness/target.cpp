@@ -12,6 +12,7 @@
 #include "repairbench/core/atomic_file.h"
 #include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
+#include "repairbench/core/json_file.h"
 #include "repairbench/data/registry.h"
 #include "repairbench/data/synthetic.h"
 #include "repairbench/report/context.h"
@@ -113,14 +114,40 @@ std::string write_target_report(const TargetSettings& settings, TargetReport& re
 void print_target_summary(std::ostream& out, const TargetSettings& settings, const TargetReport& report,
                           const std::string& table, const std::string& path) {
   const Verdict& verdict = report.verdict;
-  out << table << "\nverdict (" << verdict.mode << "): " << verdict.result << ", " << verdict.summary << "\n";
-  out << std::fixed << std::setprecision(2);
+  // The verdict line names what it rests on: the pairs and the CPU and BLAS
+  // kernel, which move every float (tests/regression/golden_platform.sh).
+  out << table << "\nverdict (" << verdict.mode << "): " << verdict.result << ", " << verdict.summary << "; pairs";
+  for (int64_t k = 0; k < report.context.pairs; ++k) out << " (" << 2 * k + 1 << "," << 2 * k + 2 << ")";
+  out << "; CPU " << report.run.value("cpu", "unknown") << ", BLAS " << report.run.value("blas", "unknown");
+  const std::string core = report.run.value("blas_core", "");
+  if (!core.empty()) out << " (kernel " << core << ")";
+  out << "\n" << std::fixed << std::setprecision(2);
   for (const auto& c : verdict.checks) {
-    out << "  [" << (c.pass ? "pass" : "FAIL") << "] " << c.metric << ": ours " << c.ours;
+    const std::string outcome = outcome_name(c);
+    out << "  ["
+        << (c.pass                                ? outcome
+            : c.outcome == Outcome::kInconclusive ? "INCONCLUSIVE"
+                                                  : "FAIL " + outcome)
+        << (c.borderline ? ", borderline" : "") << "] " << c.metric << ": ours " << c.ours;
     if (c.ours_spread) out << " +- " << *c.ours_spread;
     if (c.paper)
       out << ", paper " << *c.paper << " (difference " << std::showpos << c.ours - *c.paper << std::noshowpos << ")";
-    out << "; " << c.rule << " " << c.threshold << " (" << c.reason << ")\n";
+    if (c.rule == Rule::kPrediction) {
+      out << "; one new run of ours lies in " << c.ours - c.threshold << " .. " << c.ours + c.threshold
+          << " (n = " << c.pairs << ", half-width " << c.threshold << ", margin " << std::showpos << c.margin
+          << std::noshowpos << " = " << std::setprecision(0) << 100 * c.margin_share << std::setprecision(2)
+          << " % of it)";
+      if (c.outcome == Outcome::kInconclusive) {
+        out << "; decides at a half-width <= " << c.resolution << ": ";
+        if (c.pairs_to_decide > 0)
+          out << c.pairs_to_decide << " pairs at this spread would";
+        else
+          out << "no number of pairs up to 100 at this spread would";
+      }
+      out << " (" << c.reason << ")\n";
+    } else {
+      out << "; at least " << c.threshold << " (" << c.reason << ")\n";
+    }
   }
   for (const auto& f : report.findings) out << "finding: " << f << "\n";
   out << "report: " << path << "\nplots:";
@@ -131,6 +158,11 @@ void print_target_summary(std::ostream& out, const TargetSettings& settings, con
   out << " training " << stages.training << " s, alignment " << stages.alignment << " s, repair_statistics "
       << stages.repair_statistics << " s, curves " << stages.curves << " s, total " << report.context.total_seconds
       << " s";
+  if (report.context.shard_stages) {
+    const StageSeconds& sh = *report.context.shard_stages;
+    out << "; collated: its shards' processes spent training " << sh.training << " s, alignment " << sh.alignment
+        << " s, repair_statistics " << sh.repair_statistics << " s, curves " << sh.curves << " s (summed)";
+  }
   if (stages.training_cumulative > stages.training + 0.05) {
     out << "; the endpoints it trained took " << stages.training_cumulative
         << " s of training in all, earlier interrupted sessions included";
@@ -156,7 +188,7 @@ void write_reports_index(const std::string& root) {
   for (const auto& path : reports) {
     TargetReport r;
     try {
-      r = target_report_from_json(nlohmann::json::parse(read_file(path.string())));
+      r = target_report_from_json(read_json_file(path.string()));
     } catch (const std::exception& e) {
       html << "<h2>" << html_escape(path.parent_path().filename().string())
            << "</h2><p>unreadable report: " << html_escape(e.what()) << "</p>\n";
@@ -170,12 +202,13 @@ void write_reports_index(const std::string& root) {
          << (verdict.result == "pass" ? "pass" : "fail") << "\">" << html_escape(verdict.result) << "</b> ("
          << html_escape(verdict.mode) << ": " << html_escape(verdict.summary) << ")</p>\n";
     if (!verdict.checks.empty()) {
-      html << "<table><tr><th>check</th><th>ours</th><th>std</th><th>paper</th><th>rule</th><th>pass</th>"
+      html << "<table><tr><th>check</th><th>ours</th><th>std</th><th>paper</th><th>rule</th><th>outcome</th>"
            << "<th>why this tolerance</th></tr>\n";
       for (const auto& c : verdict.checks) {
         html << "<tr><td>" << html_escape(c.metric) << "</td><td>" << number(c.ours) << "</td><td>"
-             << number(c.ours_spread) << "</td><td>" << number(c.paper) << "</td><td>" << html_escape(c.rule) << " "
-             << number(c.threshold) << "</td><td class=\"" << (c.pass ? "pass\">yes" : "fail\">no")
+             << number(c.ours_spread) << "</td><td>" << number(c.paper) << "</td><td>"
+             << (c.rule == Rule::kPrediction ? "within " : "at least ") << number(c.threshold) << "</td><td class=\""
+             << (c.pass ? "pass" : "fail") << "\">" << html_escape(outcome_name(c))
              << "</td><td style=\"text-align:left\">" << html_escape(c.reason) << "</td></tr>\n";
       }
       html << "</table>\n";

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/core/runtime.h"
 #include "repairbench/data/registry.h"
@@ -37,21 +38,63 @@ void add_common_flags(po::options_description& options, CommonFlags& f, const st
       "k/n: compute only the k-th of n interleaved shares of the runs (point x pair) and write them to "
       "<out-dir>/shards; `repairbench report merge` then writes the report")(
       "collate", po::bool_switch(&f.settings.collate),
-      "write the report from the shard reports in <out-dir>/shards (what `repairbench report merge` runs)")(
-      "fail-on-mismatch", po::bool_switch(&f.fail_on_mismatch), "exit 1 when the verdict is fail");
+      "write the report from the shard reports in <out-dir>/shards; given with --out-dir alone, the shards' own "
+      "flags are used (what `repairbench report merge` runs)")("fail-on-mismatch", po::bool_switch(&f.fail_on_mismatch),
+                                                               "exit 1 when the verdict is fail");
 }
+
+namespace {
+
+// True for `--collate` given with at most `--out-dir DIR`: the sweep's flags
+// are then those the shards in DIR/shards ran with (what `repairbench report
+// merge` runs, so that no flag travels from a report into a command line).
+bool collate_from_shards(const std::vector<std::string>& args) {
+  bool collate = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--collate") {
+      collate = true;
+    } else if (args[i] == "--out-dir" && i + 1 < args.size()) {
+      ++i;
+    } else if (args[i].rfind("--out-dir=", 0) != 0) {
+      return false;
+    }
+  }
+  return collate;
+}
+
+}  // namespace
 
 bool parse_target_flags(int argc, char** argv, const std::string& about, const po::options_description& options,
                         po::variables_map& vm, CommonFlags& f) {
-  try {
-    po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
-    if (vm.count("help") != 0) {
-      std::cout << about << "\n\n" << options << "\n";
-      return false;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parse = [&](const std::vector<std::string>& given) {
+    try {
+      po::store(po::command_line_parser(given).options(options).run(), vm);
+      if (vm.count("help") != 0) return false;
+      po::notify(vm);
+    } catch (const po::error& e) {
+      RB_FAIL(kUsage, e.what(), " (see --help)");
     }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    RB_FAIL(kUsage, e.what(), " (see --help)");
+    return true;
+  };
+  if (!parse(args)) {
+    std::cout << about << "\n\n" << options << "\n";
+    return false;
+  }
+  if (collate_from_shards(args)) {
+    const std::string root = REPAIRBENCH_SOURCE_DIR;
+    const std::string out_dir =
+        f.settings.out_dir.empty() ? root + "/reports/" + f.settings.target : f.settings.out_dir;
+    const auto shards = load_shard_reports(out_dir + "/shards");
+    RB_CHECK(shards.front().target == f.settings.target, kUsage, "the shard reports in ", out_dir,
+             "/shards are of target ", shards.front().target, ", not ", f.settings.target);
+    // The shards' flags are data, read through this target's own option
+    // table: a flag it does not know is refused, and none is executed.
+    args = shards.front().arguments;
+    vm = po::variables_map();
+    RB_CHECK(parse(args), kUsage, "the shards in ", out_dir, "/shards ran with --help; they computed nothing");
+    f.settings.collate = true;
+    f.settings.out_dir = out_dir;
   }
   RB_CHECK(f.settings.preset == "paper" || f.settings.preset == "quick", kUsage, "--preset must be paper or quick");
   RB_CHECK(f.settings.epochs >= 0, kUsage, "--epochs must be positive");
@@ -77,8 +120,8 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
   }
   // The arguments that define the sweep: everything but the sharding flags,
   // which differ between the shards and the collating run.
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
     if (arg == "--collate" || arg.rfind("--shard=", 0) == 0) continue;
     if (arg == "--shard") {
       ++i;
@@ -156,6 +199,9 @@ int run_declared(int argc, char** argv, const TargetSpec& spec) {
   po::variables_map vm;
   if (!parse_target_flags(argc, argv, spec.about, options, vm, flags)) return 0;
   const auto& s = flags.settings;
+  // Before any training: an output folder found unusable only when the
+  // report is written would throw the whole run away.
+  check_writable_directory("--out-dir", s.out_dir);
   const nlohmann::json reference = spec.reference.empty() ? nlohmann::json{{"source", spec.paper_source}}
                                                           : report::load_paper_reference(spec.reference);
   const Plan plan = spec.plan(s, reference);
@@ -173,7 +219,8 @@ int run_declared(int argc, char** argv, const TargetSpec& spec) {
   const Extension extension = spec.extend ? spec.extend(s, plan, outcomes) : Extension{};
   checks.insert(checks.end(), extension.checks.begin(), extension.checks.end());
   TargetReport report;
-  report.context = target_context(s, run.stages());
+  report.context = target_context(s, s.collate ? StageSeconds{} : run.stages());
+  if (s.collate) report.context.shard_stages = run.stages();
   report.settings = plan.settings;
   report.settings["alphas"] = plan.points.front().merge.alphas;
   report.settings["match"] = plan.points.front().merge.match;

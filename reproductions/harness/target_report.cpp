@@ -6,9 +6,15 @@ namespace repairbench::harness {
 namespace {
 
 // The context keys TargetContext owns; every other context key is the run's.
-constexpr const char* kTargetContextKeys[] = {
-    "target", "preset",         "smoke",         "pairs",
-    "seeds",  "endpoint_cache", "stage_seconds", "endpoint_cumulative_training_seconds"};
+constexpr const char* kTargetContextKeys[] = {"target",
+                                              "preset",
+                                              "smoke",
+                                              "pairs",
+                                              "seeds",
+                                              "endpoint_cache",
+                                              "stage_seconds",
+                                              "endpoint_cumulative_training_seconds",
+                                              "shards_stage_seconds_summed"};
 
 // The report's own top-level fields, which no extension may replace.
 constexpr const char* kReportKeys[] = {"format_version", "kind",    "context",  "settings", "results",
@@ -30,6 +36,15 @@ TargetContext target_context_from_json(const nlohmann::json& j) {
   c.stages.curves = stages.value("curves", 0.0);
   c.stages.training_cumulative = j.value("endpoint_cumulative_training_seconds", 0.0);
   c.total_seconds = stages.at("total").get<double>();
+  if (j.contains("shards_stage_seconds_summed")) {
+    const nlohmann::json& summed = j.at("shards_stage_seconds_summed");
+    StageSeconds s;
+    s.training = summed.at("training").get<double>();
+    s.alignment = summed.at("alignment").get<double>();
+    s.repair_statistics = summed.at("repair_statistics").get<double>();
+    s.curves = summed.at("curves").get<double>();
+    c.shard_stages = s;
+  }
   return c;
 }
 
@@ -45,6 +60,7 @@ nlohmann::json to_json(const TargetContext& c) {
   // A resumed endpoint training's earlier sessions are reported apart from
   // this process's stages, so the two cannot be mixed up (issue #17).
   if (c.stages.training_cumulative > 0) j["endpoint_cumulative_training_seconds"] = c.stages.training_cumulative;
+  if (c.shard_stages) j["shards_stage_seconds_summed"] = to_json(*c.shard_stages);
   return j;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ struct TargetContext {
   /// This process's wall time per stage, so they add up to at most `total_seconds`.
   StageSeconds stages;
   double total_seconds = 0;  ///< This process's wall time, until the report was written.
+  /// A collated run computed nothing itself: the stage times its shards'
+  /// processes spent, summed over the shards (written as
+  /// "shards_stage_seconds_summed", apart from this process's, since shards
+  /// that ran side by side can sum to more than any wall time).
+  std::optional<StageSeconds> shard_stages;
 };
 
 /// The paper's side of a report: where its numbers come from and the

@@ -165,6 +165,11 @@ done
 expect_exit 3 "$target" --datasets cifar10 --data-dir "$work/nowhere" --cache-dir "$work/cache" --out-dir "$work/r"
 grep -q "cifar10" "$work/err.log" || fail "missing data set message does not name the data set"
 [ ! -d "$work/cache" ] || fail "the target trained something before finding its data missing"
+# An unusable --out-dir (below a regular file) is refused before any training.
+touch "$work/a-file"
+expect_exit 2 "$target" --smoke --out-dir "$work/a-file/reports" --cache-dir "$work/cache-od"
+grep -q -- "--out-dir $work/a-file/reports cannot be created" "$work/err.log" || fail "an unusable --out-dir was not named"
+[ ! -d "$work/cache-od" ] || fail "the target trained before finding its --out-dir unusable"
 # compare: a report against itself has no changes; check-report accepts a merge report.
 "$bin" compare "$work/report.json" "$work/report.json" | grep -q "0 change(s)" || fail "compare of identical reports"
 "$bin" check-report "$work/report.json" > /dev/null || fail "check-report rejects a merge report"

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 
@@ -23,24 +24,100 @@
 namespace repairbench {
 namespace {
 
-TEST(Verdict, WithinAndAtLeastRules) {
-  const auto inside = harness::check_within("acc", 70.5, std::nullopt, 70.13, 1.0, "why", "src");
-  EXPECT_TRUE(inside.pass);
-  const auto outside = harness::check_within("acc", 59.86, 0.4, 70.13, 1.0, "why", "src");
-  EXPECT_FALSE(outside.pass);
+// t(0.975, df) for df = 1..29 (n = 2..30 pairs), the two-sided 95 % column
+// of the standard Student's t table to three decimals.
+TEST(Verdict, StudentTQuantilesMatchTheTable) {
+  const double table[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                          2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                          2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045};
+  for (int64_t df = 1; df <= 29; ++df) {
+    EXPECT_NEAR(harness::student_t975(df), table[df - 1], 6e-4) << "df " << df;
+  }
+  EXPECT_NEAR(harness::student_t975(1000), 1.962, 1e-3);  // tends to the normal quantile
+}
+
+TEST(Verdict, PredictionIntervalOfOneNewRun) {
+  const harness::PaperTolerance tol{1.0, 5.0, "why"};
+  // n = 5, mean 74.38, s = 2.09: half-width t(0.975, 4) * 2.09 * sqrt(1.2) = 6.36.
+  const std::vector<double> five = {74.38 - 2.09 * std::sqrt(2.0), 74.38, 74.38, 74.38, 74.38 + 2.09 * std::sqrt(2.0)};
+  const auto c = harness::judge_against_paper("repair", five, 70.13, tol, "src");
+  EXPECT_NEAR(c.ours, 74.38, 1e-9);
+  EXPECT_NEAR(*c.ours_spread, 2.09, 1e-9);
+  EXPECT_NEAR(c.threshold, 2.7764 * 2.09 * std::sqrt(1.2), 2e-3);
+  EXPECT_NEAR(c.margin, c.threshold - 4.25, 1e-9);
+  EXPECT_EQ(c.pairs, 5);
+  // Inside, but wider than the 5-point resolution: inconclusive, and the
+  // pairs that would decide are the first n with t(n-1) 2.09 sqrt(1+1/n) <= 5
+  // (n = 10: 2.262 * 2.09 * 1.049 = 4.96).
+  EXPECT_EQ(c.outcome, harness::Outcome::kInconclusive);
+  EXPECT_EQ(c.pairs_to_decide, 10);
+  EXPECT_FALSE(c.pass);
+  EXPECT_EQ(harness::outcome_name(c), "inconclusive");
+
+  // A zero spread falls back to the stated floor.
+  const std::vector<double> same = {71.0, 71.0, 71.0};
+  const auto flat = harness::judge_against_paper("flat", same, 70.13, tol, "src");
+  EXPECT_DOUBLE_EQ(flat.threshold, 1.0);
+  EXPECT_EQ(flat.outcome, harness::Outcome::kHolds);
+  EXPECT_EQ(harness::outcome_name(flat), "consistent");
+  EXPECT_NEAR(flat.margin, 1.0 - 0.87, 1e-9);
+
+  // Either side of the edge: spread 0.5 over 4 pairs, half-width
+  // t(0.975, 3) * 0.5 * sqrt(1.25) = 1.7787.
+  const std::vector<double> four = {70.0 - 0.5 * std::sqrt(1.5), 70.0, 70.0, 70.0 + 0.5 * std::sqrt(1.5)};
+  const double half = 3.1824 * 0.5 * std::sqrt(1.25);
+  const auto in = harness::judge_against_paper("in", four, 70.0 + half - 0.01, tol, "src");
+  EXPECT_EQ(in.outcome, harness::Outcome::kHolds);
+  EXPECT_TRUE(in.borderline);
+  EXPECT_GT(in.margin, 0);
+  const auto out = harness::judge_against_paper("out", four, 70.0 + half + 0.01, tol, "src");
+  EXPECT_EQ(out.outcome, harness::Outcome::kFails);
+  EXPECT_EQ(harness::outcome_name(out), "differs");
+  EXPECT_TRUE(out.borderline);
+  EXPECT_LT(out.margin, 0);
+  const auto far = harness::judge_against_paper("far", four, 60.0, tol, "src");
+  EXPECT_EQ(far.outcome, harness::Outcome::kFails);
+  EXPECT_FALSE(far.borderline);
+  EXPECT_NEAR(far.margin_share, (far.threshold - 10.0) / far.threshold, 1e-12);
+
+  // Fewer than three pairs never decide in favour; one far outside still differs.
+  EXPECT_EQ(harness::judge_against_paper("two", {70.0, 70.2}, 70.1, tol, "src").outcome,
+            harness::Outcome::kInconclusive);
+  EXPECT_EQ(harness::judge_against_paper("one", {70.0}, 70.1, tol, "src").outcome, harness::Outcome::kInconclusive);
+  EXPECT_EQ(harness::judge_against_paper("one", {60.0}, 70.1, tol, "src").outcome, harness::Outcome::kFails);
+  // A spread that no number of pairs brings under the resolution says so.
+  const auto noisy = harness::judge_against_paper("noisy", {60.0, 70.0, 80.0}, 70.0, tol, "src");
+  EXPECT_EQ(noisy.outcome, harness::Outcome::kInconclusive);
+  EXPECT_EQ(noisy.pairs_to_decide, 0);
+  EXPECT_EQ(harness::judge_against_paper("nan", {std::nan(""), 1.0, 2.0}, 1.0, tol, "src").outcome,
+            harness::Outcome::kFails);
+}
+
+TEST(Verdict, OutcomesMakeTheVerdict) {
+  const harness::PaperTolerance tol{1.0, 5.0, "why"};
+  const auto consistent = harness::judge_against_paper("a", {70.0, 70.1, 70.2}, 70.13, tol, "src");
+  const auto differs = harness::judge_against_paper("b", {59.8, 59.9, 60.0}, 70.13, tol, "src");
+  const auto inconclusive = harness::judge_against_paper("c", {70.0}, 70.13, tol, "src");
   EXPECT_TRUE(harness::check_at_least("red", 0.2, std::nullopt, 0.0, "why", "src").pass);
   EXPECT_FALSE(harness::check_at_least("red", -0.1, std::nullopt, 0.0, "why", "src").pass);
-  EXPECT_FALSE(harness::check_within("nan", std::nan(""), std::nullopt, 1.0, 100.0, "why", "src").pass);
 
-  const auto pass = harness::make_verdict("qualitative", {inside});
-  EXPECT_EQ(pass.result, "pass");
-  const auto fail = harness::make_verdict("paper-numbers", {inside, outside});
+  EXPECT_EQ(harness::make_verdict("paper-numbers", {consistent}).result, "pass");
+  const auto fail = harness::make_verdict("paper-numbers", {consistent, differs, inconclusive});
   EXPECT_EQ(fail.result, "fail");
-  EXPECT_EQ(fail.summary, "1 of 2 checks pass");
+  EXPECT_EQ(fail.summary, "1 of 3 checks pass, 1 inconclusive");
+  EXPECT_EQ(harness::make_verdict("paper-numbers", {consistent, inconclusive}).result, "inconclusive");
   EXPECT_EQ(harness::make_verdict("paper-numbers", {}).result, "no-reference");
   const auto j = harness::to_json(fail);
-  EXPECT_NEAR(j["checks"][1]["difference"].get<double>(), 59.86 - 70.13, 1e-12);
-  EXPECT_EQ(j["checks"][1]["ours_std"].get<double>(), 0.4);
+  EXPECT_NEAR(j["checks"][1]["difference"].get<double>(), 59.9 - 70.13, 1e-9);
+  EXPECT_EQ(j["checks"][1]["outcome"], "differs");
+  EXPECT_EQ(j["checks"][2]["outcome"], "inconclusive");
+  // Read back, every field of the rule survives.
+  const auto back = harness::verdict_from_json(j);
+  ASSERT_EQ(back.checks.size(), 3u);
+  EXPECT_EQ(back.checks[2].outcome, harness::Outcome::kInconclusive);
+  EXPECT_DOUBLE_EQ(back.checks[1].margin, differs.margin);
+  EXPECT_EQ(back.checks[0].pairs, 3);
+  EXPECT_EQ(harness::to_json(back), j);
 }
 
 TEST(Verdict, SpreadIsTheSampleStandardDeviation) {
@@ -239,12 +316,15 @@ TEST(Sweep, PaperPointsAndFindings) {
   EXPECT_EQ(p.curves.at("reset-bn").value.size(), 3u);
   EXPECT_EQ(p.source, "figure_data.csv");
 
-  const auto pass = harness::check_within("a", 94.5, std::nullopt, 94.07, 1.0, "why", "src");
-  const auto fail = harness::check_within("b", 59.86, std::nullopt, 70.13, 1.0, "why", "src");
-  EXPECT_TRUE(harness::sweep_findings({pass}, "cause").empty());
-  const auto findings = harness::sweep_findings({pass, fail}, "cause");
-  ASSERT_EQ(findings.size(), 2u);  // the failed check, then the cause once
+  const harness::PaperTolerance tol{1.0, 5.0, "why"};
+  const auto pass = harness::judge_against_paper("a", {94.5, 94.5, 94.5}, 94.07, tol, "src");
+  const auto fail = harness::judge_against_paper("b", {59.86, 59.86, 59.86}, 70.13, tol, "src");
+  const auto open = harness::judge_against_paper("c", {59.86}, 60.13, tol, "src");
+  EXPECT_TRUE(harness::sweep_findings({pass, open}, "cause").empty());
+  const auto findings = harness::sweep_findings({pass, fail, open}, "cause");
+  ASSERT_EQ(findings.size(), 2u);  // the check that differs, then the cause once
   EXPECT_NE(findings[0].find("ours 59.86, paper 70.13 (difference -10.27"), std::string::npos);
+  EXPECT_NE(findings[0].find("from 3 pairs by 9.27 points"), std::string::npos);
   EXPECT_EQ(findings[1], "cause");
 }
 

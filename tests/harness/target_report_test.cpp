@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "harness/target.h"
@@ -75,6 +76,41 @@ TEST(TargetReport, WritesTheSeedsAndTheCumulativeTrainingAndReadsThemBack) {
   EXPECT_FALSE(back.verdict.checks.at(0).paper);
   EXPECT_EQ(back.run, small_report().run);
   EXPECT_EQ(harness::to_json(back), j);
+}
+
+// The printed verdict names its pairs and the CPU and BLAS kernel, and each
+// paper-number check its outcome, interval, margin and, when inconclusive,
+// the pairs that would decide; a collated run's shard times stand apart.
+TEST(TargetReport, ThePrintedVerdictNamesPairsKernelAndMargins) {
+  auto r = small_report();
+  r.run["cpu"] = "Test CPU";
+  r.run["blas"] = "OpenBLAS 0.3.21";
+  r.run["blas_core"] = "Haswell";
+  const harness::PaperTolerance tol{1.0, 5.0, "the why"};
+  const std::vector<double> five = {74.38 - 2.09 * std::sqrt(2.0), 74.38, 74.38, 74.38, 74.38 + 2.09 * std::sqrt(2.0)};
+  r.verdict = harness::make_verdict(
+      "paper-numbers", {harness::judge_against_paper("REPAIR midpoint", five, 70.13, tol, "src"),
+                        harness::judge_against_paper("endpoints", {86.5, 86.55, 86.6}, 87.68, tol, "src")});
+  r.context.shard_stages = harness::StageSeconds{};
+  r.context.shard_stages->alignment = 4;
+  harness::TargetSettings s;
+  s.out_dir = "/tmp/out";
+  std::ostringstream out;
+  harness::print_target_summary(out, s, r, "", "/tmp/out/report.json");
+  const std::string text = out.str();
+  for (const char* part :
+       {"verdict (paper-numbers): fail, 0 of 2 checks pass, 1 inconclusive; pairs (1,2) (3,4); CPU Test CPU, BLAS "
+        "OpenBLAS 0.3.21 (kernel Haswell)",
+        "[INCONCLUSIVE] REPAIR midpoint: ours 74.38 +- 2.09, paper 70.13 (difference +4.25); one new run of ours lies "
+        "in 68.02 .. 80.74 (n = 5, half-width 6.36, margin +2.11 = 33 % of it); decides at a half-width <= 5.00: 10 "
+        "pairs at this spread would (the why)",
+        "[FAIL differs] endpoints: ours 86.55", "margin -0.13 = -13 % of it)",
+        "collated: its shards' processes spent training 0.0 s, alignment 4.0 s"}) {
+    EXPECT_NE(text.find(part), std::string::npos) << "no '" << part << "' in:\n" << text;
+  }
+  const auto j = harness::to_json(r);
+  EXPECT_EQ(j["context"]["shards_stage_seconds_summed"]["alignment"], 4.0);
+  EXPECT_EQ(harness::target_report_from_json(j).context.shard_stages->alignment, 4.0);
 }
 
 TEST(TargetReport, RefusesAnExtensionFieldThatReplacesTheReportsOwn) {
