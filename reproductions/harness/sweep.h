@@ -205,10 +205,13 @@ std::vector<std::string> sweep_plots(const TargetSettings& settings, const std::
 /// and reduction, and the paper's numbers beside them.
 std::string sweep_table(const std::vector<PointOutcome>& outcomes);
 
-/// One finding per paper number that differs (ours, the paper's, the
-/// difference and how far outside the interval it lies) and then, if any failed, `cause`: what the
-/// target knows about why the numbers can differ, with its source.
-std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const std::string& cause);
+/// One finding per paper number that differs: ours, the paper's, the
+/// difference, how far outside the interval it lies and what a difference in
+/// that direction means (endpoints weaker or stronger, the aligned midpoint
+/// collapsing more or less, a correction recovering more or less); then, if
+/// any differs, `known_differences`: what the target knows of how its setup
+/// differs from the paper's, a text without numbers of its own.
+std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const std::string& known_differences);
 
 /// Reads a paper point from a reference.json entry with "endpoint0",
 /// "endpoint1" and any of "interpolated", "repair", "reset-bn",

@@ -118,7 +118,7 @@ void print_target_summary(std::ostream& out, const TargetSettings& settings, con
   // kernel, which move every float (tests/regression/golden_platform.sh).
   out << table << "\nverdict (" << verdict.mode << "): " << verdict.result << ", " << verdict.summary << "; pairs";
   for (int64_t k = 0; k < report.context.pairs; ++k) out << " (" << 2 * k + 1 << "," << 2 * k + 2 << ")";
-  out << "; CPU " << report.run.value("cpu", "unknown") << ", BLAS " << report.run.value("blas", "unknown");
+  out << "; CPU " << report.run.value("cpu", "unknown") << ", " << report.run.value("blas", "BLAS unknown");
   const std::string core = report.run.value("blas_core", "");
   if (!core.empty()) out << " (kernel " << core << ")";
   out << "\n" << std::fixed << std::setprecision(2);
@@ -145,6 +145,16 @@ void print_target_summary(std::ostream& out, const TargetSettings& settings, con
           out << "no number of pairs up to 100 at this spread would";
       }
       out << " (" << c.reason << ")\n";
+    } else if (c.rule == Rule::kPairedClaim) {
+      out << "; holds where >= 0: the mean over " << c.pairs << " pairs lies in " << c.ours - c.threshold << " .. "
+          << c.ours + c.threshold << " (95 %)";
+      if (c.outcome == Outcome::kInconclusive) {
+        if (c.pairs_to_decide > 0)
+          out << "; " << c.pairs_to_decide << " pairs at this spread would decide";
+        else
+          out << "; no number of pairs up to 100 at this spread would decide";
+      }
+      out << " (" << c.reason << "; " << c.source << ")\n";
     } else {
       out << "; at least " << c.threshold << " (" << c.reason << ")\n";
     }
@@ -207,7 +217,7 @@ void write_reports_index(const std::string& root) {
       for (const auto& c : verdict.checks) {
         html << "<tr><td>" << html_escape(c.metric) << "</td><td>" << number(c.ours) << "</td><td>"
              << number(c.ours_spread) << "</td><td>" << number(c.paper) << "</td><td>"
-             << (c.rule == Rule::kPrediction ? "within " : "at least ") << number(c.threshold) << "</td><td class=\""
+             << (c.rule == Rule::kAtLeast ? "at least " : "within +- ") << number(c.threshold) << "</td><td class=\""
              << (c.pass ? "pass" : "fail") << "\">" << html_escape(outcome_name(c))
              << "</td><td style=\"text-align:left\">" << html_escape(c.reason) << "</td></tr>\n";
       }

@@ -231,7 +231,7 @@ int run_declared(int argc, char** argv, const TargetSpec& spec) {
   const std::string mode = !spec.mode.empty() ? spec.mode : (s.judged_on_numbers() ? "paper-numbers" : "qualitative");
   report.verdict = make_verdict(mode, checks);
   report.findings = spec.notes;
-  for (auto& f : sweep_findings(report.verdict.checks, spec.gap_cause)) report.findings.push_back(std::move(f));
+  for (auto& f : sweep_findings(report.verdict.checks, spec.known_differences)) report.findings.push_back(std::move(f));
   report.plots = extension.plots;
   if (plan.layout.curve_plots) {
     for (auto& file : sweep_plots(s, outcomes, plan.layout)) report.plots.push_back(std::move(file));

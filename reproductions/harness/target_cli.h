@@ -81,9 +81,11 @@ struct TargetSpec {
   std::string reference;
   std::string paper_source;  ///< Without a reference: what the report says instead.
   int64_t quick_epochs = 0;  ///< Epochs of the quick preset (0: the recipe's).
-  /// What the target knows about why its numbers can differ from the paper's
-  /// (reported when a paper-number check fails), and findings always reported.
-  std::string gap_cause;
+  /// What the target knows of how its setup differs from the paper's,
+  /// reported after the findings of the paper numbers that differ; and
+  /// findings always reported. Neither holds a number (the findings' numbers
+  /// are the run's own: sweep_findings; tests/harness/findings_have_no_numbers.sh).
+  std::string known_differences;
   std::vector<std::string> notes;
   std::string mode;  ///< Overrides the verdict's mode ("paper-numbers" under the paper preset, else "qualitative").
   /// The sweep's own checks (sweep_checks); off for a target that judges only
@@ -101,7 +103,7 @@ struct TargetSpec {
 /// its points, runs the sweep (or this shard of it), judges it
 /// (sweep_checks and the extension's checks), writes the report with its
 /// results, the paper's points, plots and findings (`notes`, then the failed
-/// paper-number checks with `gap_cause`) and prints the summary. Every error
+/// paper-number checks with `known_differences`) and prints the summary. Every error
 /// becomes one line on stderr and an exit code, as in the repairbench CLI.
 int run_target(int argc, char** argv, const TargetSpec& spec);
 

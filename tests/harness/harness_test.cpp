@@ -9,6 +9,7 @@
 #include "harness/endpoint_cache.h"
 #include "harness/imported.h"
 #include "harness/plot.h"
+#include "harness/study_claims.h"
 #include "harness/sweep.h"
 #include "harness/target_cli.h"
 #include "harness/verdict.h"
@@ -118,6 +119,76 @@ TEST(Verdict, OutcomesMakeTheVerdict) {
   EXPECT_DOUBLE_EQ(back.checks[1].margin, differs.margin);
   EXPECT_EQ(back.checks[0].pairs, 3);
   EXPECT_EQ(harness::to_json(back), j);
+}
+
+TEST(Verdict, PairedClaimsHoldFailOrStayOpen) {
+  EXPECT_EQ(harness::judge_paired_claim("a", {1.0, 1.2, 0.9}, "why", "src").outcome, harness::Outcome::kHolds);
+  EXPECT_EQ(harness::judge_paired_claim("b", {-1.0, -1.2, -0.9}, "why", "src").outcome, harness::Outcome::kFails);
+  // Straddling 0: t(0.975, 2) * 1 / sqrt(3) = 2.48 > 0.33.
+  const auto open = harness::judge_paired_claim("c", {-0.67, 0.33, 1.33}, "why", "src");
+  EXPECT_EQ(open.outcome, harness::Outcome::kInconclusive);
+  EXPECT_EQ(harness::outcome_name(open), "inconclusive");
+  EXPECT_GT(open.pairs_to_decide, 3);
+  EXPECT_EQ(harness::judge_paired_claim("one", {5.0}, "why", "src").outcome, harness::Outcome::kInconclusive);
+  const auto j = harness::to_json(harness::judge_paired_claim("a", {1.0, 1.2, 0.9}, "why", "src"));
+  EXPECT_EQ(j["rule"], "paired_claim");
+  EXPECT_EQ(j["outcome"], "holds");
+  EXPECT_EQ(harness::to_json(harness::check_from_json(j)), j);
+}
+
+// Each judged study claim holds on plausible numbers and fails when two
+// corrections are swapped or one effect is reversed: none holds by
+// construction.
+TEST(Study, EveryJudgedClaimCanFail) {
+  harness::FamilyMeasurements mlp;
+  mlp.family = "mlp128@fashion-mnist";
+  mlp.midpoint = {{"interpolated", {57.0, 55.0, 60.0}},
+                  {"repair", {74.0, 73.0, 76.0}},
+                  {"rescale", {73.8, 72.6, 75.9}},
+                  {"reshift", {58.0, 55.5, 60.5}},
+                  {"data-free", {69.0, 67.0, 71.0}}};
+  mlp.repair_one_batch = {73.8, 73.3, 75.7};
+  harness::FamilyMeasurements bn;
+  bn.family = "resnet20-bn@fashion-mnist";
+  bn.batch_norm = true;
+  bn.midpoint = {{"interpolated", {20.0, 25.0, 18.0}},
+                 {"reset-bn", {88.0, 87.5, 88.4}},
+                 {"repair", {88.3, 87.9, 88.6}},
+                 {"rescale", {88.1, 87.8, 88.5}},
+                 {"reshift", {21.0, 24.0, 20.0}}};
+  const std::map<std::string, std::map<std::string, std::vector<double>>> controls = {
+      {mlp.family, {{"none", {20.0, 22.0, 19.0}}}}};
+  auto outcomes = [&](const harness::FamilyMeasurements& a, const harness::FamilyMeasurements& b) {
+    std::map<std::string, harness::Outcome> out;
+    for (const auto& c : harness::judge_study({a, b}, controls).claims) out[c.metric] = c.outcome;
+    return out;
+  };
+  auto find = [](const std::map<std::string, harness::Outcome>& o, const std::string& family, const std::string& part) {
+    for (const auto& [metric, outcome] : o) {
+      if (metric.rfind(family, 0) == 0 && metric.find(part) != std::string::npos) return outcome;
+    }
+    throw std::runtime_error("no claim " + part + " for " + family);
+  };
+  const auto good = outcomes(mlp, bn);
+  EXPECT_EQ(good.size(), 7u);  // MLP: rescale, reshift, data-free, budget; BN: rescale, reshift, reset-bn
+  for (const auto& [metric, outcome] : good) EXPECT_EQ(outcome, harness::Outcome::kHolds) << metric;
+  const auto judged = harness::judge_study({mlp, bn}, controls);
+  ASSERT_FALSE(judged.measurements.empty());  // alignment against none: reported, not judged
+
+  auto swapped = mlp;  // RESCALE and RESHIFT swapped
+  std::swap(swapped.midpoint["rescale"], swapped.midpoint["reshift"]);
+  auto o = outcomes(swapped, bn);
+  EXPECT_EQ(find(o, mlp.family, "RESCALE"), harness::Outcome::kFails);
+  EXPECT_EQ(find(o, mlp.family, "RESHIFT"), harness::Outcome::kFails);
+  auto weak = mlp;  // data-free REPAIR recovering nothing
+  weak.midpoint["data-free"] = weak.midpoint["interpolated"];
+  EXPECT_EQ(find(outcomes(weak, bn), mlp.family, "data-free"), harness::Outcome::kFails);
+  auto starved = mlp;  // one batch of statistics 3 points short
+  for (auto& v : starved.repair_one_batch) v -= 3.0;
+  EXPECT_EQ(find(outcomes(starved, bn), mlp.family, "one batch"), harness::Outcome::kFails);
+  auto no_reset = bn;  // the BatchNorm reset recovering nothing: REPAIR far above it
+  no_reset.midpoint["reset-bn"] = no_reset.midpoint["interpolated"];
+  EXPECT_EQ(find(outcomes(mlp, no_reset), bn.family, "BatchNorm reset"), harness::Outcome::kFails);
 }
 
 TEST(Verdict, SpreadIsTheSampleStandardDeviation) {
@@ -325,6 +396,22 @@ TEST(Sweep, PaperPointsAndFindings) {
   ASSERT_EQ(findings.size(), 2u);  // the check that differs, then the cause once
   EXPECT_NE(findings[0].find("ours 59.86, paper 70.13 (difference -10.27"), std::string::npos);
   EXPECT_NE(findings[0].find("from 3 pairs by 9.27 points"), std::string::npos);
+  // The meaning of a difference follows its direction and quantity.
+  auto as = [](harness::Check c, harness::Quantity q) {
+    c.quantity = q;
+    return c;
+  };
+  const auto above = harness::judge_against_paper("mid", {57.0, 57.5, 58.0}, 26.69, tol, "src");
+  const auto meanings = harness::sweep_findings(
+      {as(fail, harness::Quantity::kEndpoints), as(above, harness::Quantity::kAlignedMidpoint),
+       as(fail, harness::Quantity::kCorrectedMidpoint), as(above, harness::Quantity::kEndpoints)},
+      "");
+  ASSERT_EQ(meanings.size(), 4u);  // no known differences given: none appended
+  EXPECT_NE(meanings[0].find("our endpoints are weaker"), std::string::npos) << meanings[0];
+  EXPECT_NE(meanings[1].find("keeps more accuracy than the paper's"), std::string::npos) << meanings[1];
+  EXPECT_NE(meanings[2].find("recovers less of the barrier"), std::string::npos) << meanings[2];
+  EXPECT_NE(meanings[3].find("our endpoints are stronger"), std::string::npos) << meanings[3];
+  EXPECT_EQ(meanings[1].find("weaker"), std::string::npos) << meanings[1];
   EXPECT_EQ(findings[1], "cause");
 }
 
@@ -395,6 +482,41 @@ TEST(Sweep, ADivergedPairLeavesTheOtherPairsResults) {
           << "pair " << i << (collate ? " collated" : "");
     }
   }
+}
+
+// The qualitative variance checks judge the std ratios on the test set: a
+// correction whose held-out ratio is off fails "restores the last layer's
+// std" although its statistics-data ratio reads 1 (as it always does).
+TEST(Sweep, TheVarianceChecksJudgeTheHeldOutRatio) {
+  testing::TempDir dir;
+  harness::TargetSettings s;
+  s.target = "test";
+  s.smoke = true;
+  s.pairs = 1;
+  s.concurrent_endpoints = false;
+  s.cache_dir = dir.path() + "/cache";
+  s.out_dir = dir.path() + "/out";
+  auto p = harness::trained_point(s, testing::make_config("mlp", 8, "none", 2, 28, 10, 1), "fashion-mnist",
+                                  {repair::RepairMethod::kForward});
+  p.label = "p";
+  p.merge.alphas = {0.0, 0.5, 1.0};
+  auto outcomes = harness::run_sweep(s, {p}).outcomes;
+  ASSERT_EQ(outcomes.size(), 1u);
+  ASSERT_FALSE(outcomes[0].merges.front().variance_ratios.empty());
+  auto restores = [&] {
+    for (const auto& c : harness::sweep_checks(s, outcomes, {"MLP", "width", true, true})) {
+      if (c.metric.find("restores the last layer's std, test set") != std::string::npos) return c;
+    }
+    throw std::runtime_error("no variance check");
+  };
+  auto& last = outcomes[0].merges.front().variance_ratios.back();
+  last.after = {1.0};
+  last.held_out_after = {1.0};
+  EXPECT_TRUE(restores().pass);
+  last.held_out_after = {0.8};
+  const auto off = restores();
+  EXPECT_FALSE(off.pass);
+  EXPECT_NEAR(off.ours, 0.8, 1e-12);
 }
 
 TEST(TargetCli, FlagOrPresetDefaults) {

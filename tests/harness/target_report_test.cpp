@@ -99,7 +99,7 @@ TEST(TargetReport, ThePrintedVerdictNamesPairsKernelAndMargins) {
   harness::print_target_summary(out, s, r, "", "/tmp/out/report.json");
   const std::string text = out.str();
   for (const char* part :
-       {"verdict (paper-numbers): fail, 0 of 2 checks pass, 1 inconclusive; pairs (1,2) (3,4); CPU Test CPU, BLAS "
+       {"verdict (paper-numbers): fail, 0 of 2 checks pass, 1 inconclusive; pairs (1,2) (3,4); CPU Test CPU, "
         "OpenBLAS 0.3.21 (kernel Haswell)",
         "[INCONCLUSIVE] REPAIR midpoint: ours 74.38 +- 2.09, paper 70.13 (difference +4.25); one new run of ours lies "
         "in 68.02 .. 80.74 (n = 5, half-width 6.36, margin +2.11 = 33 % of it); decides at a half-width <= 5.00: 10 "

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
 #include "model_cases.h"
 #include "repairbench/core/error.h"
 #include "repairbench/models/zoo.h"
@@ -90,6 +94,39 @@ TEST(Merge, AddingDataFreeRepairChangesNoOtherCurve) {
   }
   EXPECT_EQ(with.variance_ratios.front().after.size(), 3u);
   EXPECT_GT(curve(with, "data-free").points[0].test.loss, 0);
+}
+
+// The std ratio after REPAIR is measured twice: on the statistics data, where
+// REPAIR has just imposed its targets, and on the test set against the
+// aligned endpoints' own sigma* there. The statistics-data ratio is blind to
+// wrong targets: REPAIR targets taken from the unaligned model B (channel i's
+// target mixes A's channel i with an unrelated channel of B) still read 1
+// there. The held-out ratio is its own measurement: another test set moves
+// it and leaves every statistics-data ratio exactly as it was.
+TEST(Merge, TheHeldOutStdRatioIsMeasuredOnTheTestSetAlone) {
+  auto f = fixture();
+  pipeline::MergeOptions options;
+  options.alphas = {0.5};
+  options.repairs = {RepairMethod::kForward};
+  auto run = [&](const data::Dataset& test, bool wrong_targets) {
+    options.repair_stats_from_unaligned_b = wrong_targets;
+    auto loader = shuffled_loader(f.train);
+    return pipeline::merge(*f.a, *f.b, loader, test, nullptr, options, torch::kCPU);
+  };
+  const auto wrong = run(f.test, true);
+  for (const auto& v : wrong.variance_ratios) EXPECT_NEAR(v.after.at(0), 1.0, 0.05) << v.point;
+  const auto r = run(f.test, false);
+  const auto other = run(testing::template_dataset(256, 1, 8, 10, 99), false);
+  ASSERT_EQ(r.variance_ratios.size(), other.variance_ratios.size());
+  bool moved = false;
+  for (size_t i = 0; i < r.variance_ratios.size(); ++i) {
+    const auto &v = r.variance_ratios[i], &w = other.variance_ratios[i];
+    ASSERT_EQ(v.held_out_after.size(), 1u);
+    EXPECT_EQ(v.before, w.before);
+    EXPECT_EQ(v.after, w.after);
+    moved = moved || v.held_out_before != w.held_out_before || v.held_out_after != w.held_out_after;
+  }
+  EXPECT_TRUE(moved);
 }
 
 // The statistics budget: with max_batches every statistics pass reads that

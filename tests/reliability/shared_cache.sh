@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #6, cache lock and determinism, on a small target (mlp_datasets --smoke:
+# Cache lock and determinism, on a small target (mlp_datasets --smoke:
 # 8 endpoints on synthetic data):
 # 1. three processes that need the same endpoints start at once on one cache:
 #    every endpoint is trained exactly once and the others load it;
@@ -7,7 +7,10 @@
 #    the same numbers (repairbench compare at tolerance 0), so do the three;
 # 3. with two threads a pair's endpoints train side by side, one thread each
 #    (TargetSettings::concurrent_endpoints), and come out bit for bit as in
-#    the one-thread run: the two trainings do not disturb each other.
+#    the one-thread run: the two trainings do not disturb each other;
+# 4. a cache the user cannot write (here: another user, nobody) whose
+#    endpoints are all present is read without locks, to the same report; one
+#    that lacks an endpoint is refused naming a writable --cache-dir.
 set -euo pipefail
 cli="$1"
 target="$2"   # repro_mlp_datasets
@@ -58,5 +61,22 @@ for run in run2 run3 fresh; do
   "$cli" compare "$work/run1/report.json" "$work/$run/report.json" --tolerance 0 > "$work/compare.txt" \
     || { cat "$work/compare.txt"; fail "run1 and $run report different numbers"; }
 done
+
+# 4. Read-only for nobody: folders 755, files 644, root's. setpriv drops to nobody.
+chmod 755 "$work"
+chmod -R u=rwX,go=rX "$work/cache"
+mkdir -m 777 "$work/ro"   # the reports' root (index.html) and both output folders
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/nonexistent "$@"; }
+as_nobody "$target" --smoke --cache-dir "$work/cache" --out-dir "$work/ro/a" > "$work/ro.log" 2>&1 \
+  || { cat "$work/ro.log"; fail "a read-only cache with every endpoint present was refused"; }
+grep -q "the endpoint cache is read-only: reading" "$work/ro.log" || fail "the read-only cache was not said to be read-only"
+if grep -q "^  training" "$work/ro.log"; then fail "the read-only run trained"; fi
+"$cli" compare "$work/run1/report.json" "$work/ro/a/report.json" --tolerance 0 > "$work/compare.txt" \
+  || { cat "$work/compare.txt"; fail "the read-only cache gave other numbers"; }
+code=0
+as_nobody "$target" --smoke --pairs 2 --cache-dir "$work/cache" --out-dir "$work/ro/b" > "$work/ro2.log" 2>&1 \
+  || code=$?
+[ "$code" -eq 6 ] && grep -q "read-only and lacks this endpoint: give a writable --cache-dir" "$work/ro2.log" \
+  || { cat "$work/ro2.log"; fail "a read-only cache without the endpoint gave exit $code"; }
 echo "shared_cache: ok: 3 concurrent runs trained each of $endpoints endpoints once ($loaded loads);" \
      "a retrained run's report has the same numbers; endpoints trained side by side are the same weights"

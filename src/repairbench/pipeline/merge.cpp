@@ -154,7 +154,27 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
   std::vector<int64_t> ratio_indices;
   for (const auto& name : ratio_points) {
     ratio_indices.push_back(net0.point_index(name));
-    result.variance_ratios.push_back({name, 0, {}});
+    result.variance_ratios.push_back({name, 0, {}, 0, {}});
+  }
+  // The held-out ratios read the test set in stored order, without
+  // augmentation, from a loader of their own: the statistics loader's batches
+  // (and so every curve) are the same with or without them.
+  const bool has_midpoint =
+      std::any_of(options.alphas.begin(), options.alphas.end(), [](double a) { return std::abs(a - 0.5) < 1e-9; });
+  // Data-parallel, each rank reads its rows of every batch (as the
+  // statistics loader does), which needs a batch divisible by the ranks.
+  data::LoaderOptions held_out_options;
+  const data::LoaderOptions& stats_options = stats_loader.options();
+  held_out_options.shard_rank = stats_options.shard_rank;
+  held_out_options.shard_count = stats_options.shard_count;
+  held_out_options.batch_size =
+      std::max<int64_t>(1, options.eval_batch_size / stats_options.shard_count) * stats_options.shard_count;
+  held_out_options.channels = stats_options.channels;
+  held_out_options.device = stats_options.device;
+  data::Loader held_out(test, held_out_options);
+  repair::EndpointStats held_out_endpoints;
+  if (!ratio_indices.empty() && has_midpoint) {
+    held_out_endpoints = repair::endpoint_stats(net0, *aligned, held_out, ratio_points, 1, false, shared);
   }
   std::vector<std::string> names = {"interpolated"};
   for (auto m : options.repairs) names.push_back(repair::to_string(m));
@@ -184,12 +204,19 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
       curve.points.push_back(point);
       if (!ratio_indices.empty() && std::abs(alpha - 0.5) < 1e-9) {
         const auto channels = stats::collect_channel_stats(*merged, stats_loader, ratio_indices, shared);
+        const auto held_out_channels = stats::collect_channel_stats(*merged, held_out, ratio_indices, shared);
         for (size_t i = 0; i < channels.size(); ++i) {
+          auto& v = result.variance_ratios[i];
           const double ratio = std_ratio(channels[i], repair::targets(endpoints.at(ratio_indices[i]), 0.5));
-          if (c == 0)
-            result.variance_ratios[i].before = ratio;
-          else
-            result.variance_ratios[i].after.push_back(ratio);
+          const double held_out_ratio =
+              std_ratio(held_out_channels[i], repair::targets(held_out_endpoints.at(ratio_indices[i]), 0.5));
+          if (c == 0) {
+            v.before = ratio;
+            v.held_out_before = held_out_ratio;
+          } else {
+            v.after.push_back(ratio);
+            v.held_out_after.push_back(held_out_ratio);
+          }
         }
       }
     }
@@ -197,8 +224,6 @@ MergeResult merge(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Lo
     set_barriers(curve, result);
     result.curves.push_back(std::move(curve));
   }
-  const bool has_midpoint =
-      std::any_of(options.alphas.begin(), options.alphas.end(), [](double a) { return std::abs(a - 0.5) < 1e-9; });
   if (!has_midpoint) result.variance_ratios.clear();  // measured at alpha = 0.5 only
   result.seconds_total = seconds_since(start);
   return result;

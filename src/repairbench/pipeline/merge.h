@@ -60,12 +60,17 @@ struct Curve {
 
 /// Variance collapse at one REPAIR point (repair_reference.md 2c, "Why it
 /// works"): the interpolated net's per-channel std over the interpolated
-/// endpoint std sigma*, averaged over channels, at alpha = 0.5, measured in
-/// eval mode on the statistics data.
+/// endpoint std sigma*, averaged over channels, at alpha = 0.5, in eval mode.
+/// Measured twice: on the statistics data, where a statistics-based
+/// correction has just imposed sigma* (its ratio after REPAIR is 1 by
+/// construction), and on the test set, which no correction saw (both the
+/// merged net's std and sigma* measured there), where it can fail.
 struct VarianceRatio {
   std::string point;
-  double before = 0;          ///< Uncorrected interpolation.
-  std::vector<double> after;  ///< One per entry of MergeOptions::repairs.
+  double before = 0;                   ///< Uncorrected interpolation, on the statistics data.
+  std::vector<double> after;           ///< One per entry of MergeOptions::repairs, on the statistics data.
+  double held_out_before = 0;          ///< Uncorrected interpolation, on the test set.
+  std::vector<double> held_out_after;  ///< One per entry of MergeOptions::repairs, on the test set.
 };
 
 struct MergeResult {

@@ -59,17 +59,17 @@ nlohmann::json run_context(const std::string& device, int argc, char** argv) {
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
   nlohmann::json context = {{"repairbench_version", REPAIRBENCH_VERSION},
-          {"git_commit", git_commit()},
-          {"torch_version", info.torch_version},
-          {"blas", info.blas},
-          {"blas_core", info.blas_core},
-          {"malloc_tuned", info.malloc_tuned},
-          {"threads", info.threads},
-          {"device", device},
-          {"cpu", cpu_model()},
-          {"date", utc_now()},
-          {"command", command},
-          {"peak_rss_mib", peak_rss_mib()}};
+                            {"git_commit", git_commit()},
+                            {"torch_version", info.torch_version},
+                            {"blas", info.blas},
+                            {"blas_core", info.blas_core},
+                            {"malloc_tuned", info.malloc_tuned},
+                            {"threads", info.threads},
+                            {"device", device},
+                            {"cpu", cpu_model()},
+                            {"date", utc_now()},
+                            {"command", command},
+                            {"peak_rss_mib", peak_rss_mib()}};
   // oneDNN picks its convolution kernels from the CPU unless capped; the
   // golden runs cap it (tests/regression/golden_platform.sh), and a report
   // says so, since its convolutions' floats depend on it.

@@ -108,9 +108,12 @@ pipeline::MergeResult merge_result_from(const nlohmann::json& j, const nlohmann:
   for (const auto& v : j.at("variance_ratios")) {
     pipeline::VarianceRatio ratio;
     ratio.point = v.at("point").get<std::string>();
-    ratio.before = v.at("interpolated").get<double>();
+    const nlohmann::json &stats_data = v.at("on_statistics_data"), &test_set = v.at("on_test_set");
+    ratio.before = stats_data.at("interpolated").get<double>();
+    ratio.held_out_before = test_set.at("interpolated").get<double>();
     for (size_t c = 1; c < r.curves.size(); ++c) {
-      ratio.after.push_back(v.at("corrected").at(r.curves[c].name).get<double>());
+      ratio.after.push_back(stats_data.at("corrected").at(r.curves[c].name).get<double>());
+      ratio.held_out_after.push_back(test_set.at("corrected").at(r.curves[c].name).get<double>());
     }
     r.variance_ratios.push_back(std::move(ratio));
   }
@@ -191,10 +194,18 @@ nlohmann::json merge_results_json(const pipeline::MergeResult& r) {
     }
     j["curves"].push_back(curve);
   }
+  // Two measurements that must not be confused: on the statistics data a
+  // correction's ratio is 1 by construction; on the test set it can fail.
   for (const auto& v : r.variance_ratios) {
-    nlohmann::json after = nlohmann::json::object();
-    for (size_t i = 0; i < v.after.size(); ++i) after[r.curves[i + 1].name] = v.after[i];
-    j["variance_ratios"].push_back({{"point", v.point}, {"interpolated", v.before}, {"corrected", after}});
+    nlohmann::json after = nlohmann::json::object(), held_out_after = nlohmann::json::object();
+    for (size_t i = 0; i < v.after.size(); ++i) {
+      after[r.curves[i + 1].name] = v.after[i];
+      held_out_after[r.curves[i + 1].name] = v.held_out_after.at(i);
+    }
+    j["variance_ratios"].push_back(
+        {{"point", v.point},
+         {"on_statistics_data", {{"interpolated", v.before}, {"corrected", after}}},
+         {"on_test_set", {{"interpolated", v.held_out_before}, {"corrected", held_out_after}}}});
   }
   return j;
 }
@@ -237,10 +248,14 @@ std::string merge_table(const pipeline::MergeResult& r, const std::optional<nloh
     out << "\n";
   }
   if (!r.variance_ratios.empty()) {
-    out << "\nvariance ratio at alpha 0.5 (std of merged / interpolated endpoint std, mean over channels):\n";
+    out << "\nvariance ratio at alpha 0.5 (std of merged / interpolated endpoint std, mean over channels), on the "
+           "test set\n(which no correction saw; on the statistics data in brackets, where a correction imposes it):\n";
     for (const auto& v : r.variance_ratios) {
-      out << "  " << std::setw(22) << std::left << v.point << std::right << std::setprecision(3) << " " << v.before;
-      for (size_t i = 0; i < v.after.size(); ++i) out << "  -> " << r.curves[i + 1].name << " " << v.after[i];
+      out << "  " << std::setw(22) << std::left << v.point << std::right << std::setprecision(3) << " "
+          << v.held_out_before << " [" << v.before << "]";
+      for (size_t i = 0; i < v.after.size(); ++i) {
+        out << "  -> " << r.curves[i + 1].name << " " << v.held_out_after.at(i) << " [" << v.after[i] << "]";
+      }
       out << "\n";
     }
   }
