@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""Committed results and the tables rendered from them.
+
+Every table of measured numbers in README.md and docs/ sits between
+`<!-- results NAME -->` and `<!-- /results -->` and is rendered from
+results/NAME.json, a small summary of one run: its numbers, the command, the
+commit, CPU and BLAS kernel and the date, taken from the run's report.
+
+  tools/results.py collect KIND REPORT NAME   summarize a report into results/NAME.json
+  tools/results.py render                     rewrite every block from its result file
+  tools/results.py check                      exit 1 when a block differs from its result file
+
+KIND says which table a report gives: `variance_collapse` (the per-layer std
+ratios of each model) or `study` (midpoint accuracy per correction and
+matcher, and the claims' outcomes). `check` runs in `make test`
+(results_tables), so a table cannot drift from its data.
+"""
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))] if (ROOT / "docs").exists() else [ROOT / "README.md"]
+BLOCK = re.compile(r"(<!-- results ([\w.-]+) -->\n)(.*?)(<!-- /results -->)", re.S)
+
+
+def provenance(report):
+    c = report["context"]
+    return {"command": c["command"], "commit": c["git_commit"], "cpu": c.get("cpu", "unknown"),
+            "blas_core": c.get("blas_core", ""), "threads": c.get("threads"), "date": c["date"]}
+
+
+def fmt(mean, std=None):
+    return f"{mean:.2f}" if std is None else f"{mean:.2f} +- {std:.2f}"
+
+
+def collect_variance_collapse(report):
+    header = ["model", "layer", "test set: before", "test set: after REPAIR", "statistics data: before",
+              "statistics data: after REPAIR"]
+    rows = [[r["model"], r["point"], f"{r['test_set_before']:.3f}", f"{r['test_set_after_repair']:.3f}",
+             f"{r['statistics_data_before']:.3f}", f"{r['statistics_data_after_repair']:.3f}"]
+            for r in report["variance_ratios"]]
+    return {"header": header, "rows": rows}
+
+
+def collect_study(report):
+    cells = [c for c in report["study_cells"] if c.get("budget") == "default" and "correction" in c]
+    matchers = list(dict.fromkeys(c["matcher"] for c in cells))
+    corrections = list(dict.fromkeys(c["correction"] for c in cells))
+    family = cells[0]["family"]
+    header = ["correction"] + matchers
+    rows = []
+    for corr in corrections:
+        row = [corr]
+        for m in matchers:
+            cell = [c for c in cells if c["matcher"] == m and c["correction"] == corr and c["family"] == family]
+            acc = cell[0]["midpoint_test_accuracy"] if cell else None
+            row.append(fmt(acc["mean"], acc["std"]) if acc else "")
+        rows.append(row)
+    claims = [[c["metric"], c["outcome"], fmt(c["ours"], c["ours_std"]),
+               f"{c['interval'][0]:.2f} .. {c['interval'][1]:.2f}", str(c["pairs_to_decide"] or "")]
+              for c in report["verdict"]["checks"]]
+    extra = [{"header": ["claim", "outcome", "mean +- std (points)", "95 % interval of the mean",
+                         "pairs that would decide"], "rows": claims}]
+    budget = report.get("study_budget", [])
+    if budget:
+        sizes = sorted({b["batches"] for b in budget})
+        names = list(dict.fromkeys(b["correction"] for b in budget))
+        rows_b = []
+        for name in names:
+            by = {b["batches"]: b["midpoint_test_accuracy"] for b in budget if b["correction"] == name}
+            default = [c for c in cells if c["family"] == family and c["matcher"] == "activation"
+                       and c["correction"] == name]
+            rows_b.append([name] + [fmt(by[n]["mean"]) if n in by else "" for n in sizes]
+                          + [fmt(default[0]["midpoint_test_accuracy"]["mean"]) if default else ""])
+        extra.append({"caption": "statistics budget, activation matching: midpoint test accuracy (%) against "
+                                 "batches per statistics pass (mean over pairs)",
+                      "header": ["correction"] + [f"{n} batch(es)" for n in sizes] + ["default"], "rows": rows_b})
+    many = report.get("many_models", [])
+    if many:
+        extra.append({"caption": "many-model merging (seeds 1..N aligned to seed 1): test accuracy (%)",
+                      "header": ["N", "best endpoint", "aligned average", "+ " + many[0]["correction"],
+                                 "output ensemble"],
+                      "rows": [[str(m["models"]), fmt(m["best_endpoint"]), fmt(m["averaged"]), fmt(m["corrected"]),
+                                fmt(m["ensemble"])] for m in many]})
+    return {"header": header, "rows": rows, "caption": f"{family}: midpoint test accuracy (%), mean +- std over "
+                                                       f"{report['context']['pairs']} pairs",
+            "extra": extra}
+
+
+KINDS = {"variance_collapse": collect_variance_collapse, "study": collect_study}
+
+
+def table(t):
+    lines = ["| " + " | ".join(t["header"]) + " |", "|" + "---|" * len(t["header"])]
+    lines += ["| " + " | ".join(str(x) for x in row) + " |" for row in t["rows"]]
+    return "\n".join(lines) + "\n"
+
+
+def render_result(result):
+    out = ""
+    if "caption" in result["table"]:
+        out += result["table"]["caption"] + ":\n\n"
+    out += table(result["table"])
+    for t in result["table"].get("extra", []):
+        out += "\n" + (t["caption"] + ":\n\n" if "caption" in t else "") + table(t)
+    p = result["provenance"]
+    out += (f"\n`{p['command']}` at commit {p['commit'][:12]}, {p['cpu']}, OpenBLAS kernel "
+            f"{p['blas_core'] or 'unknown'}, {p['threads']} thread(s), {p['date']} (`results/{result['name']}.json`).\n")
+    return out
+
+
+def load(name):
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        raise SystemExit(f"results.py: a docs block names results/{name}.json, which does not exist")
+    return json.loads(path.read_text())
+
+
+def rendered(text):
+    return BLOCK.sub(lambda m: m.group(1) + render_result(load(m.group(2))) + m.group(4), text)
+
+
+def self_test():
+    """A block whose table was edited by hand is caught."""
+    result = {"name": "t", "table": {"header": ["a"], "rows": [["1.00"]]},
+              "provenance": {"command": "c", "commit": "abc", "cpu": "x", "blas_core": "", "threads": 1, "date": "d"}}
+    good = "<!-- results t -->\n" + render_result(result) + "<!-- /results -->"
+    fake = good.replace("1.00", "1.01")
+    sub = lambda text: BLOCK.sub(lambda m: m.group(1) + render_result(result) + m.group(4), text)
+    assert sub(good) == good and sub(fake) != fake
+
+
+def main(argv):
+    if len(argv) >= 1 and argv[0] == "collect" and len(argv) == 4:
+        kind, report_path, name = argv[1:]
+        report = json.loads(pathlib.Path(report_path).read_text())
+        result = {"name": name, "kind": kind, "table": KINDS[kind](report), "provenance": provenance(report)}
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+        print(f"results/{name}.json")
+        return 0
+    if argv == ["render"] or argv == ["check"]:
+        self_test()
+        stale, blocks = [], 0
+        for doc in DOCS:
+            text = doc.read_text()
+            blocks += len(BLOCK.findall(text))
+            new = rendered(text)
+            if new != text:
+                if argv[0] == "render":
+                    doc.write_text(new)
+                stale.append(doc.relative_to(ROOT))
+        if argv[0] == "check":
+            for d in stale:
+                print(f"results.py: a table in {d} differs from its results/ file; run tools/results.py render")
+            print(f"results.py: {blocks} tables checked, {len(stale)} file(s) stale")
+            return 1 if stale else 0
+        print(f"results.py: {blocks} tables, {len(stale)} file(s) rewritten")
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
