@@ -59,8 +59,12 @@ def collect_study(report):
             acc = cell[0]["midpoint_test_accuracy"] if cell else None
             row.append(fmt(acc["mean"], acc["std"]) if acc else "")
         rows.append(row)
+    def decide(c):
+        if c["pairs_to_decide"]:
+            return str(c["pairs_to_decide"])
+        return "none up to 100" if c["outcome"] == "inconclusive" else ""
     claims = [[c["metric"], c["outcome"], fmt(c["ours"], c["ours_std"]),
-               f"{c['interval'][0]:.2f} .. {c['interval'][1]:.2f}", str(c["pairs_to_decide"] or "")]
+               f"{c['interval'][0]:.2f} .. {c['interval'][1]:.2f}", decide(c)]
               for c in report["verdict"]["checks"]]
     extra = [{"header": ["claim", "outcome", "mean +- std (points)", "95 % interval of the mean",
                          "pairs that would decide"], "rows": claims}]
@@ -77,7 +81,7 @@ def collect_study(report):
                           + [fmt(default[0]["midpoint_test_accuracy"]["mean"]) if default else ""])
         extra.append({"caption": "statistics budget, activation matching: midpoint test accuracy (%) against "
                                  "batches per statistics pass (mean over pairs)",
-                      "header": ["correction"] + [f"{n} batch(es)" for n in sizes] + ["default"], "rows": rows_b})
+                      "header": ["correction"] + [f"{n:g} batch(es)" for n in sizes] + ["default"], "rows": rows_b})
     many = report.get("many_models", [])
     if many:
         extra.append({"caption": "many-model merging (seeds 1..N aligned to seed 1): test accuracy (%)",
@@ -93,9 +97,13 @@ def collect_study(report):
 KINDS = {"variance_collapse": collect_variance_collapse, "study": collect_study}
 
 
+def cell(x):
+    return str(x).replace("|", "\\|")  # a literal bar inside a cell (|ratio - 1|)
+
+
 def table(t):
-    lines = ["| " + " | ".join(t["header"]) + " |", "|" + "---|" * len(t["header"])]
-    lines += ["| " + " | ".join(str(x) for x in row) + " |" for row in t["rows"]]
+    lines = ["| " + " | ".join(cell(h) for h in t["header"]) + " |", "|" + "---|" * len(t["header"])]
+    lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in t["rows"]]
     return "\n".join(lines) + "\n"
 
 

@@ -152,7 +152,7 @@ TEST(TorchFileCorrupt, RandomOpcodeProgramsNeverCrash) {
 }
 
 TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
-  const long before = peak_rss_mib();
+  [[maybe_unused]] const long before = peak_rss_mib();  // see the end of the test
   const std::string storage(16, '\0');
   const auto archive = [&](const std::string& program) {
     return make_archive({{"data.pkl", program}, {"data/0", storage}});
@@ -225,7 +225,14 @@ TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
       ErrorKind::kCheckpoint,
       [&] { read_torch_bytes(with_local_sizes(stored, "data.pkl", pickle_size - 1, pickle_size - 1), "damaged.pt"); },
       {"damaged.pt: zip record 'archive/data.pkl' holds ", " bytes by the zip directory but "}));
+#ifndef __SANITIZE_ADDRESS__
+  // Under AddressSanitizer peak RSS no longer measures what the readers
+  // allocated: ASan keeps freed blocks resident (its quarantine, 256 MiB by
+  // default) and pads every block, and the test then peaked 766 MiB above its
+  // start (about 270 MiB in the release build). The release build checks the
+  // bound.
   EXPECT_LT(peak_rss_mib() - before, 600);
+#endif
 }
 
 }  // namespace
