@@ -415,21 +415,33 @@ TEST(Sweep, PaperPointsAndFindings) {
   EXPECT_EQ(findings[1], "cause");
 }
 
+// Settings of a smoke sweep of `pairs` pairs whose cache and reports live in `dir`.
+harness::TargetSettings smoke_settings(const testing::TempDir& dir, int64_t pairs) {
+  harness::TargetSettings s;
+  s.target = "test";
+  s.smoke = true;
+  s.pairs = pairs;
+  s.concurrent_endpoints = false;
+  s.cache_dir = dir.path() + "/cache";
+  s.out_dir = dir.path() + "/out";
+  return s;
+}
+
+// A width-8 Fashion-MNIST MLP point of `depth` extra layers with REPAIR, at alphas 0, 0.5 and 1.
+harness::SweepPoint smoke_point(const harness::TargetSettings& s, int64_t depth) {
+  auto p = harness::trained_point(s, testing::make_config("mlp", 8, "none", depth, 28, 10, 1), "fashion-mnist",
+                                  {repair::RepairMethod::kForward});
+  p.label = "p";
+  p.merge.alphas = {0.0, 0.5, 1.0};
+  return p;
+}
+
 // A pair whose endpoints diverge is reported, and the point keeps the
 // results of its other pairs (one unlucky seed does not erase a width).
 TEST(Sweep, ADivergedPairLeavesTheOtherPairsResults) {
   testing::TempDir dir;
-  harness::TargetSettings s;
-  s.target = "test";
-  s.smoke = true;
-  s.pairs = 3;
-  s.concurrent_endpoints = false;
-  s.cache_dir = dir.path() + "/cache";
-  s.out_dir = dir.path() + "/out";
-  auto p = harness::trained_point(s, testing::make_config("mlp", 8, "none", 1, 28, 10, 1), "fashion-mnist",
-                                  {repair::RepairMethod::kForward});
-  p.label = "p";
-  p.merge.alphas = {0.0, 0.5, 1.0};
+  harness::TargetSettings s = smoke_settings(dir, 3);
+  auto p = smoke_point(s, 1);
   p.merge.variance_ratios = false;
   const auto splits = data::synthetic_splits("fashion-mnist", 256, 64, 1);
   const harness::EndpointSpec base = p.base;
@@ -489,17 +501,8 @@ TEST(Sweep, ADivergedPairLeavesTheOtherPairsResults) {
 // std" although its statistics-data ratio reads 1 (as it always does).
 TEST(Sweep, TheVarianceChecksJudgeTheHeldOutRatio) {
   testing::TempDir dir;
-  harness::TargetSettings s;
-  s.target = "test";
-  s.smoke = true;
-  s.pairs = 1;
-  s.concurrent_endpoints = false;
-  s.cache_dir = dir.path() + "/cache";
-  s.out_dir = dir.path() + "/out";
-  auto p = harness::trained_point(s, testing::make_config("mlp", 8, "none", 2, 28, 10, 1), "fashion-mnist",
-                                  {repair::RepairMethod::kForward});
-  p.label = "p";
-  p.merge.alphas = {0.0, 0.5, 1.0};
+  const harness::TargetSettings s = smoke_settings(dir, 1);
+  auto p = smoke_point(s, 2);
   auto outcomes = harness::run_sweep(s, {p}).outcomes;
   ASSERT_EQ(outcomes.size(), 1u);
   ASSERT_FALSE(outcomes[0].merges.front().variance_ratios.empty());
