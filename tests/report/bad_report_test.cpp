@@ -149,6 +149,9 @@ TEST(BadInput, WronglyTypedReportFieldsAreProblemsNotExceptions) {
   EXPECT_EQ(check_report(nlohmann::json::array(), ""), std::vector<std::string>{"the report is not a JSON object"});
   // Two reports that are not objects have no results to compare, rather than a type error.
   EXPECT_TRUE(compare_reports(nlohmann::json::array(), 3, 0.0).empty());
+  // ... and no permutations to agree on (fuzz_report_json found value() throwing on an array).
+  EXPECT_TRUE(permutation_agreement(nlohmann::json::parse("[[[7]]]"), nlohmann::json::array()).empty());
+  EXPECT_TRUE(permutation_agreement(nlohmann::json::parse(kGoodReport), 3).empty());
 }
 
 }  // namespace

@@ -94,6 +94,9 @@ void agreement(const nlohmann::json& a, const nlohmann::json& b, const std::stri
 std::vector<PermutationAgreement> permutation_agreement(const nlohmann::json& old_report,
                                                         const nlohmann::json& new_report) {
   std::vector<PermutationAgreement> out;
+  // A report that is no object (fuzz_report_json: a top-level array made
+  // value() throw) has no results whose permutations could agree.
+  if (!old_report.is_object() || !new_report.is_object()) return out;
   agreement(old_report.value("results", nlohmann::json()), new_report.value("results", nlohmann::json()), "/results",
             out);
   return out;
