@@ -81,10 +81,15 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
     std::cout << about << "\n\n" << options << "\n";
     return false;
   }
-  if (collate_from_shards(args)) {
+  // The folders a run defaults to: <repo>/checkpoints/cache and <repo>/reports/<target>.
+  const auto default_paths = [&f] {
     const std::string root = REPAIRBENCH_SOURCE_DIR;
-    const std::string out_dir =
-        f.settings.out_dir.empty() ? root + "/reports/" + f.settings.target : f.settings.out_dir;
+    if (f.settings.cache_dir.empty()) f.settings.cache_dir = root + "/checkpoints/cache";
+    if (f.settings.out_dir.empty()) f.settings.out_dir = root + "/reports/" + f.settings.target;
+  };
+  default_paths();
+  if (collate_from_shards(args)) {
+    const std::string out_dir = f.settings.out_dir;
     const auto shards = load_shard_reports(out_dir + "/shards");
     RB_CHECK(shards.front().target == f.settings.target, kUsage, "the shard reports in ", out_dir,
              "/shards are of target ", shards.front().target, ", not ", f.settings.target);
@@ -129,9 +134,6 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
     }
     f.settings.arguments.push_back(arg);
   }
-  const std::string root = REPAIRBENCH_SOURCE_DIR;
-  if (f.settings.cache_dir.empty()) f.settings.cache_dir = root + "/checkpoints/cache";
-  if (f.settings.out_dir.empty()) f.settings.out_dir = root + "/reports/" + f.settings.target;
   if (f.device != "cpu") {
     RB_CHECK(torch::cuda::is_available(), kUsage, "--device ", f.device, " needs a CUDA build of LibTorch and a GPU");
     f.settings.device = torch::Device(f.device);
