@@ -14,6 +14,7 @@
 #include "repairbench/models/family.h"
 #include "repairbench/pipeline/merge.h"
 #include "repairbench/pipeline/merge_many.h"
+#include "repairbench/report/merge_report.h"
 
 namespace repairbench::harness {
 namespace {
@@ -273,15 +274,9 @@ Extension study_results(const TargetSettings& s, const StudyGrid& grid, const st
     if (o == nullptr) continue;
     const auto& m = o->merges.front();
     for (const auto& r : m.variance_ratios) {
-      nlohmann::json after = nlohmann::json::object(), held_out_after = nlohmann::json::object();
-      for (size_t i = 0; i < r.after.size(); ++i) {
-        after[m.curves[i + 1].name] = r.after[i];
-        held_out_after[m.curves[i + 1].name] = r.held_out_after.at(i);
-      }
-      ratios.push_back({{"family", f.token},
-                        {"point", r.point},
-                        {"on_statistics_data", {{"interpolated", r.before}, {"corrected", after}}},
-                        {"on_test_set", {{"interpolated", r.held_out_before}, {"corrected", held_out_after}}}});
+      nlohmann::json row = report::variance_ratio_json(r, m.curves);
+      row["family"] = f.token;
+      ratios.push_back(std::move(row));
     }
   }
   ext.report["study_variance_ratios"] = ratios;

@@ -140,6 +140,19 @@ nlohmann::json permutations_json(const align::Alignment& alignment) {
   return out;
 }
 
+nlohmann::json variance_ratio_json(const pipeline::VarianceRatio& v, const std::vector<pipeline::Curve>& curves) {
+  // Two measurements that must not be confused: on the statistics data a
+  // correction's ratio is 1 by construction; on the test set it can fail.
+  nlohmann::json after = nlohmann::json::object(), held_out_after = nlohmann::json::object();
+  for (size_t i = 0; i < v.after.size(); ++i) {
+    after[curves.at(i + 1).name] = v.after[i];
+    held_out_after[curves.at(i + 1).name] = v.held_out_after.at(i);
+  }
+  return {{"point", v.point},
+          {"on_statistics_data", {{"interpolated", v.before}, {"corrected", after}}},
+          {"on_test_set", {{"interpolated", v.held_out_before}, {"corrected", held_out_after}}}};
+}
+
 nlohmann::json merge_results_json(const pipeline::MergeResult& r) {
   nlohmann::json alignment = {{"method", r.alignment.method},
                               {"data_passes", r.alignment.passes.data_passes},
@@ -194,19 +207,7 @@ nlohmann::json merge_results_json(const pipeline::MergeResult& r) {
     }
     j["curves"].push_back(curve);
   }
-  // Two measurements that must not be confused: on the statistics data a
-  // correction's ratio is 1 by construction; on the test set it can fail.
-  for (const auto& v : r.variance_ratios) {
-    nlohmann::json after = nlohmann::json::object(), held_out_after = nlohmann::json::object();
-    for (size_t i = 0; i < v.after.size(); ++i) {
-      after[r.curves[i + 1].name] = v.after[i];
-      held_out_after[r.curves[i + 1].name] = v.held_out_after.at(i);
-    }
-    j["variance_ratios"].push_back(
-        {{"point", v.point},
-         {"on_statistics_data", {{"interpolated", v.before}, {"corrected", after}}},
-         {"on_test_set", {{"interpolated", v.held_out_before}, {"corrected", held_out_after}}}});
-  }
+  for (const auto& v : r.variance_ratios) j["variance_ratios"].push_back(variance_ratio_json(v, r.curves));
   return j;
 }
 

@@ -14,6 +14,11 @@ namespace repairbench::report {
 /// barriers and relative barrier reductions, and per-layer variance ratios.
 nlohmann::json merge_results_json(const pipeline::MergeResult& result);
 
+/// One point's variance ratios as reports store them: {"point",
+/// "on_statistics_data": {"interpolated", "corrected": {curve: ratio}},
+/// "on_test_set": {...}}; `curves` names the corrections (curves[1..]).
+nlohmann::json variance_ratio_json(const pipeline::VarianceRatio& ratio, const std::vector<pipeline::Curve>& curves);
+
 /// The inverse of merge_results_json, with the alignment's permutations from
 /// `permutations` (permutations_json): merge_results_json of the result gives
 /// `results` back exactly. Sharded sweeps store each run's results this way.
