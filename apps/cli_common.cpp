@@ -42,12 +42,12 @@ void add_dist_flags(po::options_description& options, std::string& backend) {
 
 models::ModelConfig model_config(const ModelFlags& flags, const data::Dataset& dataset) {
   models::ModelConfig c;
-  c.family = flags.family;
+  c.family = models::parse_family(flags.family);
   c.width = flags.width;
   c.depth = flags.depth;
   c.norm = models::parse_norm(flags.norm);
   c.junctures = flags.junctures;
-  c.in_channels = models::family_of(flags.family) == models::Family::kMlp ? dataset.channels() : 3;
+  c.in_channels = c.family == models::Family::kMlp ? dataset.channels() : 3;
   c.image_size = dataset.height();
   c.num_classes = dataset.num_classes;
   models::validate(c);
@@ -57,7 +57,7 @@ models::ModelConfig model_config(const ModelFlags& flags, const data::Dataset& d
 void check_model_fits(const models::ModelConfig& c, const data::Dataset& d, const std::string& path) {
   RB_CHECK(c.num_classes == d.num_classes, kCheckpoint, path, " holds ", c.describe(), " with ", c.num_classes,
            " classes, but ", d.name, " has ", d.num_classes);
-  RB_CHECK(models::family_of(c.family) != models::Family::kMlp ||
+  RB_CHECK(c.family != models::Family::kMlp ||
                (c.in_channels == d.channels() && c.image_size == d.height() && c.image_size == d.width()),
            kCheckpoint, path, " holds ", c.describe(), " for ", c.in_channels, "x", c.image_size, "x", c.image_size,
            " inputs, but ", d.name, " has ", d.channels(), "x", d.height(), "x", d.width(), " images");

@@ -1,5 +1,5 @@
 // `repairbench merge`: align model B to model A, interpolate, REPAIR, and
-// report the curves and barriers (repair_reference.md sections 2 and 5).
+// report the curves and barriers (docs/reference/algorithm.md §2 and §5).
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -95,6 +95,9 @@ int run_merge(int argc, char** argv) {
   }
   check_output_is_not_an_input("--out", out, {a_path, b_path});
   const torch::Device device = parse_device(device_name);
+  const pipeline::Matcher matcher = pipeline::parse_matcher(match);
+  const align::WeightOrder order_of_groups = align::parse_weight_order(weight_order);
+  const pipeline::StatsOrder batch_order = pipeline::parse_stats_order(stats_order);
 
   // The data set defaults to the one model A was trained on.
   if (vm["dataset"].defaulted() && models::is_repairbench_checkpoint(a_path)) {
@@ -120,16 +123,12 @@ int run_merge(int argc, char** argv) {
   loader_options.device = device;
   if (vm.count("stats-batch-size")) loader_options.batch_size = stats_batch_size;
   if (vm.count("stats-augment")) loader_options.augment = data::parse_augment(stats_augment);
-  RB_CHECK(stats_order == "shuffled" || stats_order == "sequential", kUsage, "--stats-order is ", stats_order,
-           "; expected shuffled or sequential");
-  if (stats_order == "sequential") {
+  if (batch_order == pipeline::StatsOrder::kSequential) {
     RB_CHECK(!vm.count("stats-augment") || !loader_options.augment.any(), kUsage,
              "--stats-order sequential reads un-augmented batches; drop --stats-augment ", stats_augment);
     loader_options.shuffle = false;
     loader_options.augment = data::AugmentOptions{};
   }
-  RB_CHECK(weight_order == "random" || weight_order == "spec", kUsage, "--weight-order is ", weight_order,
-           "; expected random or spec");
   data::Loader match_loader(splits.train, loader_options);
   if (vm.count("stats-batches")) {
     RB_CHECK(stats_batches > 0, kUsage, "--stats-batches must be positive, got ", stats_batches);
@@ -137,27 +136,26 @@ int run_merge(int argc, char** argv) {
   }
   data::Loader stats_loader(splits.train, loader_options);
 
-  pipeline::MergeOptions options;
-  options.match = match;
+  pipeline::MergeOptions options = pipeline::merge_options(defaults);
+  options.match = matcher;
   options.random_seed = seed;
   if (vm.count("stats-batches")) options.match_loader = &match_loader;
-  options.activation.std_estimate =
-      std_estimate.empty() ? defaults.std_estimate : stats::parse_std_estimate(std_estimate);
+  if (!std_estimate.empty()) options.activation.std_estimate = stats::parse_std_estimate(std_estimate);
   for (const auto& entry : match_points) {
     const auto eq = entry.find('=');
     RB_CHECK(eq != std::string::npos, kUsage, "--match-point wants GROUP=POINT, got ", entry);
     options.activation.match_points[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   options.weight.seed = seed;
-  options.weight.spec_order = weight_order == "spec";
+  options.weight.order = order_of_groups;
   options.repairs.clear();
   for (const auto& name : split(repairs, ',')) {
     const auto method = repair::parse_repair_method(name);
     if (method != repair::RepairMethod::kNone) options.repairs.push_back(method);
   }
-  options.repair.endpoint_epochs = vm.count("endpoint-epochs") ? endpoint_epochs : defaults.endpoint_epochs;
-  options.repair.merged_epochs = vm.count("merged-epochs") ? merged_epochs : defaults.merged_epochs;
-  options.repair.target_std_eps = vm.count("target-std-eps") ? target_std_eps : defaults.target_std_eps;
+  if (vm.count("endpoint-epochs")) options.repair.endpoint_epochs = endpoint_epochs;
+  if (vm.count("merged-epochs")) options.repair.merged_epochs = merged_epochs;
+  if (vm.count("target-std-eps")) options.repair.target_std_eps = target_std_eps;
   options.alphas = interp::parse_alpha_grid(alphas);
   options.eval_train = eval_train;
   options.eval_batch_size = eval_batch_size;
@@ -185,7 +183,7 @@ int run_merge(int argc, char** argv) {
                                       {device, group.get()});
 
   std::optional<nlohmann::json> paper;
-  if (models::family_of(a->config().family) == models::Family::kMlp && a->config().norm == models::Norm::kNone) {
+  if (a->config().family == models::Family::kMlp && a->config().norm == models::Norm::kNone) {
     paper = report::paper_mlp_point(data_flags.dataset, a->config().width, a->config().depth);
   }
   table << report::merge_table(result, paper);
@@ -195,15 +193,15 @@ int run_merge(int argc, char** argv) {
         {"model_b", b_path},
         {"model", a->config()},
         {"dataset", data_flags.dataset},
-        {"match", match},
+        {"match", pipeline::matcher_name(options.match)},
         {"std_estimate", stats::to_string(options.activation.std_estimate)},
-        {"weight_order", weight_order},
+        {"weight_order", align::weight_order_name(options.weight.order)},
         {"repairs", repairs},
         {"alphas", options.alphas},
         {"statistics_data",
          {{"split", "train"},
           {"batch_size", loader_options.batch_size},
-          {"order", stats_order},
+          {"order", pipeline::stats_order_name(batch_order)},
           {"batches_per_pass", vm.count("stats-batches") ? nlohmann::json(stats_batches) : nlohmann::json("all")},
           {"augment", loader_options.augment.describe()},
           {"endpoint_epochs", options.repair.endpoint_epochs},

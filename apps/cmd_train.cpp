@@ -45,8 +45,8 @@ struct TrainFlags {
 
 std::string default_out(const models::ModelConfig& c, const std::string& dataset, uint64_t seed) {
   std::ostringstream name;
-  name << "checkpoints/" << c.family << "_w" << c.width;
-  if (models::family_of(c.family) == models::Family::kMlp) name << "_d" << c.depth;
+  name << "checkpoints/" << models::family_name(c.family) << "_w" << c.width;
+  if (c.family == models::Family::kMlp) name << "_d" << c.depth;
   name << "_" << models::to_string(c.norm) << "_" << dataset << "_seed" << seed << ".pt";
   return name.str();
 }
@@ -112,10 +112,10 @@ int run_train(int argc, char** argv) {
     return 0;
   }
 
-  // Every numeric flag is checked before any data is read (issue #17): the
+  // Every numeric flag is checked before any data is read: the
   // recipe depends only on the family and norm flags and the data set's name.
   models::ModelConfig planned;
-  planned.family = f.model.family;
+  planned.family = models::parse_family(f.model.family);
   planned.norm = models::parse_norm(f.model.norm);
   train::Recipe recipe = f.recipe.empty() ? pipeline::default_recipe(planned, f.data.dataset)
                                           : train::recipe_preset(f.recipe, f.data.dataset);
@@ -214,7 +214,8 @@ int run_train(int argc, char** argv) {
   std::cout << ")\n";
   if (result.resumed_epochs > 0) {
     std::cout << "resumed after epoch " << result.resumed_epochs << ": " << std::setprecision(1)
-              << result.session_seconds << " s of the " << result.seconds << " s of training were spent in this run\n";
+              << result.this_run_training_seconds << " s of the " << result.seconds
+              << " s of training were spent in this run\n";
   }
   std::cout << "checkpoint: " << out << "\n";
   return 0;

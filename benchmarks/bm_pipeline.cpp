@@ -55,7 +55,7 @@ struct Family {
 
 Family family(const std::string& name) {
   Family f;
-  f.config.family = name;
+  f.config.family = models::parse_family(name);
   f.config.width = 1;
   if (name == "mlp") {
     f.config.width = 128;
@@ -256,11 +256,7 @@ void BM_Pipeline(benchmark::State& state) {
   const auto splits =
       real ? data::load_dataset("fashion-mnist", "") : data::synthetic_splits("fashion-mnist", 60000, 10000, 7);
   const auto defaults = pipeline::stats_defaults(f.config, f.dataset);
-  pipeline::MergeOptions options;
-  options.activation.std_estimate = defaults.std_estimate;
-  options.repair.endpoint_epochs = defaults.endpoint_epochs;
-  options.repair.merged_epochs = defaults.merged_epochs;
-  options.repair.target_std_eps = defaults.target_std_eps;
+  pipeline::MergeOptions options = pipeline::merge_options(defaults);
   torch::manual_seed(7);
   auto a = models::make_network(f.config);
   auto b = models::make_network(f.config);

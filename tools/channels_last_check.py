@@ -7,7 +7,7 @@ VGG11 (64-512 channels), in PyTorch's default (contiguous NCHW) and in
 channels-last (NHWC) order, with Debian's python3-torch on the same ATen and
 oneDNN as repairbench's LibTorch. The two layouts' steps alternate (the
 machine's speed drifts within a minute) and the medians of 7 each are printed.
-Issue #5 asks for layout choices "where they measurably help"; run with
+A layout is worth choosing only where it measurably helps; run with
     OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 tools/channels_last_check.py
 """
 import time

@@ -2,10 +2,10 @@
 """Copies the paper's stored figure points that a reproduction target needs
 into reproductions/<target>/reference.json, each with its source.
 
-Input: ../shared/reference/figure_data.csv (every point the paper's figures
+Input: docs/reference/figure_data.csv (every point the paper's figures
 were drawn from, read out of notebooks/figure_objects/*.pt of the official
 code, github.com/KellerJordan/REPAIR at commit e90263d; see
-../shared/reference/repair_reference.md). Accuracies are in percent.
+docs/reference/algorithm.md). Accuracies are in percent.
 
     python3 tools/extract_reference.py [--csv PATH]
 """
@@ -18,7 +18,7 @@ import re
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-DEFAULT_CSV = os.path.join(ROOT, "..", "shared", "reference", "figure_data.csv")
+DEFAULT_CSV = os.path.join(ROOT, "docs", "reference", "figure_data.csv")
 DATASET_NAMES = {"mnist": "mnist", "fashionmnist": "fashion-mnist", "svhn": "svhn", "cifar10": "cifar10"}
 # Figure-object variant -> our curve name.
 VARIANTS = {"v1": "endpoint0", "v2": "endpoint1", "vanilla": "interpolated_unaligned",
@@ -59,14 +59,14 @@ def mlp_datasets(rows):
                   "notebooks/figure_objects, commit e90263d), produced by notebooks/Permute-Datasets-MLP.ipynb; "
                   "single runs. 'interpolated' = permute (aligned, alpha 0.5), 'repair' = permute_correct "
                   "(forward-pass REPAIR), 'interpolated_unaligned' = vanilla.",
-        "notes": "repair_reference.md section 4.4: F-MNIST h=4096 and CIFAR-10 h=4096 have a degenerate "
+        "notes": "docs/reference/algorithm.md §4.4: F-MNIST h=4096 and CIFAR-10 h=4096 have a degenerate "
                  "endpoint; exclude them.",
         "points": sorted(points.values(), key=lambda p: (p["dataset"], p["width"])),
     }
 
 
 SOURCE = ("figure_data.csv rows of %s.pt (KellerJordan/REPAIR notebooks/figure_objects, commit e90263d); "
-          "single runs; see ../shared/reference/repair_reference.md section 4")
+          "single runs; see docs/reference/algorithm.md §4")
 
 
 def points_by_key(rows, source_pt, parse_key, variants):
@@ -122,7 +122,7 @@ def mlp_depth(rows):
     return reference("mlp_depth", ["mlp_barriers_layers1to50"], points,
                      "Trained with BatchNorm, fused before merging (Train-and-Permute-MNIST-MLP-BatchNorm.ipynb). "
                      "'depth' is the number of extra hidden layers l (the plot's x axis is l+1). For l >= 41 at "
-                     "least one endpoint failed to train (repair_reference.md 4.4).")
+                     "least one endpoint failed to train (docs/reference/algorithm.md §4.4).")
 
 
 def resnet20_cifar(rows):
@@ -139,7 +139,7 @@ def resnet20_cifar(rows):
                      sorted(bn + ln, key=lambda p: (p["norm"], p["width"])),
                      "BN nets: 'reset-bn' = permute_renorm (REPAIR of a BN net is a BN reset). LN nets (250 epochs): "
                      "'repair' = permute_renorm; how the official code corrects LN nets is not in its repo "
-                     "(repair_reference.md 2c).")
+                     "(docs/reference/algorithm.md §2c).")
 
 
 def resnet20_datasets(rows):
@@ -154,7 +154,7 @@ def resnet20_datasets(rows):
     return reference("resnet20_datasets", [p + "_resnet20_barriers" for p in names], 
                      sorted(points, key=lambda p: (p["dataset"], p["width"])),
                      "BatchNorm ResNet20s (keys resnet20x<w>); their training recipe is not in the official repo "
-                     "(repair_reference.md section 3).")
+                     "(docs/reference/algorithm.md §3).")
 
 
 def vgg_cifar(rows):
@@ -170,11 +170,11 @@ def vgg_cifar(rows):
             "endpoint0": {"test_accuracy": 89.4}, "endpoint1": {"test_accuracy": 89.8},
             "interpolated": {"test_accuracy": 67.3}, "repair": {"test_accuracy": 84.9},
             "closed-form": {"test_accuracy": 84.3},
-            "source": "Train-Merge-REPAIR-VGG11.ipynb output (repair_reference.md section 1 and 4.4: "
+            "source": "Train-Merge-REPAIR-VGG11.ipynb output (docs/reference/algorithm.md §1 and §4.4: "
                       "89.4/89.8 -> 67.3 -> 84.9, closed-form 84.3; the notebook expects +-5 / +-1 points)"}
     return reference("vgg_cifar", ["vgg_barriers"], points + [demo],
                      "vgg_barriers endpoints (92-94%) fit BatchNorm VGGs, so 'reset-bn' = permute_renorm; which "
-                     "variant the paper's VGG figure uses is ambiguous (repair_reference.md 4.4). The demo point is "
+                     "variant the paper's VGG figure uses is ambiguous (docs/reference/algorithm.md §4.4). The demo point is "
                      "the norm-free VGG11 of the README notebook.")
 
 
@@ -184,7 +184,7 @@ def resnet18_cifar(rows):
     points = points_by_key(rows, "resnet18_interp", lambda k: {"dataset": "cifar10", "width": 1}, variants)
     return reference("resnet18_cifar", ["resnet18_interp"], points,
                      "101 alphas. Endpoints are the permuted curve's alpha 0 and 1. Barrier 29.59 -> 1.53 points "
-                     "(repair_reference.md 4.2).")
+                     "(docs/reference/algorithm.md §4.2).")
 
 
 def imagenet(rows):
@@ -199,7 +199,7 @@ def imagenet(rows):
     return reference("imagenet", list(models), points,
                      "51 alphas on val5k with flip-TTA. 'repair-blocks' = permute_renorm_plus (the paper's ImageNet "
                      "'REPAIR'); its curve away from alpha 0.5 carries the official notebook's alpha bug "
-                     "(repair_reference.md pitfall 12): only its midpoint is a valid REPAIR value.")
+                     "(docs/reference/algorithm.md §5.12): only its midpoint is a valid REPAIR value.")
 
 
 def cifar100_split(rows):
@@ -225,7 +225,7 @@ def cifar100_split(rows):
     point["ensemble"] = {"test_accuracy": ens["test_accuracy"][mid], "test_loss": ens["test_loss"][mid], "alpha": 0.5}
     return reference("cifar100_split", ["cifar100_split"], [point],
                      "21 alphas. No 'without REPAIR' curve was stored; the architecture is not recoverable from the "
-                     "official repo (repair_reference.md 3 and 4.3). The adjusted_v1a/v1b sweeps are not used.")
+                     "official repo (docs/reference/algorithm.md §3 and §4.3). The adjusted_v1a/v1b sweeps are not used.")
 
 
 def main():

@@ -6,7 +6,7 @@ Run with Debian's interpreter, which has python3-torch and python3-torchvision:
 
 The Python models below restate the architectures of the REPAIR paper's
 official code (github.com/KellerJordan/REPAIR; see
-../shared/reference/repair_reference.md section 3) and torchvision's ResNets.
+docs/reference/algorithm.md §3) and torchvision's ResNets.
 Outputs:
   keys.json        state_dict key -> shape for every family the C++ zoo builds
   <name>.pt        a small model's state_dict (torch.save of the OrderedDict)

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""The Fashion-MNIST MLP recipe search of issue #14 item 4.
+"""The Fashion-MNIST MLP recipe search (docs/fashion-mnist-recipe.md).
 
 Trains the paper's 10-layer MLP (width 128 unless --width) with `repairbench train` under each
 candidate recipe, two seeds each, and records test and un-augmented train accuracy and loss beside
-the paper's endpoints (../shared/reference/figure_data.csv, rows
+the paper's endpoints (docs/reference/figure_data.csv, rows
 `fashionmnist_e100_l10_h<width>` v1 / v2):
 
     /usr/bin/python3 tools/recipe_search.py --out-dir reports/recipe_search [--variants a,b] [--seeds 1,2]
@@ -32,7 +32,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # name -> (flags added to the stated recipe, what the variant tests). The stated recipe is
-# repairbench's `mlp` recipe: Table 1 of the paper (repair_reference.md section 4).
+# repairbench's `mlp` recipe: Table 1 of the paper (docs/reference/algorithm.md §3).
 VARIANTS = {
     "stated": ([], "Table 1: batch 2000, 100 epochs, SGD 0.9, lr 0.2, 5 warm-up epochs then linear to 0, wd 0, translate 4"),
     "flip_translate": (["--augment", "flip+translate4"], "flip + translate 4 (the loader of Permute-Datasets-MLP.ipynb)"),

@@ -1,5 +1,5 @@
 // cifar100_split: the paper's split-data experiment (cifar100_split.pt,
-// repair_reference.md 4.3): two models trained on disjoint halves of CIFAR-100
+// docs/reference/algorithm.md §4.3): two models trained on disjoint halves of CIFAR-100
 // (A: 80% of the images of classes 0-49 and 20% of classes 50-99; B: the rest),
 // merged with REPAIR over 21 alphas, beside their output ensemble and a model
 // trained on all the data. Claims: the merged model at alpha 0.5 (paper 62.07%)
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     splits = target_data(s, "cifar100");
     halves = data::class_proportion_split(splits.train, fraction, 0);
     models::ModelConfig model;
-    model.family = "resnet20";
+    model.family = models::Family::kResNet20;
     model.norm = models::Norm::kBatch;
     model.width = s.smoke ? 1 : width;
     auto p = trained_point(s, model, "cifar100", {repair::RepairMethod::kResetBn});

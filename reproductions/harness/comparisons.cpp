@@ -164,7 +164,7 @@ Extension per_layer_variance(const TargetSettings& settings, const std::vector<P
         check_at_least(o.point.label + ": REPAIR, 0.1 minus the largest |ratio - 1| over layers, test set",
                        0.1 - worst_after, std::nullopt, 0.0,
                        "REPAIR sets every corrected channel's std to sigma*; 10% allows for the "
-                       "fused eps and the train-mode pass (pitfall 2)",
+                       "fused eps and the train-mode pass (docs/reference/algorithm.md §5.2)",
                        "paper, REPAIR definition"));
   }
   ext.report["variance_ratios"] = ratios;

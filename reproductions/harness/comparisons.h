@@ -15,7 +15,7 @@ namespace repairbench::harness {
 /// The output ensemble of every pair of a point: the endpoints' logits
 /// averaged with weights 1 - alpha, alpha (metrics::evaluate_ensemble) on
 /// `test` at the point's alphas, what a merged network is measured against
-/// (the paper's split-data figure, repair_reference.md 4.3).
+/// (the paper's split-data figure, docs/reference/algorithm.md §4.3).
 struct EnsembleCurves {
   nlohmann::json curves = nlohmann::json::array();  ///< Per pair: [{alpha, test_accuracy, test_loss}].
   std::vector<double> midpoint;                     ///< Per pair: test accuracy at alpha 0.5.
@@ -29,7 +29,7 @@ struct EnsembleCurves {
 /// a point must have (Error(kUsage) otherwise).
 EnsembleCurves output_ensembles(const TargetSettings& settings, const PointOutcome& o, const data::Dataset& test);
 
-/// The split-data figure (repair_reference.md 4.3) as a target extension: the
+/// The split-data figure (docs/reference/algorithm.md §4.3) as a target extension: the
 /// merged network's curve `curve` of point `o` against the output ensemble of
 /// its endpoints and a network trained on all the data (`combined`, evaluated
 /// on `test`). Paper preset with the paper's point
@@ -48,7 +48,7 @@ Extension split_data_comparison(const TargetSettings& settings, const PointOutco
 /// variance_<stems[i]>.png per point, tables the ratios, reports them as
 /// "variance_ratios" and checks the two claims: the ratio falls from the
 /// first layer to the last (variance collapse), and the correction brings
-/// every layer within 10% of 1 (repair_reference.md 2c, "Why it works").
+/// every layer within 10% of 1 (docs/reference/algorithm.md §2c, "Why it works").
 Extension per_layer_variance(const TargetSettings& settings, const std::vector<PointOutcome>& outcomes,
                              const std::vector<std::string>& stems);
 

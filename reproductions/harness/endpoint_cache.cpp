@@ -10,10 +10,12 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
 
+#include "repairbench/core/atomic_file.h"
 #include "repairbench/core/error.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/checkpoint.h"
@@ -67,6 +69,64 @@ class FileLock {
   int fd_;
 };
 
+std::string key_of(const nlohmann::json& identity_json) {
+  std::ostringstream out;
+  out << std::hex << std::setw(16) << std::setfill('0') << fnv1a(identity_json.dump());
+  return out.str();
+}
+
+// Cache entries named by an earlier key, which hashed the whole spec with the
+// recipe's `source` text: current key's path -> the file.
+using LegacyEntries = std::map<std::string, std::string>;
+
+// Reads the stored spec of every entry of `cache_dir` whose name is not its
+// current key, and renames it to the current key (the rename is atomic, and
+// one that loses a race to another process finds the file gone and moves on).
+// A writable folder is then marked, which ends the scan for good. A folder
+// that cannot be written keeps its names, and is scanned once per process:
+// the map then tells train_or_load where each entry is.
+LegacyEntries find_legacy_entries(const std::string& cache_dir, std::ostream* log) {
+  static std::mutex mutex;
+  static std::map<std::string, LegacyEntries> read_only_folders;
+  const std::lock_guard<std::mutex> guard(mutex);
+  const std::string folder = std::filesystem::absolute(cache_dir).lexically_normal().string();
+  const std::filesystem::path marker = std::filesystem::path(folder) / ".keys-from-fields";
+  if (std::filesystem::exists(marker)) return {};
+  if (const auto known = read_only_folders.find(folder); known != read_only_folders.end()) return known->second;
+  FileLock lock(folder + "/.keys-from-fields.lock", /*read_only_ok=*/true);
+  if (std::filesystem::exists(marker)) return {};
+  LegacyEntries entries;
+  std::error_code ec;
+  for (const auto& file : std::filesystem::directory_iterator(folder, ec)) {
+    const std::string name = file.path().filename().string();
+    const size_t dash = name.rfind('_');
+    if (!file.is_regular_file() || file.path().extension() != ".pt" || dash == std::string::npos) continue;
+    nlohmann::json spec;
+    try {
+      spec = models::load_checkpoint(file.path().string()).meta.value("spec", nlohmann::json());
+    } catch (const std::exception&) {
+      continue;  // not an endpoint (or damaged): train_or_load judges it if it is ever asked for
+    }
+    const std::string key = key_of(identity(spec));
+    if (name.substr(dash + 1) == key + ".pt") continue;
+    const std::string current = folder + "/" + name.substr(0, dash) + "_" + key + ".pt";
+    if (std::filesystem::exists(current)) continue;
+    std::error_code moved;
+    std::filesystem::rename(file.path(), current, moved);
+    if (!moved) {
+      if (log) *log << "  endpoint cache: " << name << " renamed to its current key, " << current << "\n";
+    } else if (moved != std::errc::no_such_file_or_directory) {
+      entries[current] = file.path().string();
+    }
+  }
+  if (!ec && entries.empty() && lock.held()) {
+    write_file_atomic(marker.string(), "entries here are named by their spec's identity()\n");
+  } else {
+    read_only_folders[folder] = entries;
+  }
+  return entries;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const EndpointSpec& s) {
@@ -78,10 +138,22 @@ nlohmann::json to_json(const EndpointSpec& s) {
           {"training_code_version", kTrainingCodeVersion}};
 }
 
-std::string cache_key(const EndpointSpec& spec) {
-  std::ostringstream out;
-  out << std::hex << std::setw(16) << std::setfill('0') << fnv1a(to_json(spec).dump());
-  return out.str();
+nlohmann::json identity(nlohmann::json spec_json) {
+  if (spec_json.is_object() && spec_json.contains("recipe") && spec_json["recipe"].is_object()) {
+    spec_json["recipe"].erase("source");
+  }
+  return spec_json;
+}
+
+std::string cache_key(const EndpointSpec& spec) { return key_of(identity(to_json(spec))); }
+
+nlohmann::json to_json(const Endpoint& e) {
+  return {{"path", e.path},
+          {"trained_now", e.trained_now},
+          // This process's seconds, and every run's when the training was resumed.
+          {"this_run_training_seconds", e.this_run_training_seconds},
+          {"cumulative_training_seconds", e.meta.value("train_seconds", 0.0)},
+          {"seed", e.meta.value("seed", nlohmann::json(nullptr))}};
 }
 
 Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& splits, const std::string& cache_dir,
@@ -90,16 +162,23 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
   std::filesystem::create_directories(cache_dir, ec);
   RB_CHECK(!ec, kIo, "cannot create the endpoint cache ", cache_dir, ": ", ec.message());
   Endpoint out;
-  out.path = cache_dir + "/" + spec.model.family + "_" + cache_key(spec) + ".pt";
+  out.path = cache_dir + "/" + models::family_name(spec.model.family) + "_" + cache_key(spec) + ".pt";
   // Whether the endpoint is there is decided under the lock (another process
   // may be training it); only a cache that cannot hold a lock file is read
   // without one, and then only an endpoint already present.
-  FileLock lock(out.path + ".lock", !retrain && std::filesystem::exists(out.path));
-  if (!lock.held() && log) *log << "  the endpoint cache is read-only: reading " << out.path << " without a lock\n";
-  if (!retrain && std::filesystem::exists(out.path)) {
-    auto checkpoint = models::load_checkpoint(out.path);
-    RB_CHECK(checkpoint.meta.value("spec", nlohmann::json()) == to_json(spec), kCheckpoint, out.path,
+  std::string stored = out.path;
+  if (!retrain && !std::filesystem::exists(out.path)) {
+    const LegacyEntries legacy = find_legacy_entries(cache_dir, log);
+    const auto found = legacy.find(std::filesystem::absolute(out.path).lexically_normal().string());
+    if (found != legacy.end()) stored = found->second;
+  }
+  FileLock lock(out.path + ".lock", !retrain && std::filesystem::exists(stored));
+  if (!lock.held() && log) *log << "  the endpoint cache is read-only: reading " << stored << " without a lock\n";
+  if (!retrain && std::filesystem::exists(stored)) {
+    auto checkpoint = models::load_checkpoint(stored);
+    RB_CHECK(identity(checkpoint.meta.value("spec", nlohmann::json())) == identity(to_json(spec)), kCheckpoint, stored,
              " does not hold the endpoint its name promises (hash collision or edited file); delete it");
+    out.path = stored;
     out.net = models::make_network(checkpoint.config);
     models::load_state_dict(*out.net, checkpoint.state, out.path);
     out.meta = std::move(checkpoint.meta);
@@ -155,10 +234,10 @@ Endpoint train_or_load(const EndpointSpec& spec, const data::DatasetSplits& spli
   models::save_checkpoint(out.path, *out.net, out.meta);
   std::filesystem::remove(options.state_path, ec);
   out.trained_now = true;
-  out.training_seconds_this_run = result.session_seconds;
+  out.this_run_training_seconds = result.this_run_training_seconds;
   if (log) {
     *log << "  test accuracy " << test.accuracy << "% after " << result.seconds << " s";
-    if (result.resumed_epochs > 0) *log << " (" << result.session_seconds << " s of them in this run)";
+    if (result.resumed_epochs > 0) *log << " (" << result.this_run_training_seconds << " s of them in this run)";
     *log << "\n";
   }
   return out;

@@ -32,7 +32,7 @@ std::string smoke_checkpoint(const TargetSettings& s, const ImportedCheckpoints&
   const auto splits = target_data(s, from.dataset);
   auto endpoint = train_or_load(spec, splits, s.cache_dir, s.retrain, s.device, &std::cerr);
   std::filesystem::create_directories(from.dir);
-  const std::string path = checkpoint_path(from.dir, config.family, seed);
+  const std::string path = checkpoint_path(from.dir, models::family_name(config.family), seed);
   models::export_state_dict(path, *endpoint.net);
   return path;
 }
@@ -41,8 +41,10 @@ std::string smoke_checkpoint(const TargetSettings& s, const ImportedCheckpoints&
 
 models::ModelConfig torchvision_config(const std::string& name, bool smoke) {
   // torchvision's model names -> our family names (models/family.cpp), one row each.
-  static const std::map<std::string, std::string> kTorchvision = {
-      {"resnet18", "resnet18_imagenet"}, {"resnet50", "resnet50"}, {"wide_resnet50_2", "wide_resnet50_2"}};
+  static const std::map<std::string, models::Family> kTorchvision = {
+      {"resnet18", models::Family::kResNet18ImageNet},
+      {"resnet50", models::Family::kResNet50},
+      {"wide_resnet50_2", models::Family::kWideResNet50_2}};
   const auto it = kTorchvision.find(name);
   RB_CHECK(it != kTorchvision.end(), kUsage, "--models takes resnet18, resnet50 and wide_resnet50_2, got '", name, "'");
   models::ModelConfig c;

@@ -18,7 +18,7 @@ struct ImportedCheckpoints {
 
 /// The model of torchvision's `name` (resnet18, resnet50, wide_resnet50_2) as
 /// the official ImageNet checkpoints hold it: BatchNorm, 224 px, 1000 classes,
-/// with the reference's junctures (pitfall 8); in smoke mode 64 px and 10
+/// with the reference's junctures (docs/reference/algorithm.md §5.8); in smoke mode 64 px and 10
 /// classes, the synthetic stand-in's. Throws Error(kUsage) for another name.
 models::ModelConfig torchvision_config(const std::string& name, bool smoke);
 

@@ -6,18 +6,19 @@
 namespace repairbench::harness {
 namespace {
 
+// The report's endpoint entry with the whole metadata, which a collating
+// run needs in place of the checkpoint.
 nlohmann::json endpoint_json(const Endpoint& e) {
-  return {{"path", e.path},
-          {"trained_now", e.trained_now},
-          {"this_run_training_seconds", e.training_seconds_this_run},
-          {"meta", e.meta}};
+  nlohmann::json j = to_json(e);
+  j["meta"] = e.meta;
+  return j;
 }
 
 Endpoint endpoint_from_json(const nlohmann::json& j) {
   Endpoint e;
   e.path = j.at("path").get<std::string>();
   e.trained_now = j.at("trained_now").get<bool>();
-  e.training_seconds_this_run = j.value("this_run_training_seconds", 0.0);
+  e.this_run_training_seconds = j.value("this_run_training_seconds", 0.0);
   e.meta = j.at("meta");
   return e;
 }
@@ -36,7 +37,7 @@ StageSeconds& StageSeconds::operator+=(const StageSeconds& o) {
 StageSeconds stage_seconds(const Endpoint& endpoint) {
   StageSeconds s;
   if (!endpoint.trained_now) return s;  // loaded from the cache: no training in this process
-  s.training = endpoint.training_seconds_this_run;
+  s.training = endpoint.this_run_training_seconds;
   s.training_cumulative = endpoint.meta.value("train_seconds", 0.0);
   return s;
 }

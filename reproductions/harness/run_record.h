@@ -23,8 +23,8 @@ struct RunKey {
 
 /// Wall seconds a run spent, by stage. `training` is this process's share of
 /// the endpoints it trained; `training_cumulative` is those endpoints'
-/// training over every session, a resumed one's earlier sessions included
-/// (issue #17), so the two cannot be mixed up.
+/// training over every run of theirs, a resumed one's interrupted runs
+/// included, so the two cannot be mixed up.
 struct StageSeconds {
   double training = 0;
   double training_cumulative = 0;

@@ -25,9 +25,10 @@ using repair::RepairMethod;
 bool is_default_budget(const PointOutcome& o) { return o.point.coords.at("budget") == "default"; }
 
 const PointOutcome* find_cell(const std::vector<PointOutcome>& outcomes, const std::string& family,
-                              const std::string& matcher) {
+                              pipeline::Matcher matcher) {
   for (const auto& o : outcomes) {
-    if (o.point.coords.at("family") == family && o.point.coords.at("matcher") == matcher && is_default_budget(o)) {
+    if (o.point.coords.at("family") == family && o.point.coords.at("matcher") == pipeline::matcher_name(matcher) &&
+        is_default_budget(o)) {
       return o.error.empty() && !o.merges.empty() ? &o : nullptr;
     }
   }
@@ -158,14 +159,14 @@ StudyFamily parse_study_family(const std::string& token) {
   const std::string model = token.substr(0, at);
   if (model.rfind("mlp", 0) == 0 && model.size() > 3 &&
       std::all_of(model.begin() + 3, model.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    f.model.family = "mlp";
+    f.model.family = models::Family::kMlp;
     f.model.width = std::stoll(model.substr(3));
     f.model.depth = 10;
     return f;
   }
   RB_CHECK(model.rfind("resnet20-", 0) == 0, kUsage, "study family '", token,
            "': the model is mlp<width> or resnet20-<bn|ln|none>, not ", model);
-  f.model.family = "resnet20";
+  f.model.family = models::Family::kResNet20;
   f.model.width = 1;
   f.model.norm = models::parse_norm(model.substr(9));
   return f;
@@ -175,7 +176,7 @@ std::vector<RepairMethod> study_corrections(const models::ModelConfig& model) {
   std::vector<RepairMethod> out;
   if (model.norm == models::Norm::kBatch) out.push_back(RepairMethod::kResetBn);
   out.insert(out.end(), {RepairMethod::kForward, RepairMethod::kRescale, RepairMethod::kReshift});
-  if (models::family_of(model.family) == models::Family::kMlp && model.norm == models::Norm::kNone) {
+  if (model.family == models::Family::kMlp && model.norm == models::Norm::kNone) {
     out.insert(out.end(), {RepairMethod::kClosedForm, RepairMethod::kDataFree});
   }
   return out;
@@ -191,35 +192,33 @@ Plan study_plan(const TargetSettings& s, const StudyGrid& grid) {
     families.push_back(f.token);
   }
   require_datasets(s, datasets);
+  std::vector<std::string> matcher_names;
+  for (const pipeline::Matcher m : grid.matchers) matcher_names.emplace_back(pipeline::matcher_name(m));
   Plan plan{{},
             {"study", "statistics batches per pass", true, false, /*curve_plots=*/false},
             {{"families", families},
-             {"matchers", grid.matchers},
+             {"matchers", matcher_names},
              {"budgets", grid.budgets},
              {"max_models", grid.max_models},
              {"alpha", 0.5}}};
-  auto point_of = [&](const StudyFamily& f, const std::string& matcher) {
+  auto point_of = [&](const StudyFamily& f, pipeline::Matcher matcher) {
+    const std::string name = pipeline::matcher_name(matcher);
     models::ModelConfig model = f.model;
-    if (s.smoke && models::family_of(model.family) == models::Family::kMlp) model.width = 16;
+    if (s.smoke && model.family == models::Family::kMlp) model.width = 16;
     auto p = trained_point(s, model, f.dataset, study_corrections(model));
     p.merge.alphas = {0.5};
     p.merge.match = matcher;
     p.group = f.token;
-    p.label = f.token + " / " + matcher;
-    p.coords = {{"family", f.token}, {"matcher", matcher}, {"budget", "default"}};
+    p.label = f.token + " / " + name;
+    p.coords = {{"family", f.token}, {"matcher", name}, {"budget", "default"}};
     return p;
   };
   for (const auto& f : grid.families) {
-    for (const auto& m : grid.matchers) {
-      const auto& known = pipeline::matcher_names();
-      RB_CHECK(std::find(known.begin(), known.end(), m) != known.end(), kUsage, "unknown matcher '", m,
-               "'; expected activation, covariance, inner-product, weight, none, random");
-      plan.points.push_back(point_of(f, m));
-    }
+    for (const pipeline::Matcher m : grid.matchers) plan.points.push_back(point_of(f, m));
   }
   for (int64_t b : grid.budgets) {
     RB_CHECK(b > 0, kUsage, "--budgets are positive batch counts, got ", b);
-    auto p = point_of(grid.families.front(), "activation");
+    auto p = point_of(grid.families.front(), pipeline::Matcher::kActivation);
     p.match_stats = p.stats;  // matching still reads every batch
     p.stats.max_batches = b;
     p.merge.repair.endpoint_epochs = p.merge.repair.merged_epochs = 1;
@@ -231,17 +230,42 @@ Plan study_plan(const TargetSettings& s, const StudyGrid& grid) {
   return plan;
 }
 
-Extension study_results(const TargetSettings& s, const StudyGrid& grid, const std::vector<PointOutcome>& outcomes) {
-  Extension ext;
-  std::ostringstream table;
+namespace {
+
+const std::vector<std::string> kStudyCorrections = {"interpolated", "reset-bn",    "repair",   "rescale",
+                                                    "reshift",      "closed-form", "data-free"};
+
+// The study's numbers as the report stores them: every cell (family /
+// matcher / budget, correction), the per-layer std ratios with activation
+// matching, the budget rows; and the cells as a text table.
+struct StudyTables {
   nlohmann::json cells = nlohmann::json::array();
+  nlohmann::json variance_ratios = nlohmann::json::array();
+  nlohmann::json budget = nlohmann::json::array();
+  std::string text;
+};
+
+// The budget points of the first family that measured something.
+std::vector<const PointOutcome*> budget_points(const std::vector<PointOutcome>& outcomes, const std::string& first) {
+  std::vector<const PointOutcome*> out;
+  for (const auto& o : outcomes) {
+    if (!is_default_budget(o) && o.point.coords.at("family") == first && o.error.empty() && !o.merges.empty()) {
+      out.push_back(&o);
+    }
+  }
+  return out;
+}
+
+StudyTables tabulate_study(const StudyGrid& grid, const std::vector<PointOutcome>& outcomes) {
+  StudyTables t;
+  std::ostringstream table;
   table << "study cells: family / matcher / budget, correction: midpoint test accuracy %, test loss, barrier "
            "reduction % (mean +- std over pairs), mean std ratio over layers (pair 1)\n";
   for (const auto& o : outcomes) {
     nlohmann::json cell = o.point.coords;
     if (!o.error.empty() || o.merges.empty()) {
       cell["error"] = o.error;
-      cells.push_back(cell);
+      t.cells.push_back(cell);
       table << "  " << o.point.label << ": no result (" << o.error << ")\n";
       continue;
     }
@@ -261,71 +285,88 @@ Extension study_results(const TargetSettings& s, const StudyGrid& grid, const st
         table << "  " << mean_std(red);
       }
       table << "  " << std::setprecision(3) << mean_variance_ratio(o, name) << std::setprecision(2) << "\n";
-      cells.push_back(row);
+      t.cells.push_back(row);
     }
   }
-  ext.report["study_cells"] = cells;
+  t.text = table.str();
 
   // Per-layer variance ratios after every correction, activation matching,
   // on the statistics data and on the test set (pipeline::VarianceRatio).
-  nlohmann::json ratios = nlohmann::json::array();
   for (const auto& f : grid.families) {
-    const auto* o = find_cell(outcomes, f.token, "activation");
+    const auto* o = find_cell(outcomes, f.token, pipeline::Matcher::kActivation);
     if (o == nullptr) continue;
     const auto& m = o->merges.front();
     for (const auto& r : m.variance_ratios) {
       nlohmann::json row = report::variance_ratio_json(r, m.curves);
       row["family"] = f.token;
-      ratios.push_back(std::move(row));
+      t.variance_ratios.push_back(std::move(row));
     }
   }
-  ext.report["study_variance_ratios"] = ratios;
 
-  // Heat map: correction x family, activation matching, midpoint accuracy.
-  const std::vector<std::string> all = {"interpolated", "reset-bn",    "repair",   "rescale",
-                                        "reshift",      "closed-form", "data-free"};
-  Heatmap families{"midpoint test accuracy (%), activation matching, mean over pairs",
-                   all,
-                   {},
-                   {},
-                   "grey: the correction does not apply to the family"};
-  for (const auto& f : grid.families) families.columns.push_back(f.token);
-  for (const auto& name : all) {
-    std::vector<double> row;
-    for (const auto& f : grid.families) {
-      const auto* o = find_cell(outcomes, f.token, "activation");
-      const bool has = o != nullptr && curve_of(o->merges.front(), name) != nullptr;
-      row.push_back(has ? spread(o->midpoint(name)).mean : NAN);
-    }
-    families.values.push_back(row);
-  }
-  // Heat map: correction x matcher on the first family.
   const auto& first = grid.families.front().token;
-  Heatmap matchers{"midpoint test accuracy (%), " + first + ", mean over pairs",
-                   all,
-                   grid.matchers,
-                   {},
-                   "rows: corrections; columns: matchers"};
-  for (const auto& name : all) {
-    std::vector<double> row;
-    for (const auto& m : grid.matchers) {
-      const auto* o = find_cell(outcomes, first, m);
-      const bool has = o != nullptr && curve_of(o->merges.front(), name) != nullptr;
-      row.push_back(has ? spread(o->midpoint(name)).mean : NAN);
+  const auto* full = find_cell(outcomes, first, pipeline::Matcher::kActivation);
+  if (!grid.budgets.empty() && full != nullptr) {
+    for (const auto& name : full->curve_names()) {
+      for (const PointOutcome* o : budget_points(outcomes, first)) {
+        t.budget.push_back({{"correction", name},
+                            {"batches", o->point.x},
+                            {"midpoint_test_accuracy", spread_json(spread(o->midpoint(name)))}});
+      }
     }
-    matchers.values.push_back(row);
   }
-  const bool any_cell = find_cell(outcomes, first, grid.matchers.front()) != nullptr;
-  if (any_cell) {
+  return t;
+}
+
+// One heat map row per correction: the mean midpoint accuracy of each cell,
+// NaN (grey) where the correction does not apply.
+std::vector<double> heatmap_row(const std::vector<const PointOutcome*>& cells, const std::string& correction) {
+  std::vector<double> row;
+  for (const PointOutcome* o : cells) {
+    const bool has = o != nullptr && curve_of(o->merges.front(), correction) != nullptr;
+    row.push_back(has ? spread(o->midpoint(correction)).mean : NAN);
+  }
+  return row;
+}
+
+// The study's figures in s.out_dir: correction x family and correction x
+// matcher heat maps, and the budget curves. Returns the files drawn.
+std::vector<std::string> draw_study(const TargetSettings& s, const StudyGrid& grid,
+                                    const std::vector<PointOutcome>& outcomes) {
+  std::vector<std::string> plots;
+  const auto& first = grid.families.front().token;
+  if (find_cell(outcomes, first, grid.matchers.front()) != nullptr) {
+    Heatmap families{"midpoint test accuracy (%), activation matching, mean over pairs",
+                     kStudyCorrections,
+                     {},
+                     {},
+                     "grey: the correction does not apply to the family"};
+    std::vector<const PointOutcome*> by_family;
+    for (const auto& f : grid.families) {
+      families.columns.push_back(f.token);
+      by_family.push_back(find_cell(outcomes, f.token, pipeline::Matcher::kActivation));
+    }
+    Heatmap matchers{"midpoint test accuracy (%), " + first + ", mean over pairs",
+                     kStudyCorrections,
+                     {},
+                     {},
+                     "rows: corrections; columns: matchers"};
+    std::vector<const PointOutcome*> by_matcher;
+    for (const pipeline::Matcher m : grid.matchers) {
+      matchers.columns.emplace_back(pipeline::matcher_name(m));
+      by_matcher.push_back(find_cell(outcomes, first, m));
+    }
+    for (const auto& name : kStudyCorrections) {
+      families.values.push_back(heatmap_row(by_family, name));
+      matchers.values.push_back(heatmap_row(by_matcher, name));
+    }
     save_heatmap_png(families, s.out_dir + "/study_families.png");
     save_heatmap_png(matchers, s.out_dir + "/study_matchers.png");
-    ext.plots = {"study_families.png", "study_matchers.png"};
+    plots = {"study_families.png", "study_matchers.png"};
   }
 
   // The budget curves: midpoint accuracy against batches per pass, one line
   // per correction; the default statistics as a dashed line.
-  const auto* full = find_cell(outcomes, first, "activation");
-  nlohmann::json budget = nlohmann::json::array();
+  const auto* full = find_cell(outcomes, first, pipeline::Matcher::kActivation);
   if (!grid.budgets.empty() && full != nullptr) {
     Chart chart;
     chart.title = first + ": midpoint accuracy against the statistics budget";
@@ -335,14 +376,9 @@ Extension study_results(const TargetSettings& s, const StudyGrid& grid, const st
     int color = 0;
     for (const auto& name : full->curve_names()) {
       Series line{name, {}, {}, true, false, color};
-      for (const auto& o : outcomes) {
-        if (is_default_budget(o) || o.point.coords.at("family") != first || !o.error.empty() || o.merges.empty()) {
-          continue;
-        }
-        const auto acc = spread(o.midpoint(name));
-        line.x.push_back(o.point.x);
-        line.y.push_back(acc.mean);
-        budget.push_back({{"correction", name}, {"batches", o.point.x}, {"midpoint_test_accuracy", spread_json(acc)}});
+      for (const PointOutcome* o : budget_points(outcomes, first)) {
+        line.x.push_back(o->point.x);
+        line.y.push_back(spread(o->midpoint(name)).mean);
       }
       if (line.x.empty()) continue;
       const double d = spread(full->midpoint(name)).mean;
@@ -352,36 +388,55 @@ Extension study_results(const TargetSettings& s, const StudyGrid& grid, const st
       ++color;
     }
     save_chart_png(chart, s.out_dir + "/study_budget.png");
-    ext.plots.push_back("study_budget.png");
+    plots.push_back("study_budget.png");
   }
-  ext.report["study_budget"] = budget;
+  return plots;
+}
 
-  // The claims (study_claims.h), judged on the pairs' paired values.
+// The claims (study_claims.h), judged on the pairs' paired values of every
+// family's activation-matching cell, its one-batch budget point and its
+// no-alignment and random-alignment controls.
+StudyJudgement judge_study_outcomes(const StudyGrid& grid, const std::vector<PointOutcome>& outcomes) {
+  const auto& first = grid.families.front().token;
   std::vector<FamilyMeasurements> measured;
   std::map<std::string, std::map<std::string, std::vector<double>>> controls;
   for (const auto& f : grid.families) {
-    const auto* o = find_cell(outcomes, f.token, "activation");
+    const auto* o = find_cell(outcomes, f.token, pipeline::Matcher::kActivation);
     if (o == nullptr) continue;
     FamilyMeasurements m;
     m.family = f.token;
     m.batch_norm = f.model.norm == models::Norm::kBatch;
     for (const auto& name : o->curve_names()) m.midpoint[name] = o->midpoint(name);
     if (f.token == first && !grid.budgets.empty()) {
-      for (const auto& b : outcomes) {
-        if (!is_default_budget(b) && b.point.coords.at("family") == first && b.point.x == 1 && !b.merges.empty()) {
-          m.repair_one_batch = b.midpoint("repair");
-        }
+      for (const PointOutcome* b : budget_points(outcomes, first)) {
+        if (b->point.x == 1) m.repair_one_batch = b->midpoint("repair");
       }
     }
-    for (const char* control : {"none", "random"}) {
+    for (const pipeline::Matcher control : {pipeline::Matcher::kNone, pipeline::Matcher::kRandom}) {
       const auto* c = find_cell(outcomes, f.token, control);
-      if (c != nullptr) controls[f.token][control] = c->midpoint("repair");
+      if (c != nullptr) controls[f.token][pipeline::matcher_name(control)] = c->midpoint("repair");
     }
     measured.push_back(std::move(m));
   }
-  StudyJudgement judged = judge_study(measured, controls);
-  ext.checks.insert(ext.checks.end(), judged.claims.begin(), judged.claims.end());
+  return judge_study(measured, controls);
+}
+
+}  // namespace
+
+Extension study_results(const TargetSettings& s, const StudyGrid& grid, const std::vector<PointOutcome>& outcomes) {
+  Extension ext;
+  const StudyTables tables = tabulate_study(grid, outcomes);
+  ext.report["study_cells"] = tables.cells;
+  ext.report["study_variance_ratios"] = tables.variance_ratios;
+  ext.report["study_budget"] = tables.budget;
+  ext.plots = draw_study(s, grid, outcomes);
+  StudyJudgement judged = judge_study_outcomes(grid, outcomes);
+  ext.checks = std::move(judged.claims);
   ext.report["study_measurements"] = judged.measurements;
+  std::ostringstream table;
+  table << tables.text;
+  const auto& first = grid.families.front().token;
+  const auto* full = find_cell(outcomes, first, pipeline::Matcher::kActivation);
   if (grid.max_models >= 2 && full != nullptr) {
     std::vector<Series> series;
     ext.report["many_models"] = many_models(s, grid, full->point, series, table);

@@ -11,7 +11,7 @@
 
 namespace repairbench::harness {
 
-/// One family of the study grid (issue #15), "<model>@<data set>": model
+/// One family of the study grid, "<model>@<data set>": model
 /// mlp<width> (the mlp_datasets MLP, 10 extra hidden layers) or
 /// resnet20-<bn|ln|none> (width 1, the resnet20_datasets nets).
 struct StudyFamily {
@@ -30,7 +30,7 @@ std::vector<repair::RepairMethod> study_corrections(const models::ModelConfig& m
 
 struct StudyGrid {
   std::vector<StudyFamily> families;
-  std::vector<std::string> matchers;  ///< MergeOptions::match names.
+  std::vector<pipeline::Matcher> matchers;
   /// The statistics budget: batches per pass, one pass for the endpoints and
   /// one through the merged net, on the first family with activation matching.
   std::vector<int64_t> budgets;

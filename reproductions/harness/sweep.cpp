@@ -65,8 +65,8 @@ SweepPoint trained_point(const TargetSettings& settings, models::ModelConfig mod
                          const std::vector<repair::RepairMethod>& repairs) {
   const data::DatasetInfo& info = data::dataset_info(dataset);
   // Grey sets are stored as RGB in the reference; only its MLPs average the
-  // three channels back to one (repair_reference.md section 3).
-  model.in_channels = info.channels == 1 && models::family_of(model.family) == models::Family::kMlp ? 1 : 3;
+  // three channels back to one (docs/reference/algorithm.md §3).
+  model.in_channels = info.channels == 1 && model.family == models::Family::kMlp ? 1 : 3;
   model.image_size = info.image_size;
   model.num_classes = info.classes;
   return trained_point_for(settings, model, dataset, repairs);
@@ -85,11 +85,8 @@ SweepPoint trained_point_for(const TargetSettings& settings, const models::Model
   const auto& stats = defaults.stats;
   p.stats = stats.loader;
   p.stats_source = stats.source;
+  p.merge = pipeline::merge_options(stats);
   p.merge.repairs = repairs;
-  p.merge.activation.std_estimate = stats.std_estimate;
-  p.merge.repair.endpoint_epochs = stats.endpoint_epochs;
-  p.merge.repair.merged_epochs = stats.merged_epochs;
-  p.merge.repair.target_std_eps = stats.target_std_eps;
   // The quick preset measures the paper's midpoint numbers only: a BN reset at
   // each alpha is a pass over the training set, minutes per alpha for a conv
   // net on two cores.
@@ -304,7 +301,7 @@ RunRecord execute_run(const TargetSettings& settings, const SweepPoint& point, i
       match_loader.emplace(splits.train, match);
       merge.match_loader = &*match_loader;
     }
-    std::cerr << "  merging: match " << merge.match << ", " << merge.alphas.size()
+    std::cerr << "  merging: match " << pipeline::matcher_name(merge.match) << ", " << merge.alphas.size()
               << " alphas, statistics on batches of " << stats.batch_size << " (" << stats.augment.describe() << ")\n";
     record.merge = pipeline::merge(*a, *b, loader, splits.test, nullptr, merge, settings.device);
     record.endpoints.push_back(std::move(ends.first));
@@ -485,17 +482,8 @@ nlohmann::json sweep_results_json(const std::vector<PointOutcome>& outcomes) {
     }
     nlohmann::json pairs = nlohmann::json::array();
     for (size_t k = 0; k < o.merges.size(); ++k) {
-      auto endpoint = [](const Endpoint& e) {
-        return nlohmann::json{{"path", e.path},
-                              {"trained_now", e.trained_now},
-                              // Issue #17: this process's seconds, and every
-                              // session's when the training was resumed.
-                              {"this_run_training_seconds", e.training_seconds_this_run},
-                              {"cumulative_training_seconds", e.meta.value("train_seconds", 0.0)},
-                              {"seed", e.meta.value("seed", nlohmann::json(nullptr))}};
-      };
-      pairs.push_back({{"endpoint_a", endpoint(o.endpoints[2 * k])},
-                       {"endpoint_b", endpoint(o.endpoints[2 * k + 1])},
+      pairs.push_back({{"endpoint_a", to_json(o.endpoints[2 * k])},
+                       {"endpoint_b", to_json(o.endpoints[2 * k + 1])},
                        {"merge", report::merge_results_json(o.merges[k])}});
     }
     nlohmann::json entry = o.point.coords;

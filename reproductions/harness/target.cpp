@@ -175,7 +175,7 @@ void print_target_summary(std::ostream& out, const TargetSettings& settings, con
   }
   if (stages.training_cumulative > stages.training + 0.05) {
     out << "; the endpoints it trained took " << stages.training_cumulative
-        << " s of training in all, earlier interrupted sessions included";
+        << " s of training in all, earlier interrupted runs included";
   }
   out << "; peak memory " << std::setprecision(0) << report.run.value("peak_rss_mib", 0.0) << " MiB\n";
 }

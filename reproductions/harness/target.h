@@ -29,7 +29,7 @@ struct TargetSettings {
   /// Train the two endpoints of a pair at the same time, each with half the
   /// threads (when there are at least two). On this project's 2-core machine
   /// two one-thread width-128 MLP trainings side by side took 11 s where one
-  /// after the other at two threads took 14-19 s (8 epochs each, issue #14);
+  /// after the other at two threads took 14-19 s (8 epochs each);
   /// each endpoint is then also the same on any machine with >= 2 cores.
   bool concurrent_endpoints = true;
   /// Train for this many epochs instead of the recipe's (train::with_epochs);

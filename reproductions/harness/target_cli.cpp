@@ -225,7 +225,7 @@ int run_declared(int argc, char** argv, const TargetSpec& spec) {
   if (s.collate) report.context.shard_stages = run.stages();
   report.settings = plan.settings;
   report.settings["alphas"] = plan.points.front().merge.alphas;
-  report.settings["match"] = plan.points.front().merge.match;
+  report.settings["match"] = pipeline::matcher_name(plan.points.front().merge.match);
   report.results = sweep_results_json(outcomes);
   report.paper = {reference.at("source").get<std::string>(), reference.value("notes", ""), sweep_paper_json(outcomes)};
   // A figure the paper stores no numbers for is judged on its claims under

@@ -57,8 +57,8 @@ nlohmann::json to_json(const TargetContext& c) {
                       {"pairs", c.pairs},   {"seeds", seeds},     {"endpoint_cache", c.endpoint_cache}};
   j["stage_seconds"] = to_json(c.stages);
   j["stage_seconds"]["total"] = c.total_seconds;
-  // A resumed endpoint training's earlier sessions are reported apart from
-  // this process's stages, so the two cannot be mixed up (issue #17).
+  // A resumed endpoint training's earlier runs are reported apart from
+  // this process's stages, so the two cannot be mixed up.
   if (c.stages.training_cumulative > 0) j["endpoint_cumulative_training_seconds"] = c.stages.training_cumulative;
   if (c.shard_stages) j["shards_stage_seconds_summed"] = to_json(*c.shard_stages);
   return j;

@@ -72,7 +72,7 @@ struct Check {
 };
 
 // What a paper number is judged with (judge_against_paper). The floors are
-// the reference's own run-to-run noise (repair_reference.md pitfall 17): the
+// the reference's own run-to-run noise (docs/reference/algorithm.md §5.17): the
 // VGG11 notebook expects the merged accuracy within +-5 points and the
 // repaired one within +-1 point; endpoints get the +-1 point of the REPAIR
 // check. The resolutions are the widest half-widths at which a comparison

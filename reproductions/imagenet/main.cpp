@@ -1,4 +1,4 @@
-// imagenet: the paper's ImageNet results (repair_reference.md 4.1): ResNet18,
+// imagenet: the paper's ImageNet results (docs/reference/algorithm.md §4.1): ResNet18,
 // ResNet50 and wide_resnet50_2 endpoints imported as PyTorch checkpoints,
 // aligned on train5k and interpolated over 51 alphas, evaluated on val5k at 256
 // px with flip-TTA; uncorrected, after a BatchNorm reset ("REPAIR (only conv
@@ -7,7 +7,7 @@
 //
 // Claim checked: 74% barrier reduction for ResNet50 (56.9% ResNet18, 83.1%
 // wide_resnet50_2) (reproductions/imagenet/reference.json, from
-// ../shared/reference/figure_data.csv). ImageNet and the endpoints are the
+// docs/reference/figure_data.csv). ImageNet and the endpoints are the
 // user's: <data-dir>/imagenet/{train,val} and <checkpoint-dir>/<model>_<seed>.pt
 // (state dicts as torchvision saves them; a DDP "module." prefix is stripped).
 // The official checkpoints' recipe is not in its repo, so endpoints are never

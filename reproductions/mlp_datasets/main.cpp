@@ -5,7 +5,7 @@
 //
 // Claim checked: REPAIR removes most of the barrier left by neuron alignment
 // (paper numbers: reproductions/mlp_datasets/reference.json, extracted from
-// ../shared/reference/figure_data.csv, mlp_barriers_datasets.pt; single runs).
+// docs/reference/figure_data.csv, mlp_barriers_datasets.pt; single runs).
 // Paper preset: Table 1's MLP recipe (100 epochs) at every width, judged on the
 // numbers. Quick preset: width 128 only, judged on the paper's claims.
 #include "harness/target_cli.h"
@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     for (const auto& dataset : datasets) {
       for (int64_t width : widths) {
         models::ModelConfig model;
-        model.family = "mlp";
+        model.family = models::Family::kMlp;
         model.width = width;
         model.depth = 10;
         auto p = trained_point(s, model, dataset, {repair::RepairMethod::kForward});

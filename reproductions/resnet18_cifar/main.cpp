@@ -4,10 +4,10 @@
 //
 // Claim checked: REPAIR (a BN reset after alignment) removes ~95% of the
 // barrier (reproductions/resnet18_cifar/reference.json, from
-// ../shared/reference/figure_data.csv; repair_reference.md 4.2). Matching runs on
+// docs/reference/figure_data.csv; docs/reference/algorithm.md §4.2). Matching runs on
 // the un-augmented train set, the BN reset on flip + translate 2 + cutout 12,
-// as in Permute-CIFAR10-ResNet18 (pitfall 5, 6). Paper preset: the recipe of
-// repair_reference.md section 3 (batch 512, lr 0.4, wd 5e-4, 200 epochs, label
+// as in Permute-CIFAR10-ResNet18 (docs/reference/algorithm.md §5.5 and §5.6). Paper preset: the recipe of
+// docs/reference/algorithm.md §3 (batch 512, lr 0.4, wd 5e-4, 200 epochs, label
 // smoothing 0.1). Quick preset: 2 epochs and 11 alphas, judged on the paper's claims.
 #include "harness/target_cli.h"
 
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     require_datasets(s, {"cifar10"});
 
     models::ModelConfig model;
-    model.family = "resnet18";
+    model.family = models::Family::kResNet18;
     model.norm = models::Norm::kBatch;
     model.width = 1;
     auto p = trained_point(s, model, "cifar10", {repair::RepairMethod::kResetBn});

@@ -7,9 +7,9 @@
 // Claim checked: the barrier shrinks with width, and the correction removes
 // most of it for BN nets (67.9% at width 1 up to 98.8% at width 32) and less
 // for LN nets (36.6-64.3%) (reproductions/resnet20_cifar/reference.json, from
-// ../shared/reference/figure_data.csv). Paper preset: widths 1..32, the paper's
+// docs/reference/figure_data.csv). Paper preset: widths 1..32, the paper's
 // recipes (BN: batch 500, lr 0.4, 200 epochs; LN: batch 100, lr 0.1, 250 epochs;
-// repair_reference.md section 3). Quick preset: the BN net at width 1 for 2
+// docs/reference/algorithm.md §3). Quick preset: the BN net at width 1 for 2
 // epochs, judged on the paper's claims.
 #include "harness/target_cli.h"
 
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
       RB_CHECK(parsed != models::Norm::kNone, kUsage, "--norms takes bn and ln");
       for (int64_t width : widths) {
         models::ModelConfig model;
-        model.family = "resnet20";
+        model.family = models::Family::kResNet20;
         model.norm = parsed;
         model.width = width;
         const auto method =

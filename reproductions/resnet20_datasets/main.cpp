@@ -3,8 +3,8 @@
 //
 // Claim checked: a BatchNorm reset after alignment removes most of the barrier
 // (59-100% relative reduction in the paper) (reproductions/resnet20_datasets/reference.json,
-// from ../shared/reference/figure_data.csv). The paper's recipe for these runs
-// is not in its code (repair_reference.md section 3); the paper preset uses
+// from docs/reference/figure_data.csv). The paper's recipe for these runs
+// is not in its code (docs/reference/algorithm.md §3); the paper preset uses
 // the CIFAR-10 ResNet20 recipe (200 epochs; no flip or cutout on digits).
 // Quick preset: Fashion-MNIST at width 1 for 2 epochs, judged on the paper's claims.
 #include "harness/target_cli.h"
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     for (const auto& dataset : datasets) {
       for (int64_t width : widths) {
         models::ModelConfig model;
-        model.family = "resnet20";
+        model.family = models::Family::kResNet20;
         model.norm = models::Norm::kBatch;
         model.width = width;
         auto p = trained_point(s, model, dataset, {repair::RepairMethod::kResetBn});

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   TargetSpec spec;
   spec.name = "study";
   spec.about = "Corrections x matchers x families, the statistics budget and many-model merging, side by side.";
-  spec.paper_source = "no paper stores these numbers; the claims are judged on our measurements (issue #15)";
+  spec.paper_source = "no paper stores these numbers; the claims are judged on our measurements";
   spec.mode = "qualitative";
   spec.judge_sweep = false;
   // clang-format off
@@ -49,7 +49,10 @@ int main(int argc, char** argv) {
       grid.families.push_back(parse_study_family(token));
     }
     const std::string all = "activation,covariance,inner-product,weight,none,random";
-    grid.matchers = split(flag_or_preset(s, matchers_flag, all, all));
+    grid.matchers.clear();
+    for (const auto& name : split(flag_or_preset(s, matchers_flag, all, all))) {
+      grid.matchers.push_back(pipeline::parse_matcher(name));
+    }
     grid.budgets = parse_int_list(flag_or_preset(s, budgets_flag, "1,2,5,10,30", "1,2,5,10,30", "1,2"), "--budgets");
     grid.max_models = s.smoke ? std::min<int64_t>(max_models, 3) : max_models;
     return study_plan(s, grid);

@@ -1,6 +1,6 @@
 // variance_collapse: the paper's mechanism figure. Per layer, the std of the
 // interpolated network's channels at alpha 0.5 over the interpolated endpoint
-// std sigma* = (sigma0 + sigma1) / 2 (repair_reference.md 2c, "Why it works"),
+// std sigma* = (sigma0 + sigma1) / 2 (docs/reference/algorithm.md §2c, "Why it works"),
 // averaged over channels, before and after REPAIR.
 //
 // Claims checked: the ratio falls layer after layer (variance collapse) and
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
               {{"models", names}, {"datasets", datasets}, {"alpha", 0.5}, {"repair", "repair (forward pass)"}}};
     for (size_t i = 0; i < names.size(); ++i) {
       models::ModelConfig model;
-      model.family = names[i];
+      model.family = models::parse_family(names[i]);
       model.width = s.smoke ? rows[i]->smoke_width : rows[i]->width;
       if (rows[i]->depth > 0) model.depth = rows[i]->depth;
       auto p = trained_point(s, model, datasets[i], {repair::RepairMethod::kForward});

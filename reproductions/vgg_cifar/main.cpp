@@ -4,7 +4,7 @@
 //
 // Claim checked: the barrier of aligned interpolation grows with depth and the
 // correction removes most of it (87-95% in the paper)
-// (reproductions/vgg_cifar/reference.json, from ../shared/reference/figure_data.csv
+// (reproductions/vgg_cifar/reference.json, from docs/reference/figure_data.csv
 // and the notebook's printed output). The stored endpoints (92-94%) fit
 // BatchNorm VGGs, so the depth study trains BN VGGs and corrects them with a
 // BatchNorm reset; the demo is norm-free and gets forward-pass and closed-form
@@ -47,10 +47,10 @@ int main(int argc, char** argv) {
     for (const auto& name : names) {
       const bool demo = name == "demo";
       models::ModelConfig model;
-      model.family = demo ? "vgg11" : name;
-      const models::FamilyInfo* family = models::find_family(model.family);
+      const models::FamilyInfo* family = models::find_family(demo ? "vgg11" : name);
       RB_CHECK(family && family->architecture == models::Architecture::kVgg, kUsage,
                "--models takes vgg11, vgg13, vgg16, vgg19 and demo, got '", name, "'");
+      model.family = family->family;
       model.norm = demo ? models::Norm::kNone : models::Norm::kBatch;
       model.width = 1;
       const std::vector<repair::RepairMethod> methods =
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
       // The depth in the name: its convs plus VGG's three fully connected layers.
       p.x = static_cast<double>(
           std::count_if(family->vgg_layers.begin(), family->vgg_layers.end(), [](int64_t c) { return c > 0; }) + 3);
-      p.coords = {{"model", model.family}, {"norm", models::to_string(model.norm)}, {"width", 1}};
+      p.coords = {{"model", family->name}, {"norm", models::to_string(model.norm)}, {"width", 1}};
       p.paper = find_paper(s, reference, [&](const nlohmann::json& e) {
         return demo ? e.at("key") == "vgg11_demo" : e.at("key") == name;
       });

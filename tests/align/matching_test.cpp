@@ -126,7 +126,7 @@ TEST(ActivationMatching, RecoversEveryLiveChannelAtTheReferencePoints) {
   for (const auto& model_case : small_cases()) {
     // On 32x32 inputs the torchvision layout's last stage is 1x1: 128
     // positions for 512 channels can make two live channels collinear.
-    if (model_case.config.family == "resnet18_imagenet") continue;
+    if (model_case.config.family == models::Family::kResNet18ImageNet) continue;
     SCOPED_TRACE(model_case.name);
     auto c = permuted_case(model_case.config);
     auto loader = loader_for(model_case.config, 128, 64);

@@ -128,7 +128,7 @@ for i in 1 2 3 4 5; do record 1 > "$c10/data_batch_$i.bin"; done
 record 10 > "$c10/test_batch.bin"
 expect_exit 3 "$bin" eval --checkpoint "$work/m1.pt" --dataset cifar10 --data-dir "$work/bad-data"
 grep -q "test_batch.bin has label 10 in record 0" "$work/err.log" || fail "an out-of-range CIFAR label is not named"
-# Issue #17: a --data-dir the user gives is used alone (no silent fallback to
+# A --data-dir the user gives is used alone (no silent fallback to
 # Debian's Fashion-MNIST), and a file in its place is refused by name.
 mkdir -p "$work/no-fashion"
 expect_exit 3 "$bin" train --width 16 --depth 2 --epochs 1 --data-dir "$work/no-fashion" --out "$work/x.pt"

@@ -36,7 +36,7 @@ TEST(AtomicFile, ReadingAMissingFileNamesIt) {
   }
 }
 
-// Issue #17: `merge --out a.pt` must not replace the input a.pt, however
+// `merge --out a.pt` must not replace the input a.pt, however
 // the same file is spelled.
 TEST(AtomicFile, SameFileSeesThroughDotsLinksAndHardLinks) {
   testing::TempDir dir;

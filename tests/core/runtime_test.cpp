@@ -52,7 +52,7 @@ TEST(Runtime, ThreadCountFollowsTheEnvironmentOrAllCores) {
   EXPECT_EQ(runtime_info().threads, expected);
 }
 
-// Issue #17: a REPAIRBENCH_THREADS that is not a thread count is refused
+// A REPAIRBENCH_THREADS that is not a thread count is refused
 // naming the variable and what it accepts, never ignored.
 TEST(Runtime, ThreadCountSettingAcceptsOnlyThreadCounts) {
   EXPECT_EQ(thread_count_setting(nullptr), 0);

@@ -39,7 +39,7 @@ void write_idx_set(const std::string& dir, bool gzip) {
   }
 }
 
-// The one table of data-set facts (issue #16): what the loaders, the
+// The one table of data-set facts: what the loaders, the
 // synthetic stand-ins, the recipes and the model inputs read from it.
 TEST(Registry, DatasetInfoTable) {
   ASSERT_EQ(dataset_infos().size(), dataset_names().size());
@@ -198,7 +198,7 @@ class ScopedDataEnv {
   std::string old_;
 };
 
-// Issue #17: a directory the user names is used alone. Without Fashion-MNIST
+// A directory the user names is used alone. Without Fashion-MNIST
 // in it, the run fails naming that directory instead of silently reading
 // Debian's copy; a file or a missing path in its place is refused by name.
 TEST(Registry, AGivenDataDirIsUsedAloneWithoutTheDebianFallback) {

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Every Python module and every executable that repairbench's tests, tools and
-scripts use must be installed by scripts/setup.sh (issue #17).
+scripts use must be installed by scripts/setup.sh.
 
 On a developer's machine a package installed by hand hides a missing install
 step, and CI runs on that machine; only a fresh machine shows it, by failing.
@@ -384,7 +384,7 @@ def check(root, setup_text):
 
 
 def self_test(root):
-    """The check must catch what a fresh machine caught (issue #17): with
+    """The check must catch what a fresh machine caught: with
     python3-torchvision or coreutils taken out of setup.sh it must fail naming
     the file, the module or program and the package."""
     text = (root / "scripts/setup.sh").read_text()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #7: `repairbench train` launched as two ranks over Gloo on loopback (the
+# `repairbench train` launched as two ranks over Gloo on loopback (the
 # environment torchrun sets) ends with the weights of one process trained with
 # the same global batch, up to float summation order: max |difference| < 1e-5
 # on weights of size ~0.2 (measured: 3e-8). Then `repairbench merge` of the

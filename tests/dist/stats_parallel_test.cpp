@@ -1,4 +1,4 @@
-// Issue #7 item 2: statistics passes and evaluation shared over ranks of a
+// Statistics passes and evaluation shared over ranks of a
 // Gloo group on loopback give one process's permutation, REPAIR statistics,
 // repaired weights and evaluation. Ranks are threads of this test, each with
 // its own group member, networks and loader.

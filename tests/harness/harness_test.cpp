@@ -213,11 +213,11 @@ TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
   EXPECT_TRUE(first.trained_now);
   EXPECT_TRUE(std::filesystem::exists(first.path));
   // A fresh training's seconds are all this run's; a cache hit spends none.
-  EXPECT_GT(first.training_seconds_this_run, 0.0);
-  EXPECT_EQ(first.training_seconds_this_run, first.meta.at("train_seconds").get<double>());
+  EXPECT_GT(first.this_run_training_seconds, 0.0);
+  EXPECT_EQ(first.this_run_training_seconds, first.meta.at("train_seconds").get<double>());
   const auto second = harness::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
   EXPECT_FALSE(second.trained_now);
-  EXPECT_EQ(second.training_seconds_this_run, 0.0);
+  EXPECT_EQ(second.this_run_training_seconds, 0.0);
   EXPECT_EQ(second.path, first.path);
   const auto a = models::state_dict(*first.net), b = models::state_dict(*second.net);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(b[i].second)) << a[i].first;
@@ -226,11 +226,48 @@ TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
   other.recipe.schedule.peak_lr = 0.1;
   EXPECT_NE(harness::cache_key(other), harness::cache_key(spec));
   EXPECT_EQ(harness::cache_key(spec), harness::cache_key(spec));
+  // The recipe's source is a description: rewording it keeps the key.
+  auto reworded = spec;
+  reworded.recipe.source = "the same recipe, described in other words";
+  EXPECT_EQ(harness::cache_key(reworded), harness::cache_key(spec));
   // --retrain trains again, deterministically the same weights on the CPU.
   const auto again = harness::train_or_load(spec, splits, dir.path(), true, torch::kCPU);
   EXPECT_TRUE(again.trained_now);
   const auto c = models::state_dict(*again.net);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(c[i].second)) << a[i].first;
+}
+
+// An entry stored under an earlier key (which hashed the recipe's source text
+// too) is found by its stored spec, renamed to its current key and loaded,
+// not trained again; the folder is then marked and never scanned again.
+TEST(EndpointCache, EntriesUnderAnEarlierKeyAreRenamedAndLoaded) {
+  testing::TempDir dir;
+  harness::EndpointSpec spec;
+  spec.model = testing::make_config("mlp", 8, "none", 1, 28, 10, 1);
+  spec.dataset = "synthetic-fashion-mnist";
+  spec.recipe = train::recipe_preset("mlp", "fashion-mnist");
+  spec.recipe.epochs = 1;
+  spec.recipe.batch_size = 64;
+  spec.max_batches_per_epoch = 2;
+  spec.seed = 5;
+  const auto splits = data::synthetic_splits("fashion-mnist", 256, 64, 1);
+  const auto trained = harness::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
+  const std::string legacy = dir.path() + "/mlp_0123456789abcdef.pt";
+  std::filesystem::rename(trained.path, legacy);
+  std::filesystem::remove(dir.path() + "/.keys-from-fields");
+  // A file that is not a checkpoint is left alone.
+  testing::write_bytes(dir.path() + "/mlp_fedcba9876543210.pt", "not a checkpoint");
+  auto reworded = spec;
+  reworded.recipe.source = "the same recipe, described in other words";
+  const auto loaded = harness::train_or_load(reworded, splits, dir.path(), false, torch::kCPU);
+  EXPECT_FALSE(loaded.trained_now);
+  EXPECT_EQ(loaded.path, trained.path);
+  EXPECT_TRUE(std::filesystem::exists(trained.path));
+  EXPECT_FALSE(std::filesystem::exists(legacy));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/mlp_fedcba9876543210.pt"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/.keys-from-fields"));
+  const auto a = models::state_dict(*trained.net), b = models::state_dict(*loaded.net);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].second.equal(b[i].second)) << a[i].first;
 }
 
 TEST(Plot, WritesAPngOfTheRequestedSize) {
@@ -309,7 +346,7 @@ TEST(Compare, FlagsChangesBeyondTheToleranceAndIgnoresTimings) {
                           [](const report::Change& c) { return c.path == "/verdict/result" && c.significant; }));
 }
 
-// Per-metric tolerances (issue #13): the first matching rule decides, abs and
+// Per-metric tolerances: the first matching rule decides, abs and
 // rel add up, a number no rule matches must not move, and a tolerances file
 // must say why each bound is what it is.
 TEST(Compare, PerMetricRulesDecideInOrder) {
@@ -355,7 +392,7 @@ TEST(Compare, PerMetricRulesDecideInOrder) {
   }
 }
 
-// Issue #14 item 3: the share of each group's permutation two reports agree on.
+// The share of each group's permutation two reports agree on.
 TEST(Compare, PermutationAgreementPerGroup) {
   nlohmann::json a = {
       {"results",
@@ -569,7 +606,7 @@ TEST(Imported, MissingCheckpointNamesTheFileAndTheFlag) {
   harness::require_checkpoints(s, unset, {"resnet50"});  // smoke: nothing to check, the default folder set
   EXPECT_EQ(unset.dir, dir.path() + "/out/smoke-checkpoints");
   EXPECT_THROW(harness::torchvision_config("vgg11", false), Error);
-  EXPECT_EQ(harness::torchvision_config("resnet18", false).family, "resnet18_imagenet");
+  EXPECT_EQ(harness::torchvision_config("resnet18", false).family, models::Family::kResNet18ImageNet);
   EXPECT_EQ(harness::torchvision_config("resnet50", true).image_size, 64);
 }
 

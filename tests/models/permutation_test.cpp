@@ -72,7 +72,7 @@ TEST(PermutationSpec, ResidualStreamsAreSharedGroups) {
   EXPECT_EQ(spec.axes.at("layer2.0.conv1.weight")[1], stream1);
   const int stream3 = spec.group_index("stream3");
   EXPECT_EQ(spec.axes.at("linear.weight")[1], stream3);
-  // Permute-CIFAR10-ResNet20's stage-3 quirk (repair_reference.md pitfall 7).
+  // Permute-CIFAR10-ResNet20's stage-3 quirk (docs/reference/algorithm.md §5.7).
   EXPECT_EQ(spec.groups[stream3].match_point, "layer3.1");
 
   auto tv = models::make_network(testing::make_config("resnet18_imagenet", 1, "bn", 3, 224, 1000, 0, true));

@@ -1,4 +1,4 @@
-// Golden parity with the Python reference (issue #14 item 2, llm.c's habit of
+// Golden parity with the Python reference (llm.c's habit of
 // checking every stage against PyTorch): tools/reference/make_parity_fixtures.py
 // writes, per case, two small networks in the official code's layout, fixed
 // un-augmented batches and what the reference computes from them at every
@@ -96,7 +96,7 @@ Case load_case(const std::string& name) {
   std::ifstream in(dir / "case.json");
   c.spec = nlohmann::json::parse(in);
   const auto& m = c.spec.at("model");
-  c.config.family = m.at("family").get<std::string>();
+  c.config.family = models::parse_family(m.at("family").get<std::string>());
   c.config.width = m.at("width").get<int64_t>();
   c.config.depth = m.at("depth").get<int64_t>();
   c.config.norm = models::parse_norm(m.at("norm").get<std::string>());
@@ -201,7 +201,7 @@ TEST_P(Parity, EveryStageEqualsTheReference) {
     }
   } else {
     align::WeightMatchingOptions o;
-    o.spec_order = true;
+    o.order = align::WeightOrder::kSpec;
     const auto alignment = align::weight_matching(*c.net0, *c.net1, o);
     for (size_t g = 0; g < groups.size(); ++g) {
       EXPECT_TRUE(alignment.perms[g].equal(expected(c, "perm." + groups[g]))) << groups[g];

@@ -64,15 +64,26 @@ TEST(Merge, TheInterpolationEndsAtTheEndpoints) {
   options.repairs = {};
   for (const char* match : {"activation", "covariance", "weight", "random"}) {
     SCOPED_TRACE(match);
-    options.match = match;
+    options.match = pipeline::parse_matcher(match);
+    EXPECT_STREQ(pipeline::matcher_name(options.match), match);
     const auto r = pipeline::merge(*f.a, *f.b, loader, f.test, nullptr, options, torch::kCPU);
     ASSERT_EQ(r.curves.size(), 1u);
     EXPECT_EQ(r.alignment.method, match);
     EXPECT_DOUBLE_EQ(r.curves[0].points[0].test.accuracy, r.endpoint0_test.accuracy);
     EXPECT_NEAR(r.curves[0].points[1].test.accuracy, r.endpoint1_test.accuracy, 1e-9);
   }
-  options.match = "cosine";
-  EXPECT_THROW(pipeline::merge(*f.a, *f.b, loader, f.test, nullptr, options, torch::kCPU), Error);
+  try {
+    pipeline::parse_matcher("cosine");
+    ADD_FAILURE() << "an unknown matcher was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
+    EXPECT_NE(std::string(e.what()).find("activation, covariance, inner-product, weight, none or random"),
+              std::string::npos)
+        << e.what();
+  }
+  // Every name in the table parses back to its matcher.
+  for (const auto& name : pipeline::matcher_names())
+    EXPECT_EQ(pipeline::matcher_name(pipeline::parse_matcher(name)), name);
 }
 
 // Data-free REPAIR reads its input moments from a loader of its own, so

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The golden regression checks (issue #13). GOLDEN_ROOT holds one folder of
+# The golden regression checks. GOLDEN_ROOT holds one folder of
 # golden reports per OpenBLAS kernel (GOLDEN_ROOT/<kernel>/CASE.json and
 # GOLDEN_ROOT/<kernel>/targets/TARGET.json): every float moves with the
 # kernel, so a run is compared with the reports of the kernel it ran, and is

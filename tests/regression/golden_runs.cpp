@@ -1,5 +1,5 @@
 // golden_runs: the small deterministic runs behind the golden regression
-// reports (tests/regression/golden/, issue #13). For every model family a
+// reports (tests/regression/golden/). For every model family a
 // pair is trained for a few steps (on a 2,048-image slice of the real
 // Fashion-MNIST where the family takes it, on synthetic data of the family's
 // input shape otherwise), then merged with every matcher (activation, weight,
@@ -76,7 +76,7 @@ std::vector<GoldenCase> cases() {
        make_config("resnet18_imagenet", 1, "bn", 3, 32, 10, 0, true),
        false,
        {RepairMethod::kResetBn, RepairMethod::kBlocks}},
-      // The study's corrections and matchers (issue #15), apart from the
+      // The study's corrections and matchers, apart from the
       // paper's cases so that adding them moved none of those numbers.
       {"study_mlp_fmnist",
        make_config("mlp", 32, "none", 1, 28, 10, 3),
@@ -152,11 +152,9 @@ nlohmann::json run_case(const GoldenCase& c) {
   loader_options.batch_size = batch_size(c);
   keep_input_size(c, loader_options.augment);
   loader_options.seed = 0;
-  pipeline::MergeOptions options;
-  options.activation.std_estimate = defaults.std_estimate;
+  pipeline::MergeOptions options = pipeline::merge_options(defaults);
   options.repairs = c.repairs;
   options.repair.endpoint_epochs = options.repair.merged_epochs = 1;
-  options.repair.target_std_eps = defaults.target_std_eps;
   options.alphas = {0.0, 0.5, 1.0};
   // The train-set metrics too where the data are real; the synthetic train
   // sets are what the statistics already read.
@@ -170,7 +168,7 @@ nlohmann::json run_case(const GoldenCase& c) {
 
   nlohmann::json results = nlohmann::json::object();
   for (const std::string& match : c.matchers) {
-    options.match = match;
+    options.match = pipeline::parse_matcher(match);
     // A fresh loader per matcher: every merge reads the same batches.
     data::Loader stats_loader(splits.train, loader_options);
     const pipeline::MergeResult merged =
@@ -216,8 +214,7 @@ int run(int argc, char** argv) {
     std::cout << runtime_info().blas_core << "\n";
     return 0;
   }
-  RB_CHECK(!args.empty() && args[0][0] != '-', kUsage,
-           "usage: golden_runs OUT_DIR [CASE...] | --list | --blas-core");
+  RB_CHECK(!args.empty() && args[0][0] != '-', kUsage, "usage: golden_runs OUT_DIR [CASE...] | --list | --blas-core");
   const std::string out_dir = args[0];
   const std::vector<std::string> wanted(args.begin() + 1, args.end());
   for (const std::string& name : wanted) {

@@ -1,4 +1,4 @@
-// Benchmark guards (issue #13): the speed claims the README makes, as ratios
+// Benchmark guards: the speed claims the README makes, as ratios
 // measured side by side in one process, so that they survive a shared, noisy
 // machine where absolute times mean nothing. Each guard first checks that
 // both sides compute the same thing, then times them in interleaved

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash safety (issue #6): `repairbench train` killed with SIGKILL at random
+# Crash safety: `repairbench train` killed with SIGKILL at random
 # moments and rerun with the same command ends with weights bitwise equal to an
 # uninterrupted run (CPU). Real Fashion-MNIST, a small MLP with the GradScaler
 # emulation, 12 epochs of 4 batches, a training state written after every epoch.

@@ -58,7 +58,7 @@ Pair independent_pair(const models::ModelConfig& c) {
 // target statistics on the statistics data. The first corrected layer sees
 // exactly the batches it was calibrated on, so it matches to float precision;
 // deeper layers were calibrated while upstream layers normalized with batch
-// statistics (pitfall 2) and are evaluated with running statistics, which
+// statistics (docs/reference/algorithm.md §5.2) and are evaluated with running statistics, which
 // moves them by a little: the worst channel-average error measured over these
 // three nets was 0.023 (MLP), so deeper layers get a tolerance of 0.05.
 TEST(Repair, MergedChannelsGetTheTargetStatistics) {
@@ -85,7 +85,7 @@ TEST(Repair, MergedChannelsGetTheTargetStatistics) {
       EXPECT_LT(std_err, tolerance) << result.points[i] << " std (relative L1)";
       max_deep_error = std::max(max_deep_error, i == 0 ? 0.0 : std::max(mean_err, std_err));
     }
-    RecordProperty(config.family + "_max_deep_error", std::to_string(max_deep_error));
+    RecordProperty(models::family_name(config.family) + "_max_deep_error", std::to_string(max_deep_error));
   }
 }
 

@@ -1,5 +1,5 @@
 // Sharded sweeps store each run's merge results as JSON and collate them later
-// (issue #7): reading them back must reproduce the same report exactly.
+//: reading them back must reproduce the same report exactly.
 #include "repairbench/report/merge_report.h"
 
 #include <gtest/gtest.h>
@@ -24,7 +24,7 @@ pipeline::MergeResult small_merge(const std::string& match) {
   lo.batch_size = 64;
   data::Loader loader(train, lo);
   pipeline::MergeOptions options;
-  options.match = match;
+  options.match = pipeline::parse_matcher(match);
   options.repairs = {repair::RepairMethod::kForward, repair::RepairMethod::kClosedForm};
   options.alphas = {0.0, 0.5, 1.0};
   options.eval_train = true;

@@ -18,7 +18,7 @@ inline models::ModelConfig make_config(const std::string& family, int64_t width,
                                        int64_t in_channels, int64_t image_size, int64_t classes = 10, int64_t depth = 0,
                                        bool junctures = false) {
   models::ModelConfig c;
-  c.family = family;
+  c.family = models::parse_family(family);
   c.width = width;
   c.depth = depth;
   c.norm = models::parse_norm(norm);

@@ -47,7 +47,7 @@ TEST(Recipe, PresetsFollowTable1) {
   EXPECT_DOUBLE_EQ(mlp.schedule.peak_lr, 0.1);
   EXPECT_EQ(mlp.augment.describe(), "translate4");
   // The norm-free MLPs default to Table 1 with He init, the GradScaler skip
-  // rule and half the peak lr (issue #14's recipe search); the "mlp" preset
+  // rule and half the peak lr (the Fashion-MNIST recipe search); the "mlp" preset
   // is Table 1 as stated (lr 0.2), PyTorch's default init in plain fp32.
   EXPECT_EQ(mlp.name, "mlp_he_lr0.1");
   EXPECT_DOUBLE_EQ(train::recipe_preset("mlp", "fashion-mnist").schedule.peak_lr, 0.2);
@@ -227,16 +227,16 @@ TEST(Trainer, ResumesFromItsStateFileBitForBit) {
   }
 }
 
-// Issue #17: a resumed run reports its own training seconds apart from the
-// earlier sessions' (the report once added a killed run's seconds to this
+// A resumed run reports its own training seconds apart from the
+// earlier runs' (the report once added a killed run's seconds to this
 // process's stage times, which then exceeded the total).
-TEST(Trainer, AResumedRunCountsItsOwnSecondsApartFromEarlierSessions) {
+TEST(Trainer, AResumedRunCountsItsOwnSecondsApartFromEarlierRuns) {
   const auto data = testing::template_dataset(256, 1, 8, 4, 2);
   testing::TempDir dir;
   struct Stop {};
   auto options = quick_options(2);
   options.state_path = dir.file("run.state");
-  constexpr double kSlowSeconds = 0.3;  // the first session's extra wall time
+  constexpr double kSlowSeconds = 0.3;  // the first run's extra wall time
   options.on_iteration = [&](const train::TrainProgress& p) {
     if (p.epoch == 0 && p.batch == 0) std::this_thread::sleep_for(std::chrono::duration<double>(kSlowSeconds));
   };
@@ -250,14 +250,14 @@ TEST(Trainer, AResumedRunCountsItsOwnSecondsApartFromEarlierSessions) {
   options.on_epoch = nullptr;
   const auto resumed = train::train(*net, data, options);
   EXPECT_EQ(resumed.resumed_epochs, 1);
-  EXPECT_GE(resumed.seconds - resumed.session_seconds, kSlowSeconds);
-  EXPECT_LT(resumed.session_seconds, kSlowSeconds);
-  EXPECT_GT(resumed.session_seconds, 0.0);
+  EXPECT_GE(resumed.seconds - resumed.this_run_training_seconds, kSlowSeconds);
+  EXPECT_LT(resumed.this_run_training_seconds, kSlowSeconds);
+  EXPECT_GT(resumed.this_run_training_seconds, 0.0);
 
   options.state_path.clear();
   const auto fresh = train::train(*net, data, options);
   EXPECT_EQ(fresh.resumed_epochs, 0);
-  EXPECT_EQ(fresh.seconds, fresh.session_seconds);
+  EXPECT_EQ(fresh.seconds, fresh.this_run_training_seconds);
 }
 
 // A state file from another run (here another seed) is refused, not resumed.

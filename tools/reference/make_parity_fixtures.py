@@ -237,7 +237,7 @@ MLP_BN = model_cfg("mlp", 16, "bn", 1, 28, depth=2)
 CASES = OrderedDict([
     ("mlp_repair", (case("mlp_repair", MLP, "fashion-mnist", 250, "activation", "average", "repair", 1e-7,
                          "Permute-Datasets-MLP: post-ReLU activation matching with averaged stds (2a), "
-                         "forward-pass REPAIR on fc1 and hidden Linears, ResetLayer eps 1e-7 (2c, pitfall 14)"),
+                         "forward-pass REPAIR on fc1 and hidden Linears, ResetLayer eps 1e-7 (2c, docs/reference/algorithm.md §5.14)"),
                     "mlp")),
     ("mlp_closed_form", (case("mlp_closed_form", MLP, "fashion-mnist", 250, "activation", "average",
                               "closed-form", 1e-7,
@@ -394,7 +394,7 @@ def compute_expected(c, data, sd0, sd1, notes):
     assert err < 1e-5, "permuting net1 changed its function: %g" % err
     exp["logits.net0"], exp["logits.net1_permuted"] = l0, l1p
 
-    # Interpolation (pitfall 9)
+    # Interpolation (docs/reference/algorithm.md §5.9)
     sdm = R.interpolate(sd0, sd1p, alpha)
     mm = build(sdm)
     exp["logits.interpolated"] = R.logits(mm, batches)

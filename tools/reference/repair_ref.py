@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Python reference implementation of REPAIR (Jordan et al., ICLR 2023), written
-from ../../../shared/reference/repair_reference.md ("the reference"; sections
-cited as "ref 2a", "pitfall 6", ...). It exists to produce parity fixtures for
+from docs/reference/algorithm.md ("the reference"; sections
+cited as "docs/reference/algorithm.md §2a", "§5.6", ...). It exists to produce parity fixtures for
 repairbench's C++ implementation (make_parity_fixtures.py), so it favours being
 literal and readable over being fast.
 
@@ -9,13 +9,13 @@ Conventions
   * A state dict is an OrderedDict key -> tensor in the official key layout
     (tools/make_model_fixtures.py builds the modules).
   * A permutation perm of a group is an int64 (C) tensor; perm[i] is the channel
-    of net1 that goes to position i (ref 2a: perm = col of the assignment).
+    of net1 that goes to position i (docs/reference/algorithm.md §2a: perm = col of the assignment).
   * Statistics are float64; rows of a batch are its N*H*W positions.
   * A "batch iterator" is a zero-argument callable returning an iterable of
     normalized float32 input batches, in the same order each call.
 
 Python 1.13 / Debian python3-torch; CPU only; no autocast (the notebooks use fp16
-autocast for their stats passes, pitfall 11; this reference stays in fp32/fp64).
+autocast for their stats passes, docs/reference/algorithm.md §5.11; this reference stays in fp32/fp64).
 """
 import copy
 import os
@@ -32,7 +32,7 @@ import torchvision
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import make_model_fixtures as zoo  # noqa: E402  (the official module layouts)
 
-MATCH_EPS = 1e-4  # corr = cov / (std0 std1^T + 1e-4)   (ref 2a)
+MATCH_EPS = 1e-4  # corr = cov / (std0 std1^T + 1e-4)   (docs/reference/algorithm.md §2a)
 
 
 # =============================================================================
@@ -52,14 +52,14 @@ def build_model(cfg):
     if fam == "resnet20":
         assert cfg["in_channels"] == 3 and cfg["num_classes"] == 10
         return zoo.resnet20(w, norm)  # none / bn / ln; kaiming_normal_ init (ref 3)
-    if fam == "resnet18":  # kuangliu CIFAR ResNet18, 1x1 conv+BN shortcuts (pitfall 8)
+    if fam == "resnet18":  # kuangliu CIFAR ResNet18, 1x1 conv+BN shortcuts (docs/reference/algorithm.md §5.8)
         assert norm == "bn" and cfg["in_channels"] == 3 and cfg["num_classes"] == 10
         return zoo.CifarResNet([2, 2, 2, 2], [64 * w, 128 * w, 256 * w, 512 * w], "bn", 1)
     if fam == "resnet18_imagenet":
         assert norm == "bn" and w == 1 and cfg["in_channels"] == 3
         model = torchvision.models.resnet18(num_classes=cfg["num_classes"])
         if cfg["junctures"]:
-            zoo.add_junctures(model)  # identity 1x1 `downsample` convs (ref 2a, pitfall 8)
+            zoo.add_junctures(model)  # identity 1x1 `downsample` convs (docs/reference/algorithm.md §2a, §5.8)
         return model
     raise ValueError("unknown family " + fam)
 
@@ -69,13 +69,13 @@ def is_bn(m):
 
 
 # =============================================================================
-# Permutation specs (ref 2a "Where the matched activation is taken"; pitfall 7)
+# Permutation specs (docs/reference/algorithm.md §2a "Where the matched activation is taken"; §5.7)
 # =============================================================================
 
 class Group:
     """One set of channels permuted together.
     point: module whose output is the matched activation; relu: apply ReLU to
-    that output first (post-ReLU matching, ref 2a / pitfall 6)."""
+    that output first (post-ReLU matching, docs/reference/algorithm.md §2a / §5.6)."""
 
     def __init__(self, name, size, point, relu):
         self.name, self.size, self.point, self.relu = name, size, point, relu
@@ -99,7 +99,7 @@ class Spec:
     def set(self, key, *axes):
         self.axes[key] = tuple(axes)
 
-    # producer on axis 0, consumer on axis 1 (ref 2a "Apply to model1 ONLY")
+    # producer on axis 0, consumer on axis 1 (docs/reference/algorithm.md §2a "Apply to model1 ONLY")
     def layer(self, prefix, out, inp, bias):            # Linear (O,I) or Conv (O,I,kh,kw)
         self.set(prefix + ".weight", out, inp)
         if bias:
@@ -109,7 +109,7 @@ class Spec:
         for k in ("weight", "bias", "running_mean", "running_var"):
             self.set(prefix + "." + k, g)
 
-    def layer_norm(self, prefix, g):                      # LayerNorm2d affine (ref 2a LN note)
+    def layer_norm(self, prefix, g):                      # LayerNorm2d affine (docs/reference/algorithm.md §2a LN note)
         for k in ("weight", "bias"):
             self.set(prefix + "." + k, g)
 
@@ -126,7 +126,7 @@ def _pad_axes(spec, sd):
 
 
 def mlp_spec(model):
-    """MLP (ref 2a "MLP"): one group per hidden Linear, named by its prefix
+    """MLP (docs/reference/algorithm.md §2a "MLP"): one group per hidden Linear, named by its prefix
     (fc1, layers.0, layers.2, ... ; BN nets fc1, layers.0, layers.3, ...),
     matched post-(BN-)ReLU; the input permutation goes to the next Linear / fc2."""
     spec, bn = Spec(), model.bn
@@ -147,7 +147,7 @@ def mlp_spec(model):
 
 
 def vgg_spec(model):
-    """VGG (ref 2a "VGG"): group features.<i> per conv, matched post-ReLU
+    """VGG (docs/reference/algorithm.md §2a "VGG"): group features.<i> per conv, matched post-ReLU
     (VGG-BN: post-BN-ReLU); consumer = next conv or the classifier."""
     spec, prev = Spec(), None
     feats = list(model.features)
@@ -166,7 +166,7 @@ def vgg_spec(model):
 
 
 def cifar_resnet_spec(model, family, stream3_at_last_block=False):
-    """ResNet20 (train/resnet-*-cifar) and kuangliu ResNet18 (ref 2a, pitfall 7).
+    """ResNet20 (train/resnet-*-cifar) and kuangliu ResNet18 (docs/reference/algorithm.md §2a, §5.7).
     Groups: residual streams stream1..S first, then the intra-block groups
     layerS.B.conv1 in network order.
       resnet20: stream s matched at the output of the stage's last block, except
@@ -189,7 +189,7 @@ def cifar_resnet_spec(model, family, stream3_at_last_block=False):
         else:
             b = len(stage) - 1
             if family == "resnet20" and s == 2 and not stream3_at_last_block:
-                b = 1  # Permute-CIFAR10-ResNet20 quirk (ref 2a)
+                b = 1  # Permute-CIFAR10-ResNet20 quirk (docs/reference/algorithm.md §2a)
             point = "layer%d.%d" % (s + 1, b)  # block output: post-add, post-ReLU
         streams.append(spec.group("stream%d" % (s + 1), c, point, relu=False))
 
@@ -218,7 +218,7 @@ def cifar_resnet_spec(model, family, stream3_at_last_block=False):
 
 
 def torchvision_resnet18_spec(model):
-    """torchvision ResNet18 (ref 2a "ImageNet ResNet18/50"). With junctures every
+    """torchvision ResNet18 (docs/reference/algorithm.md §2a "ImageNet ResNet18/50"). With junctures every
     block has a downsample, so the stem has its own group stream0 (matched after
     maxpool) and stage s has stream s, matched at the output of its last block
     (get_permk: 1-2 -> 2, ...), applied to every block's conv2+bn2 and downsample
@@ -268,7 +268,7 @@ def permutation_spec(model, family, **kw):
 
 def apply_permutations(spec, sd, perms):
     """New state dict: every axis the spec names is index_select-ed by its group's
-    perm (ref 2a: producers W[perm], consumers W[:, perm]). Unlisted entries
+    perm (docs/reference/algorithm.md §2a: producers W[perm], consumers W[:, perm]). Unlisted entries
     (num_batches_tracked, fc1's input axis, ...) are copied unchanged."""
     out = OrderedDict()
     for k, v in sd.items():
@@ -304,7 +304,7 @@ def remove_hooks(handles):
 
 
 def rows(x):
-    """(N,C,H,W) -> (N*H*W, C) float64; (N,C) -> (N,C) float64 (ref 2a)."""
+    """(N,C,H,W) -> (N*H*W, C) float64; (N,C) -> (N,C) float64 (docs/reference/algorithm.md §2a)."""
     if x.dim() == 4:
         x = x.permute(0, 2, 3, 1)
     return x.reshape(-1, x.shape[-1]).double()
@@ -312,9 +312,9 @@ def rows(x):
 
 class PairAccumulator:
     """Equal-weight averages over batches (each batch weighted 1/n) of per-batch
-    statistics of two nets' activations at one point (ref 2a; pitfall 1):
+    statistics of two nets' activations at one point (docs/reference/algorithm.md §2a; §5.1):
     mean, unbiased var, unbiased std, E[x^2], optionally outer = A^T B / rows and
-    the per-channel unbiased cross covariance (closed-form REPAIR, ref 2c)."""
+    the per-channel unbiased cross covariance (closed-form REPAIR, docs/reference/algorithm.md §2c)."""
 
     def __init__(self, n_batches, outer=False, cross=False):
         self.n, self.want_outer, self.want_cross = n_batches, outer, cross
@@ -357,9 +357,9 @@ def _capture(model, points):
 def pair_stats(net0, net1, batches, points, n_batches, outer=False, cross=False, train_bn_reset=False):
     """One pass of both nets over the batches, accumulating PairAccumulator at
     every point (name -> (module name, relu)).
-    train_bn_reset=False: eval mode (activation matching, ref 2a / pitfall 6).
+    train_bn_reset=False: eval mode (activation matching, docs/reference/algorithm.md §2a / §5.6).
     train_bn_reset=True: copies in train mode with every BN reset, momentum=None
-      (reset_bn_stats on the TrackLayer nets, ref 2c step 1 / pitfall 3)."""
+      (reset_bn_stats on the TrackLayer nets, docs/reference/algorithm.md §2c step 1 / §5.3)."""
     nets = [net0, net1]
     if train_bn_reset:
         nets = [copy.deepcopy(n) for n in nets]
@@ -387,7 +387,7 @@ def pair_stats(net0, net1, batches, points, n_batches, outer=False, cross=False,
 # =============================================================================
 
 def correlation(acc, std_estimate):
-    """corr = cov / (outer(std0, std1) + 1e-4), nan_to_num (ref 2a).
+    """corr = cov / (outer(std0, std1) + 1e-4), nan_to_num (docs/reference/algorithm.md §2a).
     std_estimate "average": mean of per-batch unbiased stds;
                  "moment":  sqrt(mean E[x^2] - mean^2)."""
     cov = acc["outer"] - torch.outer(acc["mean0"], acc["mean1"])        # (C, C)
@@ -410,7 +410,7 @@ def solve_lap(cost):
 
 
 def activation_matching(spec, net0, net1, batches, n_batches, std_estimate):
-    """ref 2a / pitfall 6: both nets in eval mode, no_grad, float64, one pass over
+    """docs/reference/algorithm.md §2a / §5.6: both nets in eval mode, no_grad, float64, one pass over
     the data for every group at once (the notebooks go layer by layer and permute
     net1 in between, which gives the same result because permuting other groups
     preserves the function and this group's channel order)."""
@@ -467,7 +467,7 @@ def weight_matching(spec, sd0, sd1, max_sweeps=1000):
 
 
 # =============================================================================
-# Interpolation (pitfall 9)
+# Interpolation (docs/reference/algorithm.md §5.9)
 # =============================================================================
 
 def interpolate(sd0, sd1, alpha):
@@ -496,7 +496,7 @@ def load(model, sd):
 
 def reset_bn_stats_modules(model):
     """reset_bn_stats without the pass: every BatchNorm (1d and 2d, the net's own
-    included, pitfall 3) gets momentum=None and reset running stats."""
+    included, docs/reference/algorithm.md §5.3) gets momentum=None and reset running stats."""
     n = 0
     for m in model.modules():
         if is_bn(m):
@@ -507,7 +507,7 @@ def reset_bn_stats_modules(model):
 
 
 def reset_bn_stats(model, batches, epochs=1):
-    """BN reset (ref 2c reset_bn_stats; pitfall 1): train mode, one pass, every BN
+    """BN reset (docs/reference/algorithm.md §2c reset_bn_stats; §5.1): train mode, one pass, every BN
     re-estimated as the equal-weight average of per-batch means and unbiased
     variances. Returns the number of BatchNorms; leaves the model in eval mode."""
     n = reset_bn_stats_modules(model)
@@ -547,8 +547,8 @@ def repair_points(model, family, method):
 
 
 def endpoint_stats(net0, net1p, points, batches, n_batches, cross=False):
-    """ref 2c step 1: TrackLayer nets in train mode after reset_bn_stats
-    (pitfall 3); mu = running_mean, sigma = sqrt(running_var), i.e. the mean of
+    """docs/reference/algorithm.md §2c step 1: TrackLayer nets in train mode after reset_bn_stats
+    (docs/reference/algorithm.md §5.3); mu = running_mean, sigma = sqrt(running_var), i.e. the mean of
     per-batch means and sqrt of the mean of per-batch unbiased variances, of the
     pre-activation (the point's output). net1p: net1 already permuted."""
     pts = OrderedDict((p, (p, False)) for p in points)
@@ -563,7 +563,7 @@ def endpoint_stats(net0, net1p, points, batches, n_batches, cross=False):
 
 
 def targets(stats, alpha):
-    """Pitfall 4: mu* = (1-a) mu0 + a mu1, sigma* = (1-a) sigma0 + a sigma1 (STDS)."""
+    """docs/reference/algorithm.md §5.4: mu* = (1-a) mu0 + a mu1, sigma* = (1-a) sigma0 + a sigma1 (STDS)."""
     return OrderedDict((p, ((1 - alpha) * s["mean0"] + alpha * s["mean1"],
                             (1 - alpha) * s["std0"] + alpha * s["std1"])) for p, s in stats.items())
 
@@ -599,7 +599,7 @@ def apply_corrections(model, corrections, bn_eps):
 
 
 def merged_pass(merged, tgts, batches, n_batches, target_std_eps, bn_eps, epochs=1):
-    """ref 2c step 3 / pitfall 2: a copy of the merged net with a ResetLayer at
+    """docs/reference/algorithm.md §2c step 3 / §5.2: a copy of the merged net with a ResetLayer at
     every point (weight = sqrt(sigma*^2 + target_std_eps), bias = mu*) and every
     BN (own ones included) reset; ONE train-mode pass where each ResetLayer
     normalizes with the current batch's statistics, so downstream statistics see
@@ -638,7 +638,7 @@ def merged_pass(merged, tgts, batches, n_batches, target_std_eps, bn_eps, epochs
 
 
 def closed_form(stats, alpha, target_std_eps):
-    """ref 2c "Closed-form REPAIR", MLP notebook variant: predicted statistics of
+    """docs/reference/algorithm.md §2c "Closed-form REPAIR", MLP notebook variant: predicted statistics of
     x_a = (1-a) x0 + a x1 from the endpoints' pre-activation mean, var and
     per-channel covariance (per-batch unbiased, averaged):
     m = (1-a) m0 + a m1, v = (1-a)^2 v0 + 2a(1-a) cov + a^2 v1 (clamped at 0);
@@ -653,7 +653,7 @@ def closed_form(stats, alpha, target_std_eps):
 
 
 def fuse(sd, point, c, bn_eps):
-    """Pitfall 10: fold y = scale (x - m)/sqrt(v + eps) + shift into the producer
+    """docs/reference/algorithm.md §5.10: fold y = scale (x - m)/sqrt(v + eps) + shift into the producer
     `point` (Linear, Conv or BN affine): g = scale / sqrt(v + eps),
     W' = W g (axis 0), b' = shift + g (b - m). In place on sd (float64 math)."""
     w, b = sd[point + ".weight"], sd.get(point + ".bias")

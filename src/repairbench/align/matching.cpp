@@ -8,6 +8,7 @@
 #include "repairbench/align/assignment.h"
 #include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
+#include "repairbench/core/named.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 
@@ -46,25 +47,22 @@ torch::Tensor objective_matrix(const stats::PairStats& s, const ActivationMatchi
 
 }  // namespace
 
-std::string to_string(MatchObjective objective) {
-  switch (objective) {
-    case MatchObjective::kCorrelation:
-      return "correlation";
-    case MatchObjective::kCovariance:
-      return "covariance";
-    case MatchObjective::kInnerProduct:
-      return "inner-product";
-  }
-  return "correlation";
-}
+namespace {
+constexpr Named<MatchObjective> kObjectives[] = {{MatchObjective::kCorrelation, "correlation"},
+                                                 {MatchObjective::kCovariance, "covariance"},
+                                                 {MatchObjective::kInnerProduct, "inner-product"}};
+constexpr Named<WeightOrder> kWeightOrders[] = {{WeightOrder::kRandom, "random"}, {WeightOrder::kSpec, "spec"}};
+}  // namespace
+
+std::string to_string(MatchObjective objective) { return name_of(kObjectives, objective); }
 
 MatchObjective parse_match_objective(const std::string& text) {
-  if (text == "correlation") return MatchObjective::kCorrelation;
-  if (text == "covariance") return MatchObjective::kCovariance;
-  if (text == "inner-product") return MatchObjective::kInnerProduct;
-  RB_FAIL(kUsage, "unknown activation-matching objective '", text,
-          "'; expected correlation, covariance or inner-product");
+  return parse_named(kObjectives, text, "activation-matching objective");
 }
+
+const char* weight_order_name(WeightOrder order) { return name_of(kWeightOrders, order); }
+
+WeightOrder parse_weight_order(const std::string& name) { return parse_named(kWeightOrders, name, "--weight-order"); }
 
 Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
                               const ActivationMatchingOptions& options, const stats::Context& context) {
@@ -141,8 +139,8 @@ Alignment weight_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, 
   for (int64_t iteration = 0; iteration < options.max_iterations; ++iteration) {
     result.iterations = iteration + 1;
     bool improved = false;
-    const auto order = options.spec_order ? torch::arange(n_groups, torch::kInt64)
-                                          : torch::randperm(n_groups, generator, torch::kInt64);
+    const auto order = options.order == WeightOrder::kSpec ? torch::arange(n_groups, torch::kInt64)
+                                                           : torch::randperm(n_groups, generator, torch::kInt64);
     for (int64_t k = 0; k < n_groups; ++k) {
       const int64_t g = order[k].item<int64_t>();
       const int64_t n = spec.groups[g].size;

@@ -34,7 +34,7 @@ struct Alignment {
 
 /// What activation matching maximizes over paired channels.
 enum class MatchObjective {
-  kCorrelation,   ///< Pearson correlation (repair_reference.md 2a; the paper's matcher).
+  kCorrelation,   ///< Pearson correlation (docs/reference/algorithm.md §2a; the paper's matcher).
   kCovariance,    ///< The correlation's numerator, E[a b] - E[a] E[b]: large channels weigh more.
   kInnerProduct,  ///< E[a b], uncentered (Git Re-Basin's activation matching, Ainsworth et al. 2022).
 };
@@ -49,7 +49,7 @@ struct ActivationMatchingOptions {
   stats::StdEstimate std_estimate = stats::StdEstimate::kMoment;
   /// Overrides of a group's matching point: group name -> point name. E.g.
   /// {"stream3", "layer3.2"} matches ResNet20's third stream at the stage end
-  /// instead of the reference's layer3[1] (pitfall 7).
+  /// instead of the reference's layer3[1] (docs/reference/algorithm.md §5.7).
   std::map<std::string, std::string> match_points;
   int64_t epochs = 1;
   /// Keep every group's objective matrix in Alignment::correlations (for
@@ -57,7 +57,7 @@ struct ActivationMatchingOptions {
   bool keep_correlations = false;
 };
 
-/// Activation matching (repair_reference.md 2a): correlations (or the
+/// Activation matching (docs/reference/algorithm.md §2a): correlations (or the
 /// options' other objective) of both models' activations at every group's
 /// matching point, gathered for ALL groups in one pass over `loader` with both
 /// models in eval mode, then one exact linear assignment per group maximizing
@@ -71,12 +71,19 @@ struct ActivationMatchingOptions {
 Alignment activation_matching(models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
                               const ActivationMatchingOptions& options, const stats::Context& context = {});
 
+/// The order in which weight matching sweeps over the groups: a random
+/// order per sweep, seeded (Git Re-Basin's), or the spec's order, so that
+/// another implementation can follow the same path (the parity tests').
+enum class WeightOrder { kRandom, kSpec };
+/// "random" or "spec".
+const char* weight_order_name(WeightOrder order);
+/// Throws Error(kUsage) for a name that is not "random" or "spec".
+WeightOrder parse_weight_order(const std::string& name);
+
 struct WeightMatchingOptions {
   int64_t max_iterations = 100;
   uint64_t seed = 0;  ///< Seeds the random group order of each sweep.
-  /// Sweep the groups in spec order instead of a random order, so another
-  /// implementation can follow the same path (the parity tests' setting).
-  bool spec_order = false;
+  WeightOrder order = WeightOrder::kRandom;
 };
 
 /// Weight matching (Ainsworth et al., Git Re-Basin): sweeps over the groups in

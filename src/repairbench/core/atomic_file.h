@@ -17,8 +17,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 /// does not exist names no existing file, so it equals only itself.
 bool same_file(const std::string& a, const std::string& b);
 
-/// Refuses to write an output over one of a command's inputs (issue #17:
-/// `merge --out a.pt` replaced the checkpoint with a report). Throws
+/// Refuses to write an output over one of a command's inputs (without
+/// it, `merge --out a.pt` would replace the checkpoint with a report). Throws
 /// Error(kUsage) naming the flag, the file and what to do.
 void check_output_is_not_an_input(const std::string& flag, const std::string& out,
                                   const std::vector<std::string>& inputs);

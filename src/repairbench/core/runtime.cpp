@@ -35,7 +35,7 @@ int thread_count_setting(const char* value) {
   char* end = nullptr;
   errno = 0;
   const long parsed = std::strtol(value, &end, 10);
-  // Issue #17: "-3", "abc" and "0" used to be ignored without a word.
+  // "-3", "abc" and "0" are refused, not ignored.
   const bool digits_only = std::isdigit(static_cast<unsigned char>(value[0])) != 0 && *end == '\0';
   RB_CHECK(digits_only && errno == 0 && parsed >= 1 && parsed <= kMaxThreads, kUsage, "REPAIRBENCH_THREADS='", value,
            "' is not a thread count: set it to a whole number from 1 to ", kMaxThreads,

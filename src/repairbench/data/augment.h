@@ -15,11 +15,11 @@ struct AugmentOptions {
   bool flip = false;
   /// Pad by `translate` pixels of value 0 and crop back to the original size at
   /// a uniformly random offset: FFCV RandomTranslate(padding) and torchvision
-  /// RandomCrop(size, padding) (repair_reference.md pitfall 16). 0 = off.
+  /// RandomCrop(size, padding) (docs/reference/algorithm.md §5.16). 0 = off.
   /// Offsets are drawn in [0, 2 * translate], both ends included, as FFCV's
   /// RandomTranslate draws them (numpy randint(0, 2 * pad + 1)).
   int64_t translate = 0;
-  /// Variants for the Fashion-MNIST recipe search (issue #14): fill the border
+  /// Variants for the Fashion-MNIST recipe search: fill the border
   /// with the data set's mean colour instead of 0 ("translate4-fillmean"), and
   /// draw the offsets in [0, 2 * translate) ("translate4-halfopen").
   bool translate_fill_mean = false;

@@ -10,7 +10,7 @@ namespace repairbench::data {
 
 /// Per-channel normalization constants on the 0..255 pixel scale:
 /// x_normalized = (x - mean[c]) / std[c]. Values from
-/// ../shared/reference/repair_reference.md section 3 ("Normalisation constants").
+/// docs/reference/algorithm.md §3 ("Normalisation constants").
 struct Normalization {
   std::vector<double> mean;
   std::vector<double> std;
@@ -61,7 +61,7 @@ struct DatasetHalves {
 };
 
 /// The two disjoint halves of the paper's split-data experiment
-/// (repair_reference.md section 3, "CIFAR-100 split"): the first half holds a
+/// (docs/reference/algorithm.md §3, "CIFAR-100 split"): the first half holds a
 /// random `fraction` of the images of each class in [0, num_classes/2) and
 /// 1 - fraction of each class in [num_classes/2, num_classes); the second half
 /// holds the rest. With fraction = 0.8 on CIFAR-100's 50,000 training images

@@ -14,16 +14,16 @@ struct DatasetInfo {
   std::string name;      ///< Canonical name, e.g. "fashion-mnist".
   int64_t channels = 3;  ///< As stored: 1 for the grey sets.
   /// Height = width of a model's input: the stored size (28, 32), 224 for
-  /// ImageNet (resized crops, repair_reference.md 4.1).
+  /// ImageNet (resized crops, docs/reference/algorithm.md §4.1).
   int64_t image_size = 32;
   int64_t synthetic_size = 32;  ///< Of the synthetic stand-in (64 for ImageNet).
   int64_t classes = 10;
   int64_t synthetic_classes = 10;  ///< Of the stand-in (10 for ImageNet: smoke runs stay small).
-  /// Per-channel constants on the 0..255 scale (repair_reference.md section 3,
+  /// Per-channel constants on the 0..255 scale (docs/reference/algorithm.md §3,
   /// "Normalisation constants").
   Normalization norm;
   /// A horizontal flip keeps the label: not for digits (MNIST, SVHN), which
-  /// the reference trains without flips or cutout (repair_reference.md section 3).
+  /// the reference trains without flips or cutout (docs/reference/algorithm.md §3).
   bool flips_safe = true;
 };
 

@@ -31,7 +31,7 @@ struct LoaderOptions {
   int64_t shard_rank = 0, shard_count = 1;
   /// An epoch is its first max_batches batches (of the shuffled order, when
   /// shuffling); 0 = all of them. The statistics budget of the study target
-  /// (issue #15): how little data the corrections need.
+  ///: how little data the corrections need.
   int64_t max_batches = 0;
 };
 

@@ -54,7 +54,7 @@ bool complete(const std::vector<std::string>& files) {
 }
 
 // The directory to read and whether Debian's Fashion-MNIST may stand in: a
-// directory the user named is their choice, used alone (issue #17: a wrong
+// directory the user named is their choice, used alone (a wrong
 // --data-dir was silently replaced by Debian's copy).
 struct DataDir {
   std::string path;
@@ -118,7 +118,7 @@ DatasetSplits load_idx(const std::vector<std::string>& f, const std::string& nam
 }
 
 std::vector<Entry> make_entries() {
-  // repair_reference.md section 3, "Normalisation constants" (0..255 scale).
+  // docs/reference/algorithm.md §3, "Normalisation constants" (0..255 scale).
   const Normalization mnist{{33.3184}, {78.5675}};
   const Normalization cifar{{125.307, 122.961, 113.8575}, {51.5865, 50.847, 51.255}};
   return {

@@ -8,8 +8,8 @@
 namespace repairbench::interp {
 
 /// theta_alpha = (1 - alpha) theta_a + alpha theta_b for EVERY state-dict
-/// entry, BatchNorm running statistics included (repair_reference.md pitfall
-/// 9: the "permuted" numbers of BN nets use these interpolated statistics).
+/// entry, BatchNorm running statistics included (docs/reference/algorithm.md
+/// §5.9: the "permuted" numbers of BN nets use these interpolated statistics).
 /// Integer entries (num_batches_tracked) are interpolated and rounded. Both
 /// dicts must have the same keys in the same order with the same shapes.
 models::StateDict interpolate(const models::StateDict& a, const models::StateDict& b, double alpha);

@@ -13,7 +13,7 @@ struct Path {
 
 /// Barriers of one curve against its endpoints' values `end0` (alpha = 0) and
 /// `end1` (alpha = 1), which are the ORIGINAL endpoint models, as in the
-/// reference's Figures.ipynb (repair_reference.md 2d). Signs make a dip in
+/// reference's Figures.ipynb (docs/reference/algorithm.md §2d). Signs make a dip in
 /// accuracy and a bump in loss both positive.
 struct Barrier {
   /// mean(end0, end1) - value(0.5) for accuracy, value(0.5) - mean for loss:

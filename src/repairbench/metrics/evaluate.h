@@ -13,7 +13,7 @@ namespace repairbench::metrics {
 struct EvalResult {
   double accuracy = 0;  ///< Percent correct (top-1).
   /// Mean over batches of the batch-mean cross-entropy, as the reference's
-  /// evaluate2 computes it (repair_reference.md section 2d).
+  /// evaluate2 computes it (docs/reference/algorithm.md §2d).
   double loss = 0;
   int64_t count = 0;  ///< Images evaluated.
 };
@@ -23,7 +23,7 @@ struct EvalResult {
 /// flag afterwards. Grey data is repeated to 3 channels when the model's
 /// config asks for 3 input channels. With `flip_tta` the logits are the mean
 /// of the image's and its mirror image's (the ImageNet notebooks' flip-TTA,
-/// repair_reference.md 2d). With `group`, data-parallel: each rank evaluates
+/// docs/reference/algorithm.md §2d). With `group`, data-parallel: each rank evaluates
 /// its share of the batches (dist::share_pass) and the counts and loss sums
 /// are all-reduced, so every rank gets one process's result.
 EvalResult evaluate(models::NetworkImpl& net, const data::Dataset& dataset, int64_t batch_size,
@@ -32,7 +32,7 @@ EvalResult evaluate(models::NetworkImpl& net, const data::Dataset& dataset, int6
 /// The output ensemble of two models at weight `alpha`: logits
 /// (1 - alpha) net0(x) + alpha net1(x), evaluated like `evaluate` (the
 /// CIFAR-100 split experiment's ensemble curve averages outputs; whether the
-/// paper averaged logits or probabilities is not recorded, repair_reference.md 4.3).
+/// paper averaged logits or probabilities is not recorded, docs/reference/algorithm.md §4.3).
 EvalResult evaluate_ensemble(models::NetworkImpl& net0, models::NetworkImpl& net1, double alpha,
                              const data::Dataset& dataset, int64_t batch_size, const torch::Device& device);
 

@@ -43,6 +43,15 @@ const FamilyInfo& family_info(const std::string& name) {
   return *info;
 }
 
-Family family_of(const std::string& name) { return family_info(name).family; }
+const FamilyInfo& family_info(Family family) {
+  for (const FamilyInfo& info : family_infos()) {
+    if (info.family == family) return info;
+  }
+  RB_FAIL(kInternal, "family ", static_cast<int>(family), " has no row in family_infos()");
+}
+
+Family parse_family(const std::string& name) { return family_info(name).family; }
+
+const std::string& family_name(Family family) { return family_info(family).name; }
 
 }  // namespace repairbench::models

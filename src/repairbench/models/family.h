@@ -31,7 +31,7 @@ struct FamilyInfo {
   Architecture architecture;
   int64_t max_width;  ///< MLP: hidden units; others: the width multiplier.
   /// VGG: output channels of each 3x3 conv, -1 for a 2x2 max-pool (the
-  /// reference's cfg, repair_reference.md section 3).
+  /// reference's cfg, docs/reference/algorithm.md §3).
   std::vector<int64_t> vgg_layers;
   /// torchvision's ImageNet layout: BatchNorm only, junctures possible.
   bool torchvision = false;
@@ -51,7 +51,14 @@ const FamilyInfo& family_info(const std::string& name);
 /// The row of `name`, or nullptr for a name that is not a family.
 const FamilyInfo* find_family(const std::string& name);
 
-/// family_info(name).family.
-Family family_of(const std::string& name);
+/// The row of `family`.
+const FamilyInfo& family_info(Family family);
+
+/// The family called `name` (family_info(name).family); throws Error(kUsage)
+/// with the known names.
+Family parse_family(const std::string& name);
+
+/// The family's name, as ModelConfig's JSON and checkpoints spell it.
+const std::string& family_name(Family family);
 
 }  // namespace repairbench::models

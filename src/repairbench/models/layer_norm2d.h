@@ -7,8 +7,8 @@ namespace repairbench::models {
 
 /// The reference's LayerNorm2d (train/resnet-layernorm-cifar/model.py): at
 /// every spatial position, subtract the mean over channels and divide by the
-/// biased std over channels, with NO epsilon (repair_reference.md section 5,
-/// pitfall 16), then a per-channel affine map (weight init 1, bias init 0).
+/// biased std over channels, with NO epsilon (docs/reference/algorithm.md
+/// §5.16), then a per-channel affine map (weight init 1, bias init 0).
 class LayerNorm2dImpl : public torch::nn::Cloneable<LayerNorm2dImpl> {
  public:
   explicit LayerNorm2dImpl(int64_t channels) : channels_(channels) { reset(); }

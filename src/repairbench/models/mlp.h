@@ -10,7 +10,7 @@
 
 namespace repairbench::models {
 
-/// The paper's MLP (../shared/reference/repair_reference.md section 3):
+/// The paper's MLP (docs/reference/algorithm.md §3):
 /// fc1: Linear(in, h) + ReLU, then `depth` x [Linear(h, h) + ReLU] in
 /// `layers`, then fc2: Linear(h, classes). With norm = bn it is the reference's
 /// NormMLP: bias-free Linears, each followed by BatchNorm1d (`bn1` after fc1;
@@ -39,7 +39,7 @@ class MlpImpl : public NetworkImpl {
   int64_t logits_point_ = -1;
 };
 
-/// The depth study's preparation (repair_reference.md section 3, "MLP + BN"):
+/// The depth study's preparation (docs/reference/algorithm.md §3, "MLP + BN"):
 /// folds every BatchNorm1d of a norm = bn MLP, in eval mode (running
 /// statistics), into the Linear before it, giving the plain MLP (norm none,
 /// with biases) that computes the same function:

@@ -3,41 +3,26 @@
 #include <sstream>
 
 #include "repairbench/core/error.h"
+#include "repairbench/core/named.h"
 #include "repairbench/models/family.h"
 
 namespace repairbench::models {
 
 namespace {
-// Whether `family` names the MLP (false for a name that is no family, which
-// describe() and config_difference() still print).
-bool is_mlp(const std::string& family) {
-  const FamilyInfo* info = find_family(family);
-  return info != nullptr && info->architecture == Architecture::kMlp;
-}
+
+bool is_mlp(Family family) { return family_info(family).architecture == Architecture::kMlp; }
+
+constexpr Named<Norm> kNorms[] = {{Norm::kNone, "none"}, {Norm::kBatch, "bn"}, {Norm::kLayer, "ln"}};
+
 }  // namespace
 
-std::string to_string(Norm norm) {
-  switch (norm) {
-    case Norm::kNone:
-      return "none";
-    case Norm::kBatch:
-      return "bn";
-    case Norm::kLayer:
-      return "ln";
-  }
-  return "none";
-}
+std::string to_string(Norm norm) { return name_of(kNorms, norm); }
 
-Norm parse_norm(const std::string& text) {
-  if (text == "none") return Norm::kNone;
-  if (text == "bn") return Norm::kBatch;
-  if (text == "ln") return Norm::kLayer;
-  RB_FAIL(kUsage, "unknown norm '", text, "'; expected none, bn or ln");
-}
+Norm parse_norm(const std::string& text) { return parse_named(kNorms, text, "norm"); }
 
 std::string ModelConfig::describe() const {
   std::ostringstream out;
-  out << family << "(width=" << width;
+  out << family_name(family) << "(width=" << width;
   if (is_mlp(family)) out << ", depth=" << depth;
   out << ", norm=" << to_string(norm) << ", in=" << in_channels << "x" << image_size << "x" << image_size
       << ", classes=" << num_classes;
@@ -57,7 +42,7 @@ std::string config_difference(const ModelConfig& a, const ModelConfig& b) {
   auto field = [&](bool differs, const char* name, const auto& x, const auto& y) {
     if (differs) out << (out.tellp() > 0 ? ", " : "") << name << " " << x << " vs " << y;
   };
-  field(a.family != b.family, "family", a.family, b.family);
+  field(a.family != b.family, "family", family_name(a.family), family_name(b.family));
   field(a.width != b.width, "width", a.width, b.width);
   field(is_mlp(a.family) && is_mlp(b.family) && a.depth != b.depth, "depth", a.depth, b.depth);
   field(a.norm != b.norm, "norm", to_string(a.norm), to_string(b.norm));
@@ -71,7 +56,7 @@ std::string config_difference(const ModelConfig& a, const ModelConfig& b) {
 void validate(const ModelConfig& c) {
   const FamilyInfo& f = family_info(c.family);
   const bool mlp = f.architecture == Architecture::kMlp;
-  RB_CHECK(c.width >= 1 && c.width <= f.max_width, kUsage, "width ", c.width, " is out of range for ", c.family);
+  RB_CHECK(c.width >= 1 && c.width <= f.max_width, kUsage, "width ", c.width, " is out of range for ", f.name);
   RB_CHECK(!mlp || (c.depth >= 0 && c.depth <= 1000), kUsage, "MLP depth ", c.depth, " is out of range (0..1000)");
   RB_CHECK(c.in_channels >= 1 && c.in_channels <= 16, kUsage, "in_channels ", c.in_channels,
            " is out of range (1..16)");
@@ -79,17 +64,17 @@ void validate(const ModelConfig& c) {
   RB_CHECK(c.num_classes >= 1 && c.num_classes <= 100000, kUsage, "num_classes ", c.num_classes, " is out of range");
   RB_CHECK(c.norm != Norm::kLayer || f.layernorm, kUsage,
            "LayerNorm is only defined for resnet20 (the reference's resnet-layernorm-cifar)");
-  RB_CHECK(!f.batchnorm_only || c.norm == Norm::kBatch, kUsage, c.family,
+  RB_CHECK(!f.batchnorm_only || c.norm == Norm::kBatch, kUsage, f.name,
            f.torchvision ? " always has BatchNorm (torchvision layout); use --norm bn"
                          : " (CIFAR) always has BatchNorm; use --norm bn");
   RB_CHECK(!c.junctures || f.torchvision, kUsage, "junctures only apply to the torchvision ResNets");
   if (f.architecture == Architecture::kVgg) {
-    RB_CHECK(c.image_size == 32, kUsage, c.family, " expects 32x32 inputs (five 2x2 max-pools to 1x1)");
+    RB_CHECK(c.image_size == 32, kUsage, f.name, " expects 32x32 inputs (five 2x2 max-pools to 1x1)");
   }
 }
 
 void to_json(nlohmann::json& j, const ModelConfig& c) {
-  j = nlohmann::json{{"family", c.family},
+  j = nlohmann::json{{"family", family_name(c.family)},
                      {"width", c.width},
                      {"depth", c.depth},
                      {"norm", to_string(c.norm)},
@@ -109,7 +94,7 @@ void from_json(const nlohmann::json& j, ModelConfig& c) {
     return v.get<int64_t>();
   };
   try {
-    c.family = j.at("family").get<std::string>();
+    c.family = parse_family(j.at("family").get<std::string>());
     c.width = integer("width");
     c.depth = j.contains("depth") ? integer("depth") : 0;
     c.norm = parse_norm(j.value("norm", std::string("none")));

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "repairbench/models/family.h"
+
 namespace repairbench::models {
 
 /// Normalization layers of a model.
@@ -15,13 +17,9 @@ std::string to_string(Norm norm);
 Norm parse_norm(const std::string& text);
 
 /// Everything needed to build a model of the zoo; stored in checkpoints so a
-/// file says what it holds.
-///
-/// Families: "mlp", "vgg11", "vgg13", "vgg16", "vgg19", "resnet20",
-/// "resnet18" (CIFAR, kuangliu layout), "resnet18_imagenet", "resnet50",
-/// "wide_resnet50_2" (torchvision layouts).
+/// file says what it holds (the family by its name, family_infos()).
 struct ModelConfig {
-  std::string family = "mlp";
+  Family family = Family::kMlp;
   /// MLP: hidden units. Others: channel width multiplier (the reference's `w`).
   int64_t width = 128;
   /// MLP only: hidden layers after fc1 (the reference's `layers`; the paper's

@@ -23,7 +23,7 @@ struct PermutationGroup {
 /// entry, which group (if any) permutes each of its axes. Producers carry their
 /// group on axis 0 (Linear/Conv weight, bias, norm weight/bias/running stats),
 /// consumers on axis 1 (the next layer's input). See
-/// ../shared/reference/repair_reference.md section 2a for the layouts.
+/// docs/reference/algorithm.md §2a for the layouts.
 struct PermutationSpec {
   std::vector<PermutationGroup> groups;
   /// key -> per-axis group index, or -1 for an axis no group permutes. Keys

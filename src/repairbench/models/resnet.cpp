@@ -10,7 +10,7 @@
 namespace repairbench::models {
 namespace {
 
-// Stage plan of each family (repair_reference.md section 3).
+// Stage plan of each family (docs/reference/algorithm.md §3).
 struct Layout {
   bool torchvision = false;
   bool bottleneck = false;
@@ -26,11 +26,11 @@ struct Layout {
 Layout layout_for(const ModelConfig& c) {
   Layout l;
   const int64_t w = c.width;
-  const Family family = family_of(c.family);
+  const Family family = c.family;
   if (family == Family::kResNet20) {
     l.blocks = {3, 3, 3};
     l.planes = {16 * w, 32 * w, 64 * w};
-    l.shortcut_kernel = 3;  // the reference's 3x3 stride-2 conv shortcuts (pitfall 8)
+    l.shortcut_kernel = 3;  // the reference's 3x3 stride-2 conv shortcuts (docs/reference/algorithm.md §5.8)
     l.shortcut_name = "shortcut";
     l.fc_name = "linear";
   } else if (family == Family::kResNet18) {
@@ -156,7 +156,7 @@ ResNetImpl::ResNetImpl(const ModelConfig& config) : NetworkImpl(config) {
 
 void ResNetImpl::initialize() {
   torch::NoGradGuard no_grad;
-  const bool resnet20 = family_of(config().family) == Family::kResNet20;
+  const bool resnet20 = config().family == Family::kResNet20;
   for (auto& module : modules(/*include_self=*/false)) {
     if (auto* conv = module->as<torch::nn::Conv2d>()) {
       if (resnet20) {
@@ -211,7 +211,7 @@ torch::Tensor ResNetImpl::forward(torch::Tensor x) {
 
 PermutationSpec ResNetImpl::permutation_spec() const {
   SpecBuilder spec;
-  const Family family = family_of(config().family);
+  const Family family = config().family;
   const bool cifar18 = family == Family::kResNet18;
   auto relu_name = [](const ConvNorm& pair) {
     return (pair.norm_key.empty() ? pair.conv_key : pair.norm_key) + "/relu";
@@ -223,7 +223,7 @@ PermutationSpec ResNetImpl::permutation_spec() const {
   };
 
   // The stem carries its own permutation only where the first block cannot
-  // pass it through an identity shortcut (repair_reference.md 2a, junctures).
+  // pass it through an identity shortcut (docs/reference/algorithm.md §2a, junctures).
   const bool stem_alone = stages_[0][0].has_shortcut;
   int stem_group = -1;
   if (stem_alone) {
@@ -235,7 +235,7 @@ PermutationSpec ResNetImpl::permutation_spec() const {
     std::string match = stage.back().prefix;  // output of the stage
     if (family == Family::kResNet20 && s == 2) {
       // Permute-CIFAR10-ResNet20 matches stage 3 at layer3[1] (kk=[3,6,8];
-      // pitfall 7). Alignment options can move it to the stage end.
+      // docs/reference/algorithm.md §5.7). Alignment options can move it to the stage end.
       match = stage[1].prefix;
     }
     if (cifar18) match = s == 0 ? stem_.conv_key : stage[0].body[1].conv_key;  // raw conv outputs

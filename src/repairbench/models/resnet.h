@@ -12,7 +12,7 @@
 
 namespace repairbench::models {
 
-/// The residual networks of the paper, in three layouts (repair_reference.md
+/// The residual networks of the paper, in three layouts (docs/reference/algorithm.md
 /// sections 2a and 3):
 ///  - "resnet20": the reference's train/resnet-*-cifar model: stem conv3x3 16w,
 ///    3 stages x 3 BasicBlocks (16w/32w/64w), 3x3 stride-2 conv + norm

@@ -10,9 +10,9 @@
 
 namespace repairbench::models {
 
-std::vector<int64_t> VggImpl::cfg(const std::string& family) {
+std::vector<int64_t> VggImpl::cfg(Family family) {
   const FamilyInfo& info = family_info(family);
-  RB_CHECK(info.architecture == Architecture::kVgg, kUsage, "unknown VGG family ", family);
+  RB_CHECK(info.architecture == Architecture::kVgg, kUsage, "unknown VGG family ", info.name);
   return info.vgg_layers;
 }
 

@@ -11,7 +11,7 @@
 namespace repairbench::models {
 
 /// VGG11/13/16/19 for 32x32 inputs as in the REPAIR notebooks (kuangliu's
-/// cfg; repair_reference.md section 3): `features` = [Conv3x3(pad 1, bias) +
+/// cfg; docs/reference/algorithm.md §3): `features` = [Conv3x3(pad 1, bias) +
 /// (BatchNorm2d) + ReLU | MaxPool2x2] per cfg entry, then AvgPool(1, 1), then
 /// `classifier` = Linear(512w, classes). Every conv is `width` times wider.
 ///
@@ -24,7 +24,7 @@ class VggImpl : public NetworkImpl {
   PermutationSpec permutation_spec() const override;
 
   /// The channel configuration of a family (-1 = max-pool).
-  static std::vector<int64_t> cfg(const std::string& family);
+  static std::vector<int64_t> cfg(Family family);
 
  private:
   struct Stage {  // one cfg entry

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "repairbench/core/error.h"
+#include "repairbench/core/named.h"
 #include "repairbench/data/dataset_info.h"
 #include "repairbench/models/family.h"
 
@@ -63,7 +64,7 @@ const std::vector<Row>& table() {
        "Permute-Datasets-MLP.ipynb: augmented train loader, batch 2000 (translate 4; flip too on "
        "Fashion-MNIST and CIFAR-10), 1 epoch matching, 2 endpoint / 3 merged epochs, eps 1e-7"},
       // The BN VGG notebook is not one of the two that estimate the std from
-      // moments (repair_reference.md 2a names Train-Merge-REPAIR-VGG11* and
+      // moments (docs/reference/algorithm.md §2a names Train-Merge-REPAIR-VGG11* and
       // Merge-ResNet50 only), so it averages per-batch stds like the others.
       {Architecture::kVgg, std::nullopt, Norm::kBatch, "vgg", 500, StatsAugment::kRecipe, none, false, 1, 1, 0.0,
        StdEstimate::kAverage,
@@ -91,7 +92,14 @@ const std::vector<Row>& table() {
   return rows;
 }
 
+constexpr Named<StatsOrder> kStatsOrders[] = {{StatsOrder::kShuffled, "shuffled"},
+                                              {StatsOrder::kSequential, "sequential"}};
+
 }  // namespace
+
+const char* stats_order_name(StatsOrder order) { return name_of(kStatsOrders, order); }
+
+StatsOrder parse_stats_order(const std::string& name) { return parse_named(kStatsOrders, name, "--stats-order"); }
 
 ExperimentDefaults experiment_defaults(const models::ModelConfig& model, const std::string& dataset) {
   const models::FamilyInfo& family = models::family_info(model.family);

@@ -10,8 +10,8 @@
 namespace repairbench::pipeline {
 
 /// The statistics data and settings the reference uses for alignment and
-/// REPAIR of each model family (repair_reference.md section 3, "Statistics /
-/// matching data, per experiment", and pitfalls 5, 6, 14). Always training
+/// REPAIR of each model family (docs/reference/algorithm.md §3, "Statistics /
+/// matching data, per experiment", and docs/reference/algorithm.md §5.5, §5.6 and §5.14). Always training
 /// data, never the test set.
 struct StatsDefaults {
   data::LoaderOptions loader;   ///< Batch size, augmentation, shuffling.
@@ -22,6 +22,15 @@ struct StatsDefaults {
   std::string source;  ///< Which notebook these follow.
 };
 
+/// The order of the statistics batches: the reference's (shuffled, with the
+/// family's augmentation), or one un-augmented pass in data-set order, which
+/// every implementation reads alike (`merge --stats-order`).
+enum class StatsOrder { kShuffled, kSequential };
+/// "shuffled" or "sequential".
+const char* stats_order_name(StatsOrder order);
+/// Throws Error(kUsage) for any other name.
+StatsOrder parse_stats_order(const std::string& name);
+
 /// What the reference does for one experiment: how it trains the endpoints
 /// and which statistics it aligns and REPAIRs them with.
 struct ExperimentDefaults {
@@ -30,7 +39,7 @@ struct ExperimentDefaults {
 };
 
 /// The defaults of `model` (its family and norm) trained on `dataset`, from
-/// one table (repair_reference.md section 3): the data set decides only the
+/// one table (docs/reference/algorithm.md §3): the data set decides only the
 /// augmentations that would change a label (flips of digits, cutout on
 /// MNIST and SVHN). Throws Error(kInternal) for a family the table lacks.
 ExperimentDefaults experiment_defaults(const models::ModelConfig& model, const std::string& dataset);

@@ -55,25 +55,35 @@ double std_ratio(const stats::ChannelStats& merged, const repair::Targets& t) {
 
 }  // namespace
 
-const std::vector<std::string>& matcher_names() {
-  static const std::vector<std::string> names = {"activation", "covariance", "inner-product",
-                                                 "weight",     "none",       "random"};
-  return names;
+MergeOptions merge_options(const StatsDefaults& stats) {
+  MergeOptions options;
+  options.activation.std_estimate = stats.std_estimate;
+  options.repair.endpoint_epochs = stats.endpoint_epochs;
+  options.repair.merged_epochs = stats.merged_epochs;
+  options.repair.target_std_eps = stats.target_std_eps;
+  return options;
 }
 
-align::Alignment align_with(const std::string& match, models::NetworkImpl& net0, models::NetworkImpl& net1,
-                            data::Loader& loader, const align::ActivationMatchingOptions& activation,
+align::Alignment align_with(Matcher match, models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
+                            const align::ActivationMatchingOptions& activation,
                             const align::WeightMatchingOptions& weight, uint64_t random_seed,
                             const stats::Context& context) {
-  if (match == "activation" || match == "covariance" || match == "inner-product") {
-    align::ActivationMatchingOptions o = activation;
-    o.objective = match == "activation" ? align::MatchObjective::kCorrelation : align::parse_match_objective(match);
-    return align::activation_matching(net0, net1, loader, o, context);
+  align::ActivationMatchingOptions o = activation;
+  switch (match) {
+    case Matcher::kActivation:
+    case Matcher::kCovariance:
+    case Matcher::kInnerProduct:
+      o.objective = match == Matcher::kActivation   ? align::MatchObjective::kCorrelation
+                    : match == Matcher::kCovariance ? align::MatchObjective::kCovariance
+                                                    : align::MatchObjective::kInnerProduct;
+      return align::activation_matching(net0, net1, loader, o, context);
+    case Matcher::kWeight:
+      return align::weight_matching(net0, net1, weight);
+    case Matcher::kRandom:
+      return align::random_alignment(net1, random_seed);
+    case Matcher::kNone:
+      break;
   }
-  if (match == "weight") return align::weight_matching(net0, net1, weight);
-  if (match == "random") return align::random_alignment(net1, random_seed);
-  RB_CHECK(match == "none", kUsage, "unknown --match '", match,
-           "'; expected activation, covariance, inner-product, weight, none or random");
   return align::identity_alignment(net1);
 }
 

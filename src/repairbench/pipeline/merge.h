@@ -10,16 +10,15 @@
 #include "repairbench/metrics/barrier.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/network.h"
+#include "repairbench/pipeline/defaults.h"
+#include "repairbench/pipeline/matcher.h"
 #include "repairbench/repair/repair.h"
 
 namespace repairbench::pipeline {
 
 /// Everything `merge` does: align, interpolate over an alpha grid, correct.
 struct MergeOptions {
-  /// "activation" (correlation) | "covariance" | "inner-product" (the
-  /// activation matchers, align::MatchObjective) | "weight" | "none" (the
-  /// identity) | "random" (a random permutation, seeded by random_seed).
-  std::string match = "activation";
+  Matcher match = Matcher::kActivation;
   uint64_t random_seed = 0;
   align::ActivationMatchingOptions activation;
   /// Data for activation matching when it differs from the statistics data
@@ -58,7 +57,7 @@ struct Curve {
   double seconds = 0;
 };
 
-/// Variance collapse at one REPAIR point (repair_reference.md 2c, "Why it
+/// Variance collapse at one REPAIR point (docs/reference/algorithm.md §2c, "Why it
 /// works"): the interpolated net's per-channel std over the interpolated
 /// endpoint std sigma*, averaged over channels, at alpha = 0.5, in eval mode.
 /// Measured twice: on the statistics data, where a statistics-based
@@ -83,14 +82,15 @@ struct MergeResult {
   double seconds_alignment = 0, seconds_endpoint_stats = 0, seconds_total = 0;
 };
 
-/// The MergeOptions::match names align_with accepts, in the order help texts list them.
-const std::vector<std::string>& matcher_names();
+/// MergeOptions with the reference's statistics settings of `stats` (the
+/// correlation's std estimate, the REPAIR passes and the target std's eps);
+/// everything else at its default.
+MergeOptions merge_options(const StatsDefaults& stats);
 
-/// Aligns net1 to net0 with the matcher `match` names (MergeOptions::match):
-/// the activation matchers read `loader`; weight matching, the identity and
-/// the random permutation read no data.
-align::Alignment align_with(const std::string& match, models::NetworkImpl& net0, models::NetworkImpl& net1,
-                            data::Loader& loader, const align::ActivationMatchingOptions& activation,
+/// Aligns net1 to net0 with `match`: the activation matchers read `loader`;
+/// weight matching, the identity and the random permutation read no data.
+align::Alignment align_with(Matcher match, models::NetworkImpl& net0, models::NetworkImpl& net1, data::Loader& loader,
+                            const align::ActivationMatchingOptions& activation,
                             const align::WeightMatchingOptions& weight, uint64_t random_seed,
                             const stats::Context& context = {});
 

@@ -8,16 +8,17 @@
 #include "repairbench/data/loader.h"
 #include "repairbench/metrics/evaluate.h"
 #include "repairbench/models/network.h"
+#include "repairbench/pipeline/matcher.h"
 #include "repairbench/repair/repair.h"
 #include "repairbench/stats/context.h"
 
 namespace repairbench::pipeline {
 
-/// Many-model merging (issue #15): how N endpoints become one network.
+/// Many-model merging: how N endpoints become one network.
 struct ManyOptions {
-  /// A MergeOptions::match name: the matcher that aligns every model to the
-  /// first (the reference), each pair on its own.
-  std::string match = "activation";
+  /// The matcher that aligns every model to the first (the reference), each
+  /// pair on its own.
+  Matcher match = Matcher::kActivation;
   align::ActivationMatchingOptions activation;
   align::WeightMatchingOptions weight;
   uint64_t random_seed = 0;

@@ -14,7 +14,7 @@
 namespace repairbench::repair {
 namespace {
 
-// The reference's ResetLayer in train mode (pitfall 2): normalizes each
+// The reference's ResetLayer in train mode (docs/reference/algorithm.md §5.2): normalizes each
 // corrected channel with the CURRENT batch's statistics and applies the target
 // affine map; its running statistics are BatchNorm's with momentum=None (the
 // average of per-batch means and unbiased variances), which at_batch_norm
@@ -258,7 +258,7 @@ EndpointStats endpoint_stats(models::NetworkImpl& net0, models::NetworkImpl& net
   request.train_mode = true;
   request.cross = cross;
   out.points = request.points;
-  // Copies with their own BatchNorms reset, re-estimated on the way (pitfall 3).
+  // Copies with their own BatchNorms reset, re-estimated on the way (docs/reference/algorithm.md §5.3).
   models::Network copy0 = models::copy_network(net0), copy1 = models::copy_network(net1);
   reset_batch_norms(*copy0);
   reset_batch_norms(*copy1);

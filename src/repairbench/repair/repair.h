@@ -10,7 +10,7 @@
 
 namespace repairbench::repair {
 
-/// The corrections of repair_reference.md section 2c, as options of one entry point.
+/// The corrections of docs/reference/algorithm.md §2c, as options of one entry point.
 enum class RepairMethod {
   kNone,        ///< Plain interpolation.
   kResetBn,     ///< Re-estimate every BatchNorm's statistics on the merged net
@@ -24,7 +24,7 @@ enum class RepairMethod {
   kBlocks,      ///< The ImageNet notebooks' "REPAIR" (permute_renorm_plus): BN
                 ///< reset of the whole merged net plus forward-pass REPAIR of
                 ///< every residual block output and of the logits, all in one
-                ///< train-mode pass (repair_reference.md 2c). Block-output
+                ///< train-mode pass (docs/reference/algorithm.md §2c). Block-output
                 ///< corrections cannot be folded into a layer, so they stay as a
                 ///< per-channel affine map applied during evaluation.
   kRescale,     ///< RESCALE (Qu & Horvath, arXiv 2402.05966): forward-pass
@@ -38,7 +38,7 @@ enum class RepairMethod {
                 ///< propagation; no network sees a batch. Norm-free MLPs only.
 };
 
-/// Prepares `net` for a reset_bn_stats pass (repair_reference.md 2c): every
+/// Prepares `net` for a reset_bn_stats pass (docs/reference/algorithm.md §2c): every
 /// BatchNorm gets momentum=None and fresh running statistics, and the module
 /// is put in train mode. Returns the number of BatchNorm layers touched.
 int64_t reset_batch_norms(models::NetworkImpl& net);
@@ -58,7 +58,7 @@ struct RepairOptions {
   int64_t merged_epochs = 1;
   /// The corrected channel's scale is sqrt(sigma*^2 + target_std_eps): 0 in
   /// Train-Merge-REPAIR-VGG11 (weight = sigma*), 1e-7 in the MLP notebooks,
-  /// 1e-5 in the VGG-x2 and ImageNet notebooks (pitfall 14).
+  /// 1e-5 in the VGG-x2 and ImageNet notebooks (docs/reference/algorithm.md §5.14).
   double target_std_eps = 0.0;
   /// BatchNorm's eps, used to normalize in the merged pass and to fuse (1e-5).
   double bn_eps = 1e-5;
@@ -96,7 +96,7 @@ struct EndpointStats {
 /// Endpoint statistics as the reference's TrackLayer + reset_bn_stats measure
 /// them at `points` (names): mean and unbiased variance averaged over batches,
 /// with the endpoints in train mode and their own BatchNorms re-estimated
-/// (pitfall 3), in `epochs` passes. `net1` must already be aligned to `net0`.
+/// (docs/reference/algorithm.md §5.3), in `epochs` passes. `net1` must already be aligned to `net0`.
 /// `cross` also gathers the endpoints' per-channel covariance (closed form).
 /// Data-parallel with the context's group, as stats::collect_pair_stats; the
 /// passes are counted in EndpointStats::passes.
@@ -109,7 +109,7 @@ std::vector<std::string> repair_points(const models::NetworkImpl& net, const Rep
 
 /// Target statistics of one point at alpha: mu* = (1-a) mu0 + a mu1 and
 /// sigma* = (1-a) sigma0 + a sigma1, interpolated stds, not variances
-/// (pitfall 4). Both (C) float64.
+/// (docs/reference/algorithm.md §5.4). Both (C) float64.
 struct Targets {
   torch::Tensor mean;
   torch::Tensor std;
@@ -117,7 +117,7 @@ struct Targets {
 Targets targets(const stats::PairStats& stats, double alpha);
 
 /// The scale a correction gives a channel: sqrt(sigma*^2 + target_std_eps)
-/// (RepairOptions::target_std_eps, pitfall 14), (C) float64.
+/// (RepairOptions::target_std_eps, docs/reference/algorithm.md §5.14), (C) float64.
 torch::Tensor target_scale(const Targets& t, double target_std_eps);
 
 /// The eval-mode correction REPAIR applies at one point, before it is fused:
@@ -154,7 +154,7 @@ struct RepairResult {
 /// Corrects `merged` (the interpolation of the endpoints at `alpha`) in place
 /// and leaves it in eval mode. Every correction at a point with a producing
 /// layer is fused into that layer's weight and bias, W' = W g,
-/// b' = mu* + g (b - m) with g = scale / sqrt(v + bn_eps) (pitfall 10), so
+/// b' = mu* + g (b - m) with g = scale / sqrt(v + bn_eps) (docs/reference/algorithm.md §5.10), so
 /// `merged` keeps its architecture; the others are returned in `unfused`.
 /// `endpoints` must hold statistics for every corrected point (predicted
 /// ones for kDataFree, which reads no data and ignores `loader`). kResetBn,

@@ -163,7 +163,7 @@ nlohmann::json merge_results_json(const pipeline::MergeResult& r) {
   const nlohmann::json permutations = permutations_json(r.alignment);
   for (size_t g = 0; g < r.alignment.groups.size(); ++g) {
     // The index list lets two tools (or two runs) be compared group by group
-    // (issue #14 item 3; `repairbench compare` reports the share that agrees).
+    // (`repairbench compare` reports the share that agrees).
     nlohmann::json group = {
         {"name", r.alignment.groups[g]}, {"size", r.alignment.perms[g].size(0)}, {"permutation", permutations[g]}};
     if (g < r.alignment.correlation_after.size()) {

@@ -8,7 +8,7 @@ namespace repairbench::report {
 
 /// The paper's stored numbers for one reproduction target, from
 /// reproductions/<target>/reference.json (written by
-/// tools/extract_reference.py from ../shared/reference/figure_data.csv; each
+/// tools/extract_reference.py from docs/reference/figure_data.csv; each
 /// file names its source). Throws Error(kIo) when the file is unreadable.
 nlohmann::json load_paper_reference(const std::string& target);
 

@@ -28,7 +28,7 @@ std::vector<int64_t> reduce_dims(const torch::Tensor& x) {
 
 // Per-batch channel mean and unbiased variance, (C) float64 each, of a
 // float64 activation. Callers convert with `.to(kFloat64)` first as the
-// reference does (`.double()` before every statistic, repair_reference.md 2a):
+// reference does (`.double()` before every statistic, docs/reference/algorithm.md §2a):
 // ATen's float32 var_mean accumulates in double but rounds its results to
 // float32, and that rounding of the mean alone moved LayerNorm ResNet20
 // correlations by 1.7e-6 from the reference's (the parity tests, tests/parity).

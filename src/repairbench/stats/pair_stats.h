@@ -19,8 +19,8 @@ namespace repairbench::stats {
 /// Statistics of two networks' activations at one point, over the same
 /// batches, in float64. Every field is an equal-weight average over batches of
 /// a per-batch statistic, as the reference accumulates them (run_corr_matrix;
-/// BatchNorm with momentum=None for REPAIR): repair_reference.md sections 2a,
-/// 2c and pitfall 1. Rows of a batch are its N*H*W positions; C channels.
+/// BatchNorm with momentum=None for REPAIR): docs/reference/algorithm.md §2a,
+/// §2c and §5.1. Rows of a batch are its N*H*W positions; C channels.
 struct PairStats {
   torch::Tensor mean0, mean1;  ///< (C) per-batch means.
   torch::Tensor var0, var1;    ///< (C) per-batch unbiased variances.
@@ -32,7 +32,7 @@ struct PairStats {
 };
 
 /// How the std in the correlation's denominator is estimated
-/// (repair_reference.md 2a; the notebooks differ).
+/// (docs/reference/algorithm.md §2a; the notebooks differ).
 enum class StdEstimate {
   kMoment,   ///< sqrt(avg E[x^2] - avg E[x]^2): Train-Merge-REPAIR-VGG11, Merge-ResNet50.
   kAverage,  ///< average of per-batch unbiased stds: most other notebooks.
@@ -55,7 +55,7 @@ struct PairStatsRequest {
   /// Run both nets in train mode (their BatchNorms normalize with batch
   /// statistics and update their running statistics, so the caller passes
   /// networks it prepared: repair::endpoint_stats passes copies with their
-  /// BatchNorms reset, pitfall 3). Otherwise both run in eval mode. Either
+  /// BatchNorms reset, docs/reference/algorithm.md §5.3). Otherwise both run in eval mode. Either
   /// way each net's mode is restored afterwards.
   bool train_mode = false;
 };

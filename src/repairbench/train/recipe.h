@@ -12,7 +12,7 @@ namespace repairbench::train {
 
 /// A training recipe: SGD with momentum, per-iteration schedule, weight decay,
 /// label smoothing and augmentation. The named presets are the paper's
-/// Table 1 and the official code's trainers (repair_reference.md section 3).
+/// Table 1 and the official code's trainers (docs/reference/algorithm.md §3).
 struct Recipe {
   std::string name;
   int64_t batch_size = 500;
@@ -26,7 +26,7 @@ struct Recipe {
   bool no_decay_on_norm = false;
   double label_smoothing = 0.0;
   /// Emulates torch.cuda.amp.GradScaler's skip rule (the reference trains with
-  /// fp16 autocast + GradScaler, repair_reference.md section 3): a loss scale
+  /// fp16 autocast + GradScaler, docs/reference/algorithm.md §3): a loss scale
   /// S starts at 2^16, halves on every overflow and doubles after 2000 steps
   /// without one; a step whose loss or parameter gradients are not finite, or
   /// whose scaled gradients would overflow fp16 (max |g| S > 65504), is skipped.
@@ -37,8 +37,8 @@ struct Recipe {
   /// Re-initialize every Linear/Conv weight from N(0, 2 / fan_in) (He et al.'s
   /// kaiming_normal_ with ReLU gain) and zero its bias before training,
   /// instead of PyTorch's default init, which the paper's MLP uses
-  /// (repair_reference.md section 3). A candidate of the Fashion-MNIST recipe
-  /// search (issue #14): the default init shrinks a deep ReLU MLP's signal
+  /// (docs/reference/algorithm.md §3). A candidate of the Fashion-MNIST recipe
+  /// search: the default init shrinks a deep ReLU MLP's signal
   /// layer by layer, and our width-128 runs sit 20-30 epochs on the loss
   /// plateau ln 10. Off by default (and then absent from the JSON).
   bool kaiming_init = false;
@@ -49,7 +49,7 @@ struct Recipe {
 
 /// Names of the presets: "mlp" (Table 1 as stated), "mlp_he" (the same with
 /// He init and the GradScaler skip rule), "mlp_he_lr0.1" (mlp_he at peak lr
-/// 0.1: the norm-free MLPs' default, issue #14), "mlp_bn", "vgg", "resnet20", "resnet20_ln",
+/// 0.1: the norm-free MLPs' default), "mlp_bn", "vgg", "resnet20", "resnet20_ln",
 /// "resnet18_cifar", "resnet18_imagenet", "resnet50_imagenet".
 std::vector<std::string> recipe_names();
 
@@ -68,8 +68,8 @@ Recipe with_epochs(Recipe recipe, int64_t epochs);
 /// Checks that every number of `recipe` is finite and in its range (batch
 /// size and epochs >= 1, peak lr > 0, warm-up >= 0, momentum and
 /// label smoothing in [0, 1), weight decay >= 0), so a bad override is refused
-/// before any work starts rather than failing in LibTorch mid-run (issue #17:
-/// `--lr nan`). Throws Error(kUsage) naming the `repairbench train` flag that
+/// before any work starts rather than failing in LibTorch mid-run (as
+/// `--lr nan` would). Throws Error(kUsage) naming the `repairbench train` flag that
 /// sets the field, its range and the value.
 void validate(const Recipe& recipe);
 

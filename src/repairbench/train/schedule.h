@@ -6,7 +6,7 @@
 namespace repairbench::train {
 
 /// Learning-rate schedules, stepped per iteration as in the reference's
-/// LambdaLR loops (repair_reference.md section 3, "Common training loop").
+/// LambdaLR loops (docs/reference/algorithm.md §3, "Common training loop").
 enum class ScheduleKind {
   /// Linear warm-up from `start` x peak to peak over `warmup_epochs`, then
   /// linear decay to 0 at the last iteration: the reference's

@@ -68,7 +68,7 @@ struct LoopState {
   int64_t epochs_done = 0, iteration = 0;
   double scale = 65536.0;
   int64_t steps_since_overflow = 0, skipped_steps = 0;
-  double seconds = 0;  // wall time of earlier sessions
+  double seconds = 0;  // wall time of the earlier, interrupted runs
   std::vector<EpochLog> logs;
 };
 
@@ -356,10 +356,10 @@ TrainResult train(models::NetworkImpl& net, const data::Dataset& train_set, cons
   }
   result.iterations = it;
   result.skipped_steps = state.skipped_steps;
-  result.session_seconds = seconds_since(start);
-  result.seconds = state.seconds + result.session_seconds;
+  result.this_run_training_seconds = seconds_since(start);
+  result.seconds = state.seconds + result.this_run_training_seconds;
   result.images_per_second =
-      static_cast<double>((it - first_iteration) * r.batch_size) / std::max(result.session_seconds, 1e-9);
+      static_cast<double>((it - first_iteration) * r.batch_size) / std::max(result.this_run_training_seconds, 1e-9);
   net.eval();
   return result;
 }

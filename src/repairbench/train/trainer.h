@@ -74,10 +74,10 @@ struct TrainOptions {
 struct TrainResult {
   std::vector<EpochLog> epochs;
   int64_t iterations = 0;
-  int64_t skipped_steps = 0;   ///< Steps skipped by the GradScaler emulation (Recipe::grad_scaler).
-  int64_t resumed_epochs = 0;  ///< Epochs restored from TrainOptions::state_path (0 = a fresh start).
-  double seconds = 0;          ///< Training wall time, earlier sessions of a resumed run included.
-  double session_seconds = 0;  ///< This process's part of `seconds` (all of it for a fresh start).
+  int64_t skipped_steps = 0;             ///< Steps skipped by the GradScaler emulation (Recipe::grad_scaler).
+  int64_t resumed_epochs = 0;            ///< Epochs restored from TrainOptions::state_path (0 = a fresh start).
+  double seconds = 0;                    ///< Training wall time, the interrupted runs before a resume included.
+  double this_run_training_seconds = 0;  ///< This process's part of `seconds` (all of it for a fresh start).
   double images_per_second = 0;
 };
 
