@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 # Endpoint pairs of `make repro` (seeds 2k+1, 2k+2): its verdict is judged on
 # their spread. Five side-by-side pairs of width-128 MLPs fit in 15 minutes
-# after the build on the 2-core machine (README, "What make repro does").
+# after the build on the 2-core machine (docs/performance.md).
 REPRO_PAIRS ?= 5
 
 .PHONY: all setup configure build test golden golden-kernel repro repro-all-quick bench clean test-asan fuzz check-includes
@@ -25,7 +25,7 @@ build: configure
 
 # Each test process gets one thread so that ctest can run $(JOBS) of them side by side.
 # The regression label reruns the golden runs and compares them with
-# tests/regression/golden (see `golden`) and guards the README's speed ratios.
+# tests/regression/golden (see `golden`) and guards the speed ratios of docs/performance.md.
 # Every test process would re-execute itself to force the OpenBLAS kernel the
 # runtime prefers (src/repairbench/core/runtime.cpp): 0.5 s of the 1.4 s a test
 # process took to start on an AMD EPYC, about 2 minutes over the ~270 processes.

@@ -60,7 +60,8 @@ int run_merge(int argc, char** argv) {
       "activation (correlation) | covariance | inner-product | weight | none | random (seeded by --seed)")(
       "repair", po::value(&repairs)->default_value(repairs),
       "corrections to compare, comma-separated: none, reset-bn, repair, closed-form, repair-blocks, rescale, "
-      "reshift")("alphas", po::value(&alphas)->default_value(alphas), "alpha grid: start:stop:count or a,b,c")(
+      "reshift, data-free")("alphas", po::value(&alphas)->default_value(alphas),
+                            "alpha grid: start:stop:count or a,b,c")(
       "out", po::value(&out), "write the JSON report here")("eval-train", po::bool_switch(&eval_train),
                                                             "also evaluate every point on the un-augmented train set")(
       "eval-batch-size", po::value(&eval_batch_size)->default_value(eval_batch_size), "evaluation batch size")(

@@ -76,10 +76,10 @@ int run_train(int argc, char** argv) {
   add_data_flags(description, f.data);
   add_run_flags(description, f.device, f.seed);
   add_dist_flags(description, f.dist_backend);
-  description.add_options()("recipe", po::value(&f.recipe),
-                            "training preset (default: the paper's for the model): mlp, "
-                            "mlp_bn, vgg, resnet20, resnet20_ln, resnet18_cifar, "
-                            "resnet18_imagenet, resnet50_imagenet")(
+  std::string recipes;
+  for (const auto& name : train::recipe_names()) recipes += (recipes.empty() ? "" : ", ") + name;
+  const std::string recipe_help = "training preset (default: the paper's for the model): " + recipes;
+  description.add_options()("recipe", po::value(&f.recipe), recipe_help.c_str())(
       "epochs", po::value<int64_t>(), "override the recipe's epochs")("batch-size", po::value<int64_t>(),
                                                                       "override the recipe's batch size")(
       "lr", po::value<double>(), "override the recipe's peak learning rate")(

@@ -65,7 +65,7 @@ EPOCH_LINE = re.compile(r"^epoch ([0-9]+)/([0-9]+) loss ([0-9.naif]+)")
 
 def paper_endpoints(width):
     """(train_acc, train_loss, test_acc, test_loss) of the paper's two endpoints at this width."""
-    path = os.path.join(REPO, "..", "shared", "reference", "figure_data.csv")
+    path = os.path.join(REPO, "docs", "reference", "figure_data.csv")
     rows = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):

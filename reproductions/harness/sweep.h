@@ -174,6 +174,18 @@ struct ShardReport {
   std::vector<RunRecord> runs;
 };
 
+/// "shard-<index + 1>-of-<count>.json": the name a shard's report is written
+/// under in <out_dir>/shards.
+std::string shard_file_name(int64_t index, int64_t count);
+
+/// Writes this shard's runs (to_json(RunRecord) each) as its shard report.
+ShardWritten write_shard_report(const TargetSettings& settings, const nlohmann::json& shard_runs);
+
+/// The runs of a sharded sweep by (point label, pair), read from the shard
+/// reports in <settings.out_dir>/shards for a collating run; throws
+/// Error(kUsage) when they are of another target.
+std::map<RunKey, RunRecord> collated_runs(const TargetSettings& settings);
+
 /// The shard reports of one sharded sweep in `dir` (<out_dir>/shards): checks
 /// that they are shards 1..n of one sharding of one target, with the same
 /// arguments and from the same commit, and returns them in shard order.
@@ -212,6 +224,9 @@ std::string sweep_table(const std::vector<PointOutcome>& outcomes);
 /// any differs, `known_differences`: what the target knows of how its setup
 /// differs from the paper's, a text without numbers of its own.
 std::vector<std::string> sweep_findings(const std::vector<Check>& checks, const std::string& known_differences);
+
+/// The curve of `merge` called `name`; throws Error(kInternal) when it has none.
+const pipeline::Curve& curve_named(const pipeline::MergeResult& merge, const std::string& name);
 
 /// Reads a paper point from a reference.json entry with "endpoint0",
 /// "endpoint1" and any of "interpolated", "repair", "reset-bn",

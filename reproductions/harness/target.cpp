@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "repairbench/core/atomic_file.h"
+#include "repairbench/core/named.h"
 #include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
 #include "repairbench/core/json_file.h"
@@ -18,6 +19,14 @@
 #include "repairbench/report/context.h"
 
 namespace repairbench::harness {
+namespace {
+constexpr Named<Preset> kPresetNames[] = {{Preset::kPaper, "paper"}, {Preset::kQuick, "quick"}};
+}  // namespace
+
+const char* preset_name(Preset preset) { return name_of(kPresetNames, preset); }
+
+Preset parse_preset(const std::string& name) { return parse_named(kPresetNames, name, "--preset"); }
+
 namespace {
 
 // Wall time of the whole run: the report is written at its end.
@@ -94,7 +103,7 @@ double midpoint_accuracy(const pipeline::Curve& curve) {
 TargetContext target_context(const TargetSettings& settings, const StageSeconds& stages) {
   TargetContext c;
   c.target = settings.target;
-  c.preset = settings.preset;
+  c.preset = preset_name(settings.preset);
   c.smoke = settings.smoke;
   c.pairs = settings.pairs;
   c.endpoint_cache = settings.cache_dir;

@@ -16,11 +16,19 @@
 
 namespace repairbench::harness {
 
+/// Which grid and recipe a target runs: the paper's (`--preset paper`), or
+/// fewer widths and epochs, judged on the paper's claims (`quick`).
+enum class Preset { kPaper, kQuick };
+/// "paper" or "quick", as --preset and reports spell it.
+const char* preset_name(Preset preset);
+/// Throws Error(kUsage) for any other name.
+Preset parse_preset(const std::string& name);
+
 /// What every reproduction target shares: which preset runs, how many pairs
 /// of endpoints, where the data, the endpoint cache and the reports live.
 struct TargetSettings {
   std::string target;            ///< e.g. "mlp_datasets".
-  std::string preset = "paper";  ///< "paper" (the paper's recipe) or "quick".
+  Preset preset = Preset::kPaper;
   int64_t pairs = 1;             ///< Pairs of endpoints; pair k uses seeds 2k+1 and 2k+2.
   std::string data_dir;          ///< --data-dir; "" = not given (see data::load_dataset).
   std::string cache_dir;         ///< Trained endpoints, keyed by recipe hash.
@@ -57,7 +65,7 @@ struct TargetSettings {
 
   /// The paper's recipe ran unchanged (paper preset, no smoke, no --epochs),
   /// so the verdict compares numbers; otherwise the paper's qualitative claims.
-  bool judged_on_numbers() const { return preset == "paper" && !smoke && epochs == 0; }
+  bool judged_on_numbers() const { return preset == Preset::kPaper && !smoke && epochs == 0; }
 };
 
 /// Loads a target's data set, or its synthetic stand-in in smoke mode.

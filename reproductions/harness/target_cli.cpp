@@ -18,7 +18,7 @@ namespace repairbench::harness {
 void add_common_flags(po::options_description& options, CommonFlags& f, const std::string& target) {
   f.settings.target = target;
   options.add_options()("help,h", "show this help")(
-      "preset", po::value(&f.settings.preset)->default_value("paper"),
+      "preset", po::value(&f.preset)->default_value(f.preset),
       "paper (the paper's recipe and grid) or quick (fewer widths/epochs, judged on the paper's claims)")(
       "pairs", po::value(&f.settings.pairs)->default_value(1), "pairs of endpoints (pair k: seeds 2k+1, 2k+2)")(
       "data-dir", po::value(&f.settings.data_dir), "data sets (default $REPAIRBENCH_DATA or <repo>/datasets)")(
@@ -101,11 +101,11 @@ bool parse_target_flags(int argc, char** argv, const std::string& about, const p
     f.settings.collate = true;
     f.settings.out_dir = out_dir;
   }
-  RB_CHECK(f.settings.preset == "paper" || f.settings.preset == "quick", kUsage, "--preset must be paper or quick");
+  f.settings.preset = parse_preset(f.preset);
   RB_CHECK(f.settings.epochs >= 0, kUsage, "--epochs must be positive");
   RB_CHECK(f.settings.pairs >= 1 && f.settings.pairs <= 100, kUsage, "--pairs must be in 1..100");
   f.settings.concurrent_endpoints = !f.sequential_endpoints;
-  if (f.settings.preset == "quick" && f.settings.epochs == 0) f.settings.epochs = f.quick_epochs;
+  if (f.settings.preset == Preset::kQuick && f.settings.epochs == 0) f.settings.epochs = f.quick_epochs;
   if (!f.shard.empty()) {
     const auto slash = f.shard.find('/');
     size_t used_k = 0, used_n = 0;
@@ -145,7 +145,7 @@ std::string flag_or_preset(const TargetSettings& settings, const std::string& fl
                            const std::string& quick, const std::string& smoke) {
   if (!flag.empty()) return flag;
   if (settings.smoke && !smoke.empty()) return smoke;
-  return settings.preset == "paper" ? paper : quick;
+  return settings.preset == Preset::kPaper ? paper : quick;
 }
 
 std::vector<std::string> split(const std::string& text) {

@@ -19,6 +19,7 @@ namespace po = boost::program_options;
 /// reports, retrain, smoke, device, fail-on-mismatch).
 struct CommonFlags {
   TargetSettings settings;
+  std::string preset = "paper";  ///< --preset as given (parse_preset).
   std::string device = "cpu";
   bool fail_on_mismatch = false;
   /// Epochs the quick preset trains when --epochs is not given (0: the

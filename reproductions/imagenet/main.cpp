@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   spec.plan = [&](const TargetSettings& s, const nlohmann::json& reference) {
     const auto names =
         split(flag_or_preset(s, models_flag, "resnet18,resnet50,wide_resnet50_2", "resnet18", "resnet18"));
-    if (alphas == 0) alphas = s.preset == "paper" ? 51 : 11;
+    if (alphas == 0) alphas = s.preset == Preset::kPaper ? 51 : 11;
     RB_CHECK(alphas >= 3 && alphas % 2 == 1, kUsage, "--alphas must be odd and >= 3 (alpha 0.5 must be on the grid)");
     require_datasets(s, {"imagenet"});
     require_checkpoints(s, from, names);

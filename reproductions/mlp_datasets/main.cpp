@@ -14,17 +14,17 @@
 // findings' numbers are the run's own).
 constexpr const char* kKnownDifferences =
     "The official repository holds no training code for these MLPs (they were trained elsewhere, probably with "
-    "the recipe of the paper's table); no recipe of the recipe search (tools/recipe_search.py, README 'The "
-    "Fashion-MNIST recipe search') reproduced the paper's endpoints within the reference's noise.";
+    "the recipe of the paper's table); no recipe of the recipe search (tools/recipe_search.py, "
+    "docs/fashion-mnist-recipe.md) reproduced the paper's endpoints within the reference's noise.";
 
 // Why the MLPs train with this recipe (always reported; no numbers: the
-// search's own are in the README section it names).
+// search's own are in docs/fashion-mnist-recipe.md).
 constexpr const char* kRecipeChoice =
     "Recipe: the paper's MLP recipe table with He init, the reference's GradScaler skip rule and half its peak "
     "learning rate (each result of the report names its recipe), not the table as stated (PyTorch's default init in "
     "single precision, which sits for tens of epochs on the loss plateau of uniform guessing and diverges at the "
     "wider widths). "
-    "Chosen by the recipe search (tools/recipe_search.py, README 'The Fashion-MNIST recipe search'), where every "
+    "Chosen by the recipe search (tools/recipe_search.py, docs/fashion-mnist-recipe.md), where every "
     "seed it tried trained with it.";
 
 int main(int argc, char** argv) {

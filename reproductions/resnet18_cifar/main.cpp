@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   };
   // clang-format on
   spec.plan = [&](const TargetSettings& s, const nlohmann::json& reference) {
-    const bool paper_preset = s.preset == "paper";
+    const bool paper_preset = s.preset == Preset::kPaper;
     if (alphas == 0) alphas = paper_preset ? 101 : 11;
     RB_CHECK(alphas >= 3 && alphas % 2 == 1, kUsage, "--alphas must be odd and >= 3 (alpha 0.5 must be on the grid)");
     require_datasets(s, {"cifar10"});

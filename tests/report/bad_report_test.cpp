@@ -25,7 +25,7 @@ const char* const kGoodReport = R"({"format_version": 1, "kind": "merge",
               "date": "2024-01-01", "command": "repairbench merge"},
   "settings": {}, "results": {"barrier": 12.5, "curves": [0.5, 0.25]}})";
 
-TEST(BadInput, JsonReports) {
+TEST(BadReports, JsonReports) {
   struct Case {
     std::string name;
     std::string text;  // the file's content
@@ -76,7 +76,7 @@ TEST(BadInput, JsonReports) {
 // Tolerance files: every key is checked, so a misspelt one is refused rather
 // than read as absent (an "abs_tol" rule ran with abs 0), and a deep file is
 // refused before it is built.
-TEST(BadInput, ToleranceFiles) {
+TEST(BadReports, ToleranceFiles) {
   struct Case {
     std::string name;
     std::string text;
@@ -116,7 +116,7 @@ TEST(BadInput, ToleranceFiles) {
 
 // Each report has one field of the wrong JSON type; the check must name the
 // problem rather than throw nlohmann's type_error.
-TEST(BadInput, WronglyTypedReportFieldsAreProblemsNotExceptions) {
+TEST(BadReports, WronglyTypedReportFieldsAreProblemsNotExceptions) {
   struct Case {
     std::string name;
     std::function<void(nlohmann::json&)> edit;

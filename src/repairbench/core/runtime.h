@@ -30,7 +30,7 @@ struct RuntimeInfo {
 /// the heap's top) to the kernel, so a training step's megabyte-sized
 /// activations are faulted in afresh, page by page, every step. Allocations up
 /// to 32 MiB come from the heap and up to 1 GiB of free heap is kept; this
-/// halved the page faults of the MLP training benchmark (README, Performance).
+/// halved the page faults of the MLP training benchmark (docs/performance.md).
 /// REPAIRBENCH_MALLOC_DEFAULTS=1 keeps glibc's defaults.
 /// Throws Error(kUsage) when REPAIRBENCH_THREADS is set to anything but a
 /// thread count (see thread_count_setting), so executables call it inside

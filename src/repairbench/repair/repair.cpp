@@ -7,6 +7,7 @@
 
 #include "repairbench/core/clock.h"
 #include "repairbench/core/error.h"
+#include "repairbench/core/named.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 #include "repairbench/repair/data_free.h"
@@ -180,39 +181,18 @@ torch::Tensor CorrectionProbe::visit(int64_t point, const torch::Tensor& x) {
   return x;
 }
 
-std::string to_string(RepairMethod method) {
-  switch (method) {
-    case RepairMethod::kNone:
-      return "none";
-    case RepairMethod::kResetBn:
-      return "reset-bn";
-    case RepairMethod::kForward:
-      return "repair";
-    case RepairMethod::kClosedForm:
-      return "closed-form";
-    case RepairMethod::kBlocks:
-      return "repair-blocks";
-    case RepairMethod::kRescale:
-      return "rescale";
-    case RepairMethod::kReshift:
-      return "reshift";
-    case RepairMethod::kDataFree:
-      return "data-free";
-  }
-  return "none";
-}
+namespace {
+constexpr Named<RepairMethod> kRepairMethods[] = {
+    {RepairMethod::kNone, "none"},       {RepairMethod::kResetBn, "reset-bn"},   {RepairMethod::kForward, "repair"},
+    {RepairMethod::kClosedForm, "closed-form"}, {RepairMethod::kBlocks, "repair-blocks"},
+    {RepairMethod::kRescale, "rescale"}, {RepairMethod::kReshift, "reshift"},     {RepairMethod::kDataFree, "data-free"},
+};
+}  // namespace
+
+std::string to_string(RepairMethod method) { return name_of(kRepairMethods, method); }
 
 RepairMethod parse_repair_method(const std::string& text) {
-  if (text == "none") return RepairMethod::kNone;
-  if (text == "reset-bn") return RepairMethod::kResetBn;
-  if (text == "repair") return RepairMethod::kForward;
-  if (text == "closed-form") return RepairMethod::kClosedForm;
-  if (text == "repair-blocks") return RepairMethod::kBlocks;
-  if (text == "rescale") return RepairMethod::kRescale;
-  if (text == "reshift") return RepairMethod::kReshift;
-  if (text == "data-free") return RepairMethod::kDataFree;
-  RB_FAIL(kUsage, "unknown repair method '", text,
-          "'; expected none, reset-bn, repair, closed-form, repair-blocks, rescale, reshift or data-free");
+  return parse_named(kRepairMethods, text, "repair method");
 }
 
 std::vector<std::string> default_repair_points(const models::NetworkImpl& net, RepairMethod method) {

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "repairbench/core/error.h"
+#include "repairbench/core/named.h"
 #include "repairbench/models/state_dict.h"
 #include "repairbench/models/zoo.h"
 
@@ -233,13 +234,13 @@ std::vector<ChannelStats> collect_channel_stats(models::NetworkImpl& net, data::
   return out;
 }
 
-std::string to_string(StdEstimate estimate) { return estimate == StdEstimate::kMoment ? "moment" : "average"; }
+namespace {
+constexpr Named<StdEstimate> kStdEstimates[] = {{StdEstimate::kMoment, "moment"}, {StdEstimate::kAverage, "average"}};
+}  // namespace
 
-StdEstimate parse_std_estimate(const std::string& text) {
-  if (text == "moment") return StdEstimate::kMoment;
-  if (text == "average") return StdEstimate::kAverage;
-  RB_FAIL(kUsage, "unknown std estimate '", text, "'; expected moment or average");
-}
+std::string to_string(StdEstimate estimate) { return name_of(kStdEstimates, estimate); }
+
+StdEstimate parse_std_estimate(const std::string& text) { return parse_named(kStdEstimates, text, "std estimate"); }
 
 torch::Tensor correlation(const PairStats& s, StdEstimate estimate) {
   RB_CHECK(s.outer.defined(), kInternal, "correlation needs the outer product statistics");

@@ -4,27 +4,19 @@
 #include <cmath>
 
 #include "repairbench/core/error.h"
+#include "repairbench/core/named.h"
 
 namespace repairbench::train {
 
-std::string to_string(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::kTriangular:
-      return "triangular";
-    case ScheduleKind::kWarmupCosine:
-      return "cosine";
-    case ScheduleKind::kConstant:
-      return "constant";
-  }
-  return "constant";
-}
+namespace {
+constexpr Named<ScheduleKind> kSchedules[] = {{ScheduleKind::kTriangular, "triangular"},
+                                              {ScheduleKind::kWarmupCosine, "cosine"},
+                                              {ScheduleKind::kConstant, "constant"}};
+}  // namespace
 
-ScheduleKind parse_schedule(const std::string& text) {
-  if (text == "triangular") return ScheduleKind::kTriangular;
-  if (text == "cosine") return ScheduleKind::kWarmupCosine;
-  if (text == "constant") return ScheduleKind::kConstant;
-  RB_FAIL(kUsage, "unknown schedule '", text, "'; expected triangular, cosine or constant");
-}
+std::string to_string(ScheduleKind kind) { return name_of(kSchedules, kind); }
+
+ScheduleKind parse_schedule(const std::string& text) { return parse_named(kSchedules, text, "schedule"); }
 
 double Schedule::lr_at(int64_t it, int64_t iters_per_epoch, int64_t epochs) const {
   if (kind == ScheduleKind::kConstant) return peak_lr;

@@ -62,11 +62,11 @@ struct TrainOptions {
   /// Gradient bucket size of data-parallel training: 25 MiB as PyTorch DDP's
   /// bucket_cap_mb. A model smaller than one bucket gets one all-reduce after
   /// backward; overlap pays off when communication is slower than the cores
-  /// (on the 2-core machine, 1 MiB buckets measured no faster: README).
+  /// (on the 2-core machine, 1 MiB buckets measured no faster: docs/scaling.md).
   int64_t bucket_bytes = int64_t{25} << 20;
   /// Keep 4-d weights and batches in channels-last (NHWC) memory order while
-  /// training, which oneDNN's convolutions may run faster (README,
-  /// Performance); the network is handed back in the default order. The same
+  /// training, which oneDNN's convolutions may run faster
+  /// (docs/performance.md); the network is handed back in the default order. The same
   /// computation in another order: results differ in float rounding only.
   bool channels_last = false;
 };
