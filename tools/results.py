@@ -7,6 +7,9 @@ results/NAME.json, a small summary of one run: its numbers, the command, the
 commit, CPU and BLAS kernel and the date, taken from the run's report.
 
   tools/results.py collect KIND REPORT NAME   summarize a report into results/NAME.json
+  tools/results.py collect-fuzz NAME COMMAND SUMMARY...
+                                              summarize fuzz campaigns (the <fuzz build>/logs/<target>.json
+                                              that tests/fuzz/run_fuzzers.sh writes) into results/NAME.json
   tools/results.py render                     rewrite every block from its result file
   tools/results.py check                      exit 1 when a block differs from its result file
 
@@ -115,8 +118,9 @@ def render_result(result):
     for t in result["table"].get("extra", []):
         out += "\n" + (t["caption"] + ":\n\n" if "caption" in t else "") + table(t)
     p = result["provenance"]
-    out += (f"\n`{p['command']}` at commit {p['commit'][:12]}, {p['cpu']}, OpenBLAS kernel "
-            f"{p['blas_core'] or 'unknown'}, {p['threads']} thread(s), {p['date']} (`results/{result['name']}.json`).\n")
+    kernel = f", OpenBLAS kernel {p['blas_core'] or 'unknown'}" if result.get("kind") != "fuzz" else ""
+    out += (f"\n`{p['command']}` at commit {p['commit'][:12]}, {p['cpu']}{kernel}, {p['threads']} thread(s), "
+            f"{p['date']} (`results/{result['name']}.json`).\n")
     return out
 
 
@@ -141,7 +145,44 @@ def self_test():
     assert sub(good) == good and sub(fake) != fake
 
 
+def machine():
+    """The CPU's model name, and the commit of this tree (with -dirty for uncommitted changes)."""
+    import subprocess
+    cpu = "unknown"
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "diff", "--quiet", "HEAD"]).returncode != 0
+    return cpu, commit + ("-dirty" if dirty else "")
+
+
+def collect_fuzz(name, command, summaries):
+    """One row per libFuzzer campaign: its seconds (one process, one core each), executions, the corpus it
+    ended with and its findings."""
+    import datetime
+    rows = []
+    for path in summaries:
+        s = json.loads(pathlib.Path(path).read_text())
+        rows.append([s["target"], str(s["seconds"]), f"{s['executions']:,}" if s["executions"] is not None else "?",
+                     str(s["inputs"]), str(s["findings"])])
+    cpu, commit = machine()
+    date = datetime.datetime.fromtimestamp(max(pathlib.Path(p).stat().st_mtime for p in summaries),
+                                           datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"name": name, "kind": "fuzz",
+            "table": {"header": ["target", "seconds", "executions", "corpus inputs", "findings"], "rows": rows},
+            "provenance": {"command": command, "commit": commit, "cpu": cpu, "blas_core": "", "threads": 1,
+                           "date": date}}
+
+
 def main(argv):
+    if len(argv) >= 4 and argv[0] == "collect-fuzz":
+        result = collect_fuzz(argv[1], argv[2], argv[3:])
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{argv[1]}.json").write_text(json.dumps(result, indent=1) + "\n")
+        print(f"results/{argv[1]}.json")
+        return 0
     if len(argv) >= 1 and argv[0] == "collect" and len(argv) == 4:
         kind, report_path, name = argv[1:]
         report = json.loads(pathlib.Path(report_path).read_text())

@@ -32,6 +32,9 @@ for target in "$@"; do
     echo "fuzz_$target: finding, see $log"
     grep -m 3 -E "ERROR|runtime error|uncaught|terminate" "$log"
   fi
+  # The campaign's numbers for tools/results.py collect-fuzz.
+  printf '{"target": "%s", "seconds": %s, "executions": %s, "inputs": %s, "findings": "%s"}\n' "$target" \
+    "$elapsed" "${runs:-null}" "$(ls "$corpus" | wc -l)" "$found" > "$build/logs/$target.json"
   summary="$summary$(printf '%-14s %8s s %12s runs %6s inputs  findings: %s' "$target" "$elapsed" \
     "${runs:-?}" "$(ls "$corpus" | wc -l)" "$found")
 "
