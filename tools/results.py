@@ -7,6 +7,9 @@ results/NAME.json, a small summary of one run: its numbers, the command, the
 commit, CPU and BLAS kernel and the date, taken from the run's report.
 
   tools/results.py collect KIND REPORT NAME   summarize a report into results/NAME.json
+  tools/results.py collect-build NAME COMMAND LABEL=LOG...
+                                              summarize cold builds (each LOG: the output of
+                                              `/usr/bin/time -f "%e s wall, %U user, %S sys" make build`)
   tools/results.py collect-fuzz NAME COMMAND SUMMARY...
                                               summarize fuzz campaigns (the <fuzz build>/logs/<target>.json
                                               that tests/fuzz/run_fuzzers.sh writes) into results/NAME.json
@@ -118,7 +121,7 @@ def render_result(result):
     for t in result["table"].get("extra", []):
         out += "\n" + (t["caption"] + ":\n\n" if "caption" in t else "") + table(t)
     p = result["provenance"]
-    kernel = f", OpenBLAS kernel {p['blas_core'] or 'unknown'}" if result.get("kind") != "fuzz" else ""
+    kernel = f", OpenBLAS kernel {p['blas_core'] or 'unknown'}" if result.get("kind") not in ("fuzz", "build") else ""
     out += (f"\n`{p['command']}` at commit {p['commit'][:12]}, {p['cpu']}{kernel}, {p['threads']} thread(s), "
             f"{p['date']} (`results/{result['name']}.json`).\n")
     return out
@@ -176,7 +179,35 @@ def collect_fuzz(name, command, summaries):
                            "date": date}}
 
 
+def collect_build(name, command, labelled_logs):
+    """One row per cold build: its wall and CPU seconds and its build steps, from the log's last lines."""
+    import datetime
+    rows = []
+    for item in labelled_logs:
+        label, log = item.split("=", 1)
+        text = pathlib.Path(log).read_text()
+        timing = re.findall(r"([\d.]+) s wall, ([\d.]+) user, ([\d.]+) sys", text)
+        steps = re.findall(r"^\[\d+/(\d+)\]", text, re.M)
+        if not timing or "rc=0" not in text:
+            raise SystemExit(f"results.py: {log} holds no finished build's timing")
+        wall, user, system = (float(x) for x in timing[-1])
+        rows.append([label, f"{wall:.0f}", f"{wall / 60:.1f}", f"{user + system:.0f}", steps[-1] if steps else "?"])
+    cpu, commit = machine()
+    date = datetime.datetime.fromtimestamp(max(pathlib.Path(i.split("=", 1)[1]).stat().st_mtime for i in labelled_logs),
+                                           datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"name": name, "kind": "build",
+            "table": {"header": ["build", "wall (s)", "wall (min)", "CPU (s)", "build steps"], "rows": rows},
+            "provenance": {"command": command, "commit": commit, "cpu": cpu, "blas_core": "",
+                           "threads": __import__("os").cpu_count(), "date": date}}
+
+
 def main(argv):
+    if len(argv) >= 4 and argv[0] == "collect-build":
+        result = collect_build(argv[1], argv[2], argv[3:])
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{argv[1]}.json").write_text(json.dumps(result, indent=1) + "\n")
+        print(f"results/{argv[1]}.json")
+        return 0
     if len(argv) >= 4 and argv[0] == "collect-fuzz":
         result = collect_fuzz(argv[1], argv[2], argv[3:])
         RESULTS.mkdir(exist_ok=True)
