@@ -10,6 +10,7 @@ commit, CPU and BLAS kernel and the date, taken from the run's report.
   tools/results.py collect-build NAME COMMAND LABEL=LOG...
                                               summarize cold builds (each LOG: the output of
                                               `/usr/bin/time -f "%e s wall, %U user, %S sys" make build`)
+  tools/results.py collect-ctest NAME COMMAND LOG   summarize a ctest run (its output in LOG)
   tools/results.py collect-fuzz NAME COMMAND SUMMARY...
                                               summarize fuzz campaigns (the <fuzz build>/logs/<target>.json
                                               that tests/fuzz/run_fuzzers.sh writes) into results/NAME.json
@@ -121,7 +122,7 @@ def render_result(result):
     for t in result["table"].get("extra", []):
         out += "\n" + (t["caption"] + ":\n\n" if "caption" in t else "") + table(t)
     p = result["provenance"]
-    kernel = f", OpenBLAS kernel {p['blas_core'] or 'unknown'}" if result.get("kind") not in ("fuzz", "build") else ""
+    kernel = f", OpenBLAS kernel {p['blas_core'] or 'unknown'}" if result.get("kind") not in ("fuzz", "build", "ctest") else ""
     out += (f"\n`{p['command']}` at commit {p['commit'][:12]}, {p['cpu']}{kernel}, {p['threads']} thread(s), "
             f"{p['date']} (`results/{result['name']}.json`).\n")
     return out
@@ -201,7 +202,33 @@ def collect_build(name, command, labelled_logs):
                            "threads": __import__("os").cpu_count(), "date": date}}
 
 
+def collect_ctest(name, command, log):
+    """One row: the tests that passed, failed and were skipped, and the run's wall time, from ctest's output."""
+    import datetime
+    text = pathlib.Path(log).read_text()
+    total = re.findall(r"(\d+)% tests passed, (\d+) tests? failed out of (\d+)", text)
+    wall = re.findall(r"Total Test time \(real\) = +([\d.]+) sec", text)
+    if not total or not wall:
+        raise SystemExit(f"results.py: {log} holds no finished ctest run")
+    _, failed, count = total[-1]
+    skipped = len(re.findall(r"\*\*\*Skipped|Not Run", text))
+    cpu, commit = machine()
+    date = datetime.datetime.fromtimestamp(pathlib.Path(log).stat().st_mtime, datetime.timezone.utc)
+    return {"name": name, "kind": "ctest",
+            "table": {"header": ["tests", "passed", "failed", "skipped", "wall (s)"],
+                      "rows": [[count, str(int(count) - int(failed) - skipped), failed, str(skipped),
+                                f"{float(wall[-1]):.0f}"]]},
+            "provenance": {"command": command, "commit": commit, "cpu": cpu, "blas_core": "",
+                           "threads": __import__("os").cpu_count(), "date": date.strftime("%Y-%m-%dT%H:%M:%SZ")}}
+
+
 def main(argv):
+    if len(argv) == 4 and argv[0] == "collect-ctest":
+        result = collect_ctest(argv[1], argv[2], argv[3])
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{argv[1]}.json").write_text(json.dumps(result, indent=1) + "\n")
+        print(f"results/{argv[1]}.json")
+        return 0
     if len(argv) >= 4 and argv[0] == "collect-build":
         result = collect_build(argv[1], argv[2], argv[3:])
         RESULTS.mkdir(exist_ok=True)

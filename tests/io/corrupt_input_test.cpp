@@ -180,15 +180,31 @@ TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
   for (size_t i = 0; i < 8; ++i) zip[pos + 20 + i] = '\xF0';
   EXPECT_EQ(read_outcome(zip, "4 GiB record"), Outcome::kError);
   // A deflated record (in a file of about 500 bytes) claiming 3.75 GiB uncompressed in the
-  // central directory only: LibTorch 1.13 allocates that claim before
-  // inflating and we do not read the central directory, so this reserves
-  // address space; the pages are never touched and the read fails.
+  // central directory only, which is what LibTorch 1.13 allocates before
+  // inflating: refused before it does, naming the record and the claim.
   const std::string small = make_archive({{"data.pkl", PickleBuilder().proto().op('N').stop()}}, true);
   std::string deflated = small;
   const size_t entry = deflated.find(std::string("PK\x01\x02", 4));
   ASSERT_NE(entry, std::string::npos);
   for (size_t i = 0; i < 4; ++i) deflated[entry + 24 + i] = i == 3 ? '\xF0' : '\0';
-  EXPECT_EQ(read_outcome(deflated, "3.75 GiB deflated claim"), Outcome::kError);
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint, [&] { read_torch_bytes(deflated, "damaged.pt"); },
+      {"damaged.pt: zip record 'archive/data.pkl' claims 4026531840 bytes in the zip central directory"}));
+  // A stored record whose central directory says 0xFFFFFFFF (the ZIP64
+  // marker, with no ZIP64 field: miniz then takes it as the size) while its
+  // data descriptor says 16 bytes (found by fuzzing: LibTorch allocated 4 GiB).
+  std::string marker = make_archive(
+      {{"data.pkl", PickleBuilder().proto().tensor("FloatStorage", "0", 4, 0, {4}, {1}).stop()}, {"data/0", storage}});
+  ASSERT_EQ(read_outcome(marker, "intact"), Outcome::kRead);
+  size_t central = marker.find(std::string("PK\x01\x02", 4));
+  while (central != std::string::npos && marker.compare(central + 46, 14, "archive/data/0") != 0) {
+    central = marker.find(std::string("PK\x01\x02", 4), central + 4);
+  }
+  ASSERT_NE(central, std::string::npos);
+  for (size_t i = 0; i < 8; ++i) marker[central + 20 + i] = '\xFF';
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint, [&] { read_torch_bytes(marker, "marker.pt"); },
+      {"marker.pt: zip record 'archive/data/0' claims 4294967295 bytes in the zip central directory"}));
   // The same claim in the record's data descriptor too: refused before
   // LibTorch allocates, naming the record and the size.
   const size_t descriptor = deflated.find(std::string("PK\x07\x08", 4));

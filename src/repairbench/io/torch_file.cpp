@@ -11,7 +11,9 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -160,17 +162,76 @@ RecordClaim claim_of(std::string_view bytes, const std::string& file, const std:
           "copy it again");
 }
 
+// The uncompressed size of every record by the zip central directory (full
+// names, with the archive's top folder): what getRecord() allocates before it
+// reads a byte. Read here because LibTorch 1.13 does not tell it, so that a
+// directory claiming gigabytes for a small record is refused before LibTorch
+// reserves them. Follows the end-of-central-directory record (ZIP64's where
+// the 32-bit one holds its markers) and, for a 32-bit size of 0xFFFFFFFF, the
+// entry's ZIP64 extra field (as miniz does; without one, 0xFFFFFFFF stands).
+// Returns what it could read: an entry it cannot parse ends the walk, and the
+// records it lacks are left to LibTorch's own checks.
+std::map<std::string, uint64_t> central_sizes(std::string_view bytes) {
+  std::map<std::string, uint64_t> sizes;
+  const std::string_view end_signature("PK\x05\x06", 4);
+  constexpr size_t kEnd = 22;
+  if (bytes.size() < kEnd) return sizes;
+  const size_t earliest = bytes.size() > kEnd + 0xFFFF ? bytes.size() - kEnd - 0xFFFF : 0;
+  size_t end = std::string_view::npos;
+  for (size_t at = bytes.size() - kEnd + 1; at-- > earliest;) {
+    if (bytes.compare(at, 4, end_signature) == 0) {
+      end = at;
+      break;
+    }
+  }
+  if (end == std::string_view::npos) return sizes;
+  uint64_t entries = load_le(bytes, end + 10, 2);
+  uint64_t offset = load_le(bytes, end + 16, 4);
+  if ((offset == 0xFFFFFFFF || entries == 0xFFFF) && end >= 20 &&
+      bytes.compare(end - 20, 4, std::string_view("PK\x06\x07", 4)) == 0) {
+    const uint64_t record = load_le(bytes, end - 20 + 8, 8);
+    if (record > bytes.size() || bytes.size() - record < 56 ||
+        bytes.compare(static_cast<size_t>(record), 4, std::string_view("PK\x06\x06", 4)) != 0) {
+      return sizes;
+    }
+    entries = load_le(bytes, static_cast<size_t>(record) + 32, 8);
+    offset = load_le(bytes, static_cast<size_t>(record) + 48, 8);
+  }
+  constexpr size_t kEntry = 46;
+  for (uint64_t k = 0; k < entries && offset <= bytes.size() && bytes.size() - offset >= kEntry; ++k) {
+    const size_t at = static_cast<size_t>(offset);
+    if (bytes.compare(at, 4, std::string_view("PK\x01\x02", 4)) != 0) break;
+    const uint64_t name_size = load_le(bytes, at + 28, 2), extra_size = load_le(bytes, at + 30, 2);
+    const uint64_t comment_size = load_le(bytes, at + 32, 2);
+    if (bytes.size() - at - kEntry < name_size + extra_size) break;
+    uint64_t size = load_le(bytes, at + 24, 4);
+    if (size == 0xFFFFFFFF) {
+      // ZIP64 extended information: id 1, then the 8-byte uncompressed size
+      // first when the entry's 32-bit one is the marker.
+      for (size_t x = at + kEntry + name_size; x + 4 <= at + kEntry + name_size + extra_size;) {
+        const uint64_t id = load_le(bytes, x, 2), length = load_le(bytes, x + 2, 2);
+        if (id == 1 && length >= 8 && x + 12 <= bytes.size()) {
+          size = load_le(bytes, x + 4, 8);
+          break;
+        }
+        x += 4 + length;
+      }
+    }
+    sizes[std::string(bytes.substr(at + kEntry, name_size))] = size;
+    offset += kEntry + name_size + extra_size + comment_size;
+  }
+  return sizes;
+}
+
 // A torch.save zip archive read with LibTorch's PyTorchStreamReader. Every
 // call into LibTorch goes through here, so that its c10::Error becomes an
 // Error(kCheckpoint) that names the file and says what to do.
 //
 // read() checks each record against its own zip headers (claim_of): before
-// getRecord(), that the sizes they claim are possible, and after it, that
-// LibTorch read as many bytes and that their CRC-32 matches. What getRecord()
-// allocates is the central directory's claim, which only LibTorch reads: a
-// central directory alone claiming gigabytes for a small record gets that much
-// address space reserved (its pages untouched) before the read fails as a
-// c10::Error. miniz itself checks, when it opens the archive, that each stored
+// getRecord(), that the sizes they claim are possible, and that the central
+// directory's size, which getRecord() allocates, is one the file can hold
+// (central_sizes); after it, that LibTorch read as many bytes and that their
+// CRC-32 matches. miniz itself checks, when it opens the archive, that each stored
 // record with 32-bit sizes lies inside the file. The version record is read by
 // PyTorchStreamReader's constructor, before any check here can run; read_zip()
 // reads it again through read(), so its CRC and size are checked then.
@@ -223,6 +284,7 @@ class Archive {
              "' starts past the end of the file; the file is truncated, copy it again");
     const RecordClaim claim = claim_of(bytes_, name_, record, offset);
     check_sizes(claim, offset);
+    check_central_size(claim, offset);
     std::string_view data;
     try {
       auto [pointer, size] = reader_->getRecord(record);
@@ -259,10 +321,24 @@ class Archive {
     }
   }
 
+  // What getRecord() will allocate must fit what the file holds from the
+  // record's data on: as stored, or deflated at deflate's best ratio.
+  void check_central_size(const RecordClaim& claim, uint64_t offset) {
+    if (!central_) central_ = central_sizes(bytes_);
+    const auto found = central_->find(claim.full_name);
+    if (found == central_->end()) return;
+    const uint64_t room = bytes_.size() - offset;
+    const uint64_t most = claim.method == 0 ? room : room * kMaxDeflateRatio;
+    RB_CHECK(found->second <= most, kCheckpoint, name_, ": zip record '", claim.full_name, "' claims ", found->second,
+             " bytes in the zip central directory, more than the ", room,
+             " bytes after its start can hold; the file is corrupt, save or copy it again");
+  }
+
   std::string_view bytes_;
   std::string name_;
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
   std::deque<at::DataPtr> owned_;
+  std::optional<std::map<std::string, uint64_t>> central_;
 };
 
 // True for what a version record holds: decimal digits, then optional line ends.
