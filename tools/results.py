@@ -10,7 +10,7 @@ commit, CPU and BLAS kernel and the date, taken from the run's report.
   tools/results.py collect-build NAME COMMAND LABEL=LOG...
                                               summarize cold builds (each LOG: the output of
                                               `/usr/bin/time -f "%e s wall, %U user, %S sys" make build`)
-  tools/results.py collect-ctest NAME COMMAND LOG   summarize a ctest run (its output in LOG)
+  tools/results.py collect-ctest NAME COMMAND LOG   summarize a ctest run's outcome (its output in LOG)
   tools/results.py collect-fuzz NAME COMMAND SUMMARY...
                                               summarize fuzz campaigns (the <fuzz build>/logs/<target>.json
                                               that tests/fuzz/run_fuzzers.sh writes) into results/NAME.json
@@ -203,7 +203,8 @@ def collect_build(name, command, labelled_logs):
 
 
 def collect_ctest(name, command, log):
-    """One row: the tests that passed, failed and were skipped, and the run's wall time, from ctest's output."""
+    """One row: the tests that passed, failed and were skipped, from ctest's output (no time: a sanitizer
+    run's says nothing of speed)."""
     import datetime
     text = pathlib.Path(log).read_text()
     total = re.findall(r"(\d+)% tests passed, (\d+) tests? failed out of (\d+)", text)
@@ -215,9 +216,8 @@ def collect_ctest(name, command, log):
     cpu, commit = machine()
     date = datetime.datetime.fromtimestamp(pathlib.Path(log).stat().st_mtime, datetime.timezone.utc)
     return {"name": name, "kind": "ctest",
-            "table": {"header": ["tests", "passed", "failed", "skipped", "wall (s)"],
-                      "rows": [[count, str(int(count) - int(failed) - skipped), failed, str(skipped),
-                                f"{float(wall[-1]):.0f}"]]},
+            "table": {"header": ["tests", "passed", "failed", "skipped"],
+                      "rows": [[count, str(int(count) - int(failed) - skipped), failed, str(skipped)]]},
             "provenance": {"command": command, "commit": commit, "cpu": cpu, "blas_core": "",
                            "threads": __import__("os").cpu_count(), "date": date.strftime("%Y-%m-%dT%H:%M:%SZ")}}
 
