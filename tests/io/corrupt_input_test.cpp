@@ -205,13 +205,27 @@ TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
   EXPECT_TRUE(repairbench::testing::throws_error(
       ErrorKind::kCheckpoint, [&] { read_torch_bytes(marker, "marker.pt"); },
       {"marker.pt: zip record 'archive/data/0' claims 4294967295 bytes in the zip central directory"}));
-  // The same claim in the record's data descriptor too: refused before
-  // LibTorch allocates, naming the record and the size.
-  const size_t descriptor = deflated.find(std::string("PK\x07\x08", 4));
-  ASSERT_NE(descriptor, std::string::npos);
-  for (size_t i = 0; i < 4; ++i) deflated[descriptor + 12 + i] = i == 3 ? '\xF0' : '\0';
+  // The same claim for the version record, which PyTorchStreamReader's
+  // constructor reads (found by fuzzing too): refused before it runs.
+  std::string version = make_archive({{"data.pkl", PickleBuilder().proto().op('N').stop()}});
+  central = version.find(std::string("PK\x01\x02", 4));
+  while (central != std::string::npos && version.compare(central + 46, 15, "archive/version") != 0) {
+    central = version.find(std::string("PK\x01\x02", 4), central + 4);
+  }
+  ASSERT_NE(central, std::string::npos);
+  for (size_t i = 0; i < 4; ++i) version[central + 24 + i] = '\xFF';
   EXPECT_TRUE(repairbench::testing::throws_error(
-      ErrorKind::kCheckpoint, [&] { read_torch_bytes(deflated, "damaged.pt"); },
+      ErrorKind::kCheckpoint, [&] { read_torch_bytes(version, "version.pt"); },
+      {"version.pt: zip record 'archive/version' claims 4294967295 bytes in the zip central directory, more than "
+       "the "}));
+  // The claim in the record's data descriptor only: refused before LibTorch
+  // allocates, naming the record and the size.
+  std::string described = small;
+  const size_t descriptor = described.find(std::string("PK\x07\x08", 4));
+  ASSERT_NE(descriptor, std::string::npos);
+  for (size_t i = 0; i < 4; ++i) described[descriptor + 12 + i] = i == 3 ? '\xF0' : '\0';
+  EXPECT_TRUE(repairbench::testing::throws_error(
+      ErrorKind::kCheckpoint, [&] { read_torch_bytes(described, "damaged.pt"); },
       {"damaged.pt: zip record 'archive/data.pkl' claims 4026531840 bytes deflated into",
        "more than deflate's 1032:1 allows"}));
   // Sizes in the local header (no data descriptor): a deflated claim of 3.75

@@ -171,8 +171,12 @@ RecordClaim claim_of(std::string_view bytes, const std::string& file, const std:
 // entry's ZIP64 extra field (as miniz does; without one, 0xFFFFFFFF stands).
 // Returns what it could read: an entry it cannot parse ends the walk, and the
 // records it lacks are left to LibTorch's own checks.
-std::map<std::string, uint64_t> central_sizes(std::string_view bytes) {
-  std::map<std::string, uint64_t> sizes;
+struct CentralEntry {
+  uint64_t size = 0;    // uncompressed
+  uint64_t method = 0;  // 0 stored, 8 deflated
+};
+std::map<std::string, CentralEntry> central_sizes(std::string_view bytes) {
+  std::map<std::string, CentralEntry> sizes;
   const std::string_view end_signature("PK\x05\x06", 4);
   constexpr size_t kEnd = 22;
   if (bytes.size() < kEnd) return sizes;
@@ -217,7 +221,7 @@ std::map<std::string, uint64_t> central_sizes(std::string_view bytes) {
         x += 4 + length;
       }
     }
-    sizes[std::string(bytes.substr(at + kEntry, name_size))] = size;
+    sizes[std::string(bytes.substr(at + kEntry, name_size))] = {size, load_le(bytes, at + 10, 2)};
     offset += kEntry + name_size + extra_size + comment_size;
   }
   return sizes;
@@ -238,6 +242,15 @@ std::map<std::string, uint64_t> central_sizes(std::string_view bytes) {
 class Archive {
  public:
   Archive(const std::string& bytes, const std::string& name) : bytes_(bytes), name_(name) {
+    // PyTorchStreamReader's constructor already reads the version record, so
+    // no record may claim more than the whole file can hold before it runs.
+    central_ = central_sizes(bytes_);
+    for (const auto& [record, entry] : *central_) {
+      const uint64_t most = entry.method == 0 ? bytes_.size() : bytes_.size() * kMaxDeflateRatio;
+      RB_CHECK(entry.size <= most, kCheckpoint, name_, ": zip record '", record, "' claims ", entry.size,
+               " bytes in the zip central directory, more than the ", bytes_.size(),
+               "-byte file can hold; the file is corrupt, save or copy it again");
+    }
     try {
       reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(std::make_shared<BoundedReadAdapter>(bytes));
     } catch (const c10::Error& e) {
@@ -324,13 +337,12 @@ class Archive {
   // What getRecord() will allocate must fit what the file holds from the
   // record's data on: as stored, or deflated at deflate's best ratio.
   void check_central_size(const RecordClaim& claim, uint64_t offset) {
-    if (!central_) central_ = central_sizes(bytes_);
     const auto found = central_->find(claim.full_name);
     if (found == central_->end()) return;
     const uint64_t room = bytes_.size() - offset;
     const uint64_t most = claim.method == 0 ? room : room * kMaxDeflateRatio;
-    RB_CHECK(found->second <= most, kCheckpoint, name_, ": zip record '", claim.full_name, "' claims ", found->second,
-             " bytes in the zip central directory, more than the ", room,
+    RB_CHECK(found->second.size <= most, kCheckpoint, name_, ": zip record '", claim.full_name, "' claims ",
+             found->second.size, " bytes in the zip central directory, more than the ", room,
              " bytes after its start can hold; the file is corrupt, save or copy it again");
   }
 
@@ -338,7 +350,7 @@ class Archive {
   std::string name_;
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
   std::deque<at::DataPtr> owned_;
-  std::optional<std::map<std::string, uint64_t>> central_;
+  std::optional<std::map<std::string, CentralEntry>> central_;  // set first thing
 };
 
 // True for what a version record holds: decimal digits, then optional line ends.
