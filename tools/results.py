@@ -222,33 +222,26 @@ def collect_ctest(name, command, log):
                            "threads": __import__("os").cpu_count(), "date": date.strftime("%Y-%m-%dT%H:%M:%SZ")}}
 
 
+def write_result(result):
+    """Writes results/<name>.json and says so."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{result['name']}.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(f"results/{result['name']}.json")
+    return 0
+
+
 def main(argv):
     if len(argv) == 4 and argv[0] == "collect-ctest":
-        result = collect_ctest(argv[1], argv[2], argv[3])
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"{argv[1]}.json").write_text(json.dumps(result, indent=1) + "\n")
-        print(f"results/{argv[1]}.json")
-        return 0
+        return write_result(collect_ctest(argv[1], argv[2], argv[3]))
     if len(argv) >= 4 and argv[0] == "collect-build":
-        result = collect_build(argv[1], argv[2], argv[3:])
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"{argv[1]}.json").write_text(json.dumps(result, indent=1) + "\n")
-        print(f"results/{argv[1]}.json")
-        return 0
+        return write_result(collect_build(argv[1], argv[2], argv[3:]))
     if len(argv) >= 4 and argv[0] == "collect-fuzz":
-        result = collect_fuzz(argv[1], argv[2], argv[3:])
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"{argv[1]}.json").write_text(json.dumps(result, indent=1) + "\n")
-        print(f"results/{argv[1]}.json")
-        return 0
+        return write_result(collect_fuzz(argv[1], argv[2], argv[3:]))
     if len(argv) >= 1 and argv[0] == "collect" and len(argv) == 4:
         kind, report_path, name = argv[1:]
         report = json.loads(pathlib.Path(report_path).read_text())
-        result = {"name": name, "kind": kind, "table": KINDS[kind](report), "provenance": provenance(report)}
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
-        print(f"results/{name}.json")
-        return 0
+        return write_result({"name": name, "kind": kind, "table": KINDS[kind](report),
+                             "provenance": provenance(report)})
     if argv == ["render"] or argv == ["check"]:
         self_test()
         stale, blocks = [], 0

@@ -198,8 +198,8 @@ TEST(Verdict, SpreadIsTheSampleStandardDeviation) {
   EXPECT_FALSE(harness::spread({5.0}).std.has_value());
 }
 
-TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
-  testing::TempDir dir;
+// A one-epoch, two-batch width-8 MLP endpoint on synthetic Fashion-MNIST.
+harness::EndpointSpec tiny_endpoint(uint64_t seed) {
   harness::EndpointSpec spec;
   spec.model = testing::make_config("mlp", 8, "none", 1, 28, 10, 1);
   spec.dataset = "synthetic-fashion-mnist";
@@ -207,7 +207,13 @@ TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
   spec.recipe.epochs = 1;
   spec.recipe.batch_size = 64;
   spec.max_batches_per_epoch = 2;
-  spec.seed = 3;
+  spec.seed = seed;
+  return spec;
+}
+
+TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
+  testing::TempDir dir;
+  const harness::EndpointSpec spec = tiny_endpoint(3);
   const auto splits = data::synthetic_splits("fashion-mnist", 256, 64, 1);
   const auto first = harness::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
   EXPECT_TRUE(first.trained_now);
@@ -242,14 +248,7 @@ TEST(EndpointCache, TrainsOnceThenLoadsTheSameWeights) {
 // not trained again; the folder is then marked and never scanned again.
 TEST(EndpointCache, EntriesUnderAnEarlierKeyAreRenamedAndLoaded) {
   testing::TempDir dir;
-  harness::EndpointSpec spec;
-  spec.model = testing::make_config("mlp", 8, "none", 1, 28, 10, 1);
-  spec.dataset = "synthetic-fashion-mnist";
-  spec.recipe = train::recipe_preset("mlp", "fashion-mnist");
-  spec.recipe.epochs = 1;
-  spec.recipe.batch_size = 64;
-  spec.max_batches_per_epoch = 2;
-  spec.seed = 5;
+  const harness::EndpointSpec spec = tiny_endpoint(5);
   const auto splits = data::synthetic_splits("fashion-mnist", 256, 64, 1);
   const auto trained = harness::train_or_load(spec, splits, dir.path(), false, torch::kCPU);
   const std::string legacy = dir.path() + "/mlp_0123456789abcdef.pt";

@@ -151,6 +151,15 @@ TEST(TorchFileCorrupt, RandomOpcodeProgramsNeverCrash) {
   EXPECT_LT(read, 3000);
 }
 
+// Where the zip central directory entry of `name` (with the top folder) starts; npos without one.
+size_t central_entry(const std::string& zip, const std::string& name) {
+  for (size_t at = zip.find(std::string("PK\x01\x02", 4)); at != std::string::npos;
+       at = zip.find(std::string("PK\x01\x02", 4), at + 4)) {
+    if (zip.compare(at + 46, name.size(), name) == 0) return at;
+  }
+  return std::string::npos;
+}
+
 TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
   [[maybe_unused]] const long before = peak_rss_mib();  // see the end of the test
   const std::string storage(16, '\0');
@@ -196,10 +205,7 @@ TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
   std::string marker = make_archive(
       {{"data.pkl", PickleBuilder().proto().tensor("FloatStorage", "0", 4, 0, {4}, {1}).stop()}, {"data/0", storage}});
   ASSERT_EQ(read_outcome(marker, "intact"), Outcome::kRead);
-  size_t central = marker.find(std::string("PK\x01\x02", 4));
-  while (central != std::string::npos && marker.compare(central + 46, 14, "archive/data/0") != 0) {
-    central = marker.find(std::string("PK\x01\x02", 4), central + 4);
-  }
+  size_t central = central_entry(marker, "archive/data/0");
   ASSERT_NE(central, std::string::npos);
   for (size_t i = 0; i < 8; ++i) marker[central + 20 + i] = '\xFF';
   EXPECT_TRUE(repairbench::testing::throws_error(
@@ -208,10 +214,7 @@ TEST(TorchFileCorrupt, AbsurdSizesAreRefusedWithoutAllocating) {
   // The same claim for the version record, which PyTorchStreamReader's
   // constructor reads (found by fuzzing too): refused before it runs.
   std::string version = make_archive({{"data.pkl", PickleBuilder().proto().op('N').stop()}});
-  central = version.find(std::string("PK\x01\x02", 4));
-  while (central != std::string::npos && version.compare(central + 46, 15, "archive/version") != 0) {
-    central = version.find(std::string("PK\x01\x02", 4), central + 4);
-  }
+  central = central_entry(version, "archive/version");
   ASSERT_NE(central, std::string::npos);
   for (size_t i = 0; i < 4; ++i) version[central + 24 + i] = '\xFF';
   EXPECT_TRUE(repairbench::testing::throws_error(
